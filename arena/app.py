@@ -1,0 +1,47 @@
+"""The ASGI app: REST API and Gradio UI on one FastAPI application."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+
+from arena import services  # noqa: E402
+from arena.api import router  # noqa: E402
+from arena.api.routes import service_error_handler  # noqa: E402
+from arena.config import Settings  # noqa: E402
+from arena.context import Arena  # noqa: E402
+from arena.ui import I18N, build_blocks  # noqa: E402
+from arena.web.voter_cookie import VoterCookieMiddleware  # noqa: E402
+
+
+def prepare(settings: Settings) -> Arena:
+    """Open the database, migrate it (once, under a lock) and load the demo if empty."""
+    arena = Arena.open(settings, migrate=True)
+    if settings.battle.load_demo:
+        with arena.session() as session:
+            services.ensure_demo(session)
+    return arena
+
+
+def create_app(arena: Arena) -> FastAPI:
+    app = FastAPI(title=arena.settings.server.title, docs_url="/api/docs",
+                  redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.arena = arena
+    app.add_exception_handler(services.ServiceError, service_error_handler)
+    app.include_router(router)
+    app.add_middleware(VoterCookieMiddleware)
+    blocks = build_blocks(arena)
+    return gr.mount_gradio_app(
+        app, blocks, path="", i18n=I18N, footer_links=[], ssr_mode=False,
+        theme=gr.themes.Soft(), css=CSS,
+    )
+
+
+CSS = """
+#battle-reveal, #sbs-reveal { font-size: 1.1em; min-height: 1.5em; }
+"""

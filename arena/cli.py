@@ -1,0 +1,141 @@
+"""The `arena` command: serve, migrate, import, inspect."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from arena.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Arena: pairwise human evaluation of LLMs.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+import_app = typer.Typer(no_args_is_help=True, help="Import data.")
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML config file (default: config/arena.toml if present)."),
+]
+
+
+def settings_or_exit(config: Path | None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Migrate the database and serve the arena (UI at /, REST API at /api)."""
+    import uvicorn
+
+    from arena.app import create_app, prepare
+
+    overrides: dict[str, object] = {}
+    if host or port:
+        server: dict[str, object] = {}
+        if host:
+            server["host"] = host
+        if port:
+            server["port"] = port
+        overrides["server"] = server
+    settings = settings_or_exit(config)
+    if overrides:
+        merged = settings.server.model_dump() | overrides["server"]  # type: ignore[operator]
+        settings = settings_or_exit(config, server=merged)
+    arena = prepare(settings)
+    typer.echo(f"Arena on http://{settings.server.host}:{settings.server.port} "
+               f"(database {arena.engine.url.render_as_string(hide_password=True)})")
+    uvicorn.run(create_app(arena), host=settings.server.host, port=settings.server.port,
+                log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Apply pending migrations (safe to run while other processes start)."""
+    from arena.db import current_revision, make_engine, upgrade
+
+    settings = settings_or_exit(config)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    typer.echo(f"database at revision {current_revision(engine)}")
+
+
+@import_app.command("answers")
+def import_answers(
+    path: Annotated[Path, typer.Argument(help="A JSONL file, or an MT-bench/Arena-Hard folder.")],
+    name: Annotated[str | None, typer.Option(help="Answer set name (default from path).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Import an answer set: prompts with answers from several models."""
+    from arena import services
+    from arena.context import Arena
+    from arena.formats.answers import read_answer_set
+    from arena.formats.jsonl import FormatError
+
+    settings = settings_or_exit(config)
+    try:
+        parsed = read_answer_set(path, name=name)
+    except FormatError as exc:
+        raise fail(f"{exc} (nothing imported)") from exc
+    arena = Arena.open(settings)
+    with arena.session() as session:
+        try:
+            summary = services.import_answer_set(session, parsed)
+        except services.ServiceError as exc:
+            raise fail(f"{exc} (nothing imported)") from exc
+    typer.echo(f"imported answer set {summary.name!r} ({summary.source_format}): "
+               f"{summary.questions} questions, {summary.models} models, "
+               f"{summary.answers} answers")
+
+
+@app.command("models")
+def list_models(config: ConfigOption = None) -> None:
+    """List models with their answers and votes."""
+    from arena import services
+    from arena.context import Arena
+
+    arena = Arena.open(settings_or_exit(config))
+    with arena.session() as session:
+        rows = services.model_stats(session)
+    if not rows:
+        typer.echo("no models yet: import an answer set (arena import answers PATH)")
+        return
+    width = max(len("model"), *(len(r.model) for r in rows))
+    typer.echo(f"{'model':<{width}}  {'answers':>7}  {'votes':>6}  {'win rate':>8}")
+    for r in rows:
+        rate = f"{r.win_rate:.1%}" if r.win_rate is not None else "-"
+        typer.echo(f"{r.model:<{width}}  {r.answers:>7}  {r.votes:>6}  {rate:>8}")
+
+
+def _register_optional_commands() -> None:
+    try:
+        from arena import cli_ratings
+    except ImportError:
+        return
+    cli_ratings.register(app)
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    app()

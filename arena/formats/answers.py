@@ -1,0 +1,180 @@
+"""Readers for answer sets: prompts with pre-generated answers from named models.
+
+Layouts:
+- ``arena-jsonl``: our own file, one question per line with every model's answers
+  (see README, "Answer set format").
+- ``mt-bench``: a folder with ``question.jsonl`` (``question_id``, ``category``,
+  ``turns``) and ``model_answer/<model>.jsonl`` (``choices[0].turns``).
+- ``arena-hard``: a folder with ``question.jsonl`` (``uid``, ``category``, ``prompt``)
+  and ``model_answer/<model>.jsonl`` (``messages`` with ``{"answer": ...}`` contents).
+
+The model name is the answer file's name, as FastChat does (some files carry a
+different ``model_id`` inside). Everything is parsed and checked before anything
+is stored, so a bad line imports nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arena.formats.jsonl import FormatError, iter_jsonl, require
+from arena.text import detect_language
+
+
+@dataclass(frozen=True)
+class ParsedQuestion:
+    question_id: str
+    turns: list[str]
+    category: str | None = None
+    language: str | None = None
+    answers: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParsedAnswerSet:
+    name: str
+    source_format: str
+    questions: list[ParsedQuestion]
+
+    @property
+    def models(self) -> list[str]:
+        return sorted({model for q in self.questions for model in q.answers})
+
+
+def read_answer_set(path: Path | str, *, name: str | None = None) -> ParsedAnswerSet:
+    """Parse a file or folder in one of the supported layouts."""
+    path = Path(path)
+    if path.is_file():
+        return _read_arena_jsonl(path, name or path.stem)
+    if path.is_dir():
+        questions_file = path / "question.jsonl"
+        answers_dir = path / "model_answer"
+        if questions_file.is_file() and answers_dir.is_dir():
+            return _read_question_folder(path, questions_file, answers_dir, name)
+        raise FormatError(path, "a folder must hold question.jsonl and model_answer/")
+    raise FormatError(path, "no such file or folder")
+
+
+def _text_list(value: Any, what: str, path: Path, line: int) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise FormatError(path, f"{what} must be a non-empty list of strings", line=line)
+    return value
+
+
+def _read_arena_jsonl(path: Path, name: str) -> ParsedAnswerSet:
+    questions: list[ParsedQuestion] = []
+    seen: set[str] = set()
+    for line, record in iter_jsonl(path):
+        question_id = str(require(record, "question_id", (str, int), path, line))
+        if question_id in seen:
+            raise FormatError(path, f"duplicate question_id {question_id!r}", line=line)
+        seen.add(question_id)
+        turns = _text_list(require(record, "turns", (list, str), path, line), "turns", path, line)
+        raw_answers = require(record, "answers", dict, path, line)
+        answers: dict[str, list[str]] = {}
+        for model, answer in raw_answers.items():
+            answer_turns = _text_list(answer, f"answers[{model!r}]", path, line)
+            if len(answer_turns) != len(turns):
+                raise FormatError(
+                    path,
+                    f"answers[{model!r}] has {len(answer_turns)} turns, the question {len(turns)}",
+                    line=line,
+                )
+            answers[model] = answer_turns
+        questions.append(
+            ParsedQuestion(
+                question_id=question_id,
+                turns=turns,
+                category=record.get("category"),
+                language=record.get("language") or detect_language(turns[0]),
+                answers=answers,
+            )
+        )
+    if not questions:
+        raise FormatError(path, "no questions in file")
+    return ParsedAnswerSet(name=name, source_format="arena-jsonl", questions=questions)
+
+
+def _question_turns(record: dict[str, Any], path: Path, line: int) -> list[str]:
+    if "prompt" in record:
+        return _text_list(record["prompt"], "prompt", path, line)
+    turns = require(record, "turns", list, path, line)
+    if turns and all(isinstance(t, dict) for t in turns):  # older Arena-Hard: [{"content": ...}]
+        turns = [t.get("content") for t in turns]
+    return _text_list(turns, "turns", path, line)
+
+
+def _answer_turns(record: dict[str, Any], path: Path, line: int) -> list[str]:
+    if "messages" in record:
+        messages = require(record, "messages", list, path, line)
+        contents = []
+        for message in messages:
+            if not isinstance(message, dict) or message.get("role") != "assistant":
+                continue
+            content = message.get("content")
+            if isinstance(content, dict):
+                content = content.get("answer")
+            contents.append(content)
+        return _text_list(contents, "assistant messages", path, line)
+    choices = require(record, "choices", list, path, line)
+    if not choices or not isinstance(choices[0], dict):
+        raise FormatError(path, "field 'choices' must hold an object", line=line)
+    turns = choices[0].get("turns")
+    if isinstance(turns, list) and all(isinstance(t, dict) for t in turns):
+        turns = [t.get("content") for t in turns]
+    return _text_list(turns, "choices[0].turns", path, line)
+
+
+def _read_question_folder(
+    folder: Path, questions_file: Path, answers_dir: Path, name: str | None
+) -> ParsedAnswerSet:
+    questions: dict[str, ParsedQuestion] = {}
+    arena_hard = False
+    for line, record in iter_jsonl(questions_file):
+        arena_hard = arena_hard or "uid" in record or "prompt" in record
+        key = "uid" if "uid" in record else "question_id"
+        question_id = str(require(record, key, (str, int), questions_file, line))
+        if question_id in questions:
+            raise FormatError(questions_file, f"duplicate {key} {question_id!r}", line=line)
+        turns = _question_turns(record, questions_file, line)
+        questions[question_id] = ParsedQuestion(
+            question_id=question_id,
+            turns=turns,
+            category=record.get("category"),
+            language=detect_language(turns[0]),
+        )
+    if not questions:
+        raise FormatError(questions_file, "no questions in file")
+    answer_files = sorted(answers_dir.glob("*.jsonl"))
+    if not answer_files:
+        raise FormatError(answers_dir, "no <model>.jsonl answer files")
+    for answer_file in answer_files:
+        model = answer_file.stem
+        for line, record in iter_jsonl(answer_file):
+            key = "uid" if "uid" in record else "question_id"
+            question_id = str(require(record, key, (str, int), answer_file, line))
+            question = questions.get(question_id)
+            if question is None:
+                raise FormatError(answer_file, f"{key} {question_id!r} is not in question.jsonl",
+                                  line=line)
+            if model in question.answers:
+                raise FormatError(answer_file, f"second answer to {question_id!r}", line=line)
+            answer = _answer_turns(record, answer_file, line)
+            if len(answer) != len(question.turns):
+                raise FormatError(
+                    answer_file,
+                    f"{len(answer)} answer turns for a {len(question.turns)}-turn question",
+                    line=line,
+                )
+            question.answers[model] = answer
+    source_format = "arena-hard" if arena_hard else "mt-bench"
+    if name is None:
+        categories = {q.category for q in questions.values()}
+        single = categories.pop() if len(categories) == 1 else None
+        name = single if arena_hard and single else source_format
+    return ParsedAnswerSet(name=name, source_format=source_format,
+                           questions=list(questions.values()))

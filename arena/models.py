@@ -1,0 +1,159 @@
+"""Database tables (SQLModel) and the shapes that may leave the server.
+
+Position convention: ``model_a`` is the answer shown on the left as "Model A";
+the draw randomises which model gets that position.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+Winner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
+WINNERS: tuple[str, ...] = ("model_a", "model_b", "tie", "tie (bothbad)")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamp(*, index: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False, index=index
+    )
+
+
+class AppMeta(SQLModel, table=True):
+    """Arena-wide values made once by a migration (e.g. the hashing salt)."""
+
+    __tablename__ = "app_meta"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=256)
+
+
+class ArenaModel(SQLModel, table=True):
+    """A model that can fight: from an answer set now, from a live endpoint later."""
+
+    __tablename__ = "arena_model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=200)
+    organization: str | None = Field(default=None, max_length=200)
+    license: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _timestamp()
+
+
+class AnswerSet(SQLModel, table=True):
+    __tablename__ = "answer_set"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=200)
+    source_format: str = Field(max_length=32)
+    imported_at: datetime = _timestamp()
+
+
+class Question(SQLModel, table=True):
+    __tablename__ = "question"
+    __table_args__ = (UniqueConstraint("answer_set_id", "question_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    answer_set_id: int = Field(foreign_key="answer_set.id", index=True)
+    question_id: str = Field(max_length=200)
+    category: str | None = Field(default=None, max_length=100)
+    language: str | None = Field(default=None, max_length=16)
+    turns: list[str] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class Answer(SQLModel, table=True):
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("question_pk", "model_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_pk: int = Field(foreign_key="question.id", index=True)
+    model_id: int = Field(foreign_key="arena_model.id", index=True)
+    turns: list[str] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class Battle(SQLModel, table=True):
+    """One pair of answers shown to one voter, under a server-made id."""
+
+    __tablename__ = "battle"
+    __table_args__ = (
+        CheckConstraint("status IN ('ready', 'voted', 'failed')", name="battle_status"),
+        CheckConstraint("model_a <> model_b", name="battle_distinct_models"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    anony: bool
+    model_a: str = Field(max_length=200, index=True)
+    model_b: str = Field(max_length=200, index=True)
+    answer_set: str | None = Field(default=None, max_length=200)
+    question_id: str | None = Field(default=None, max_length=200)
+    question_pk: int | None = Field(default=None, foreign_key="question.id")
+    category: str | None = Field(default=None, max_length=100)
+    language: str | None = Field(default=None, max_length=16)
+    conversation_a: list[dict[str, str]] = Field(sa_column=Column(JSON, nullable=False))
+    conversation_b: list[dict[str, str]] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="ready", max_length=16)
+    voter_id: str = Field(max_length=64, index=True)
+    ip_hash: str | None = Field(default=None, max_length=64)
+    ui_language: str | None = Field(default=None, max_length=16)
+    created_at: datetime = _timestamp()
+
+
+class Vote(SQLModel, table=True):
+    """At most one per battle: the unique battle_id is the rule, not the button."""
+
+    __tablename__ = "vote"
+    __table_args__ = (
+        CheckConstraint(
+            "winner IN ('model_a', 'model_b', 'tie', 'tie (bothbad)')", name="vote_winner"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    battle_id: str = Field(foreign_key="battle.id", unique=True, max_length=32)
+    winner: str = Field(max_length=16)
+    ip_hash: str | None = Field(default=None, max_length=64)
+    ui_language: str | None = Field(default=None, max_length=16)
+    created_at: datetime = _timestamp(index=True)
+
+
+# Shapes that leave the server -------------------------------------------------
+
+
+class Message(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class BattlePublic(BaseModel):
+    """What a voter may see of a battle before voting: no model names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    battle_id: str
+    anony: bool
+    question_id: str | None = None
+    language: str | None = None
+    conversation_a: list[Message]
+    conversation_b: list[Message]
+
+
+class NamedBattlePublic(BattlePublic):
+    """Side-by-side battles are named from the start."""
+
+    model_a: str
+    model_b: str
+
+
+class VoteResult(BaseModel):
+    battle_id: str
+    winner: Winner
+    model_a: str
+    model_b: str

@@ -1,0 +1,28 @@
+"""Errors the service layer raises; each front end maps them to its own form.
+
+    ServiceError
+    ├── NotFound        unknown battle, model or answer set     (HTTP 404)
+    ├── Forbidden       battle owned by another voter           (HTTP 403)
+    ├── Conflict        battle already voted, name already used (HTTP 409)
+    └── InvalidInput    a request the rules do not allow        (HTTP 422)
+"""
+
+
+class ServiceError(Exception):
+    """Base class; ``str(error)`` is a message fit to show the user."""
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class Forbidden(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
+    pass
+
+
+class InvalidInput(ServiceError):
+    pass

@@ -1,0 +1,27 @@
+"""The voter-facing Gradio UI: a thin layer over arena.services."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from arena.context import Arena
+from arena.ui import about_tab, battle_tab, leaderboard_tab, side_by_side_tab
+from arena.ui.i18n import I18N
+
+__all__ = ["I18N", "build_blocks"]
+
+
+def build_blocks(arena: Arena) -> gr.Blocks:
+    with gr.Blocks(title=arena.settings.server.title, analytics_enabled=False) as blocks:
+        gr.Markdown(I18N("title"), elem_id="arena-title")
+        with gr.Tabs():
+            with gr.Tab(I18N("tab_battle"), id="battle", elem_id="tab-battle"):
+                battle_tab.render(arena, blocks)
+            with gr.Tab(I18N("tab_side"), id="side", elem_id="tab-side") as side:
+                side_by_side_tab.render(arena, side)
+            with gr.Tab(I18N("tab_leaderboard"), id="leaderboard",
+                        elem_id="tab-leaderboard") as board:
+                leaderboard_tab.render(arena, board)
+            with gr.Tab(I18N("tab_about"), id="about", elem_id="tab-about"):
+                about_tab.render()
+    return blocks

@@ -1,0 +1,129 @@
+"""Pieces shared by the battle and side-by-side tabs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from arena import services
+from arena.context import Arena
+from arena.models import BattlePublic
+from arena.services.voters import (
+    VOTER_COOKIE,
+    Voter,
+    hash_ip,
+    ui_language,
+    valid_voter_id,
+)
+from arena.ui.i18n import I18N, VOTE_NAMES, lang_of, tr
+
+WINNER_BUTTONS = (
+    ("model_a", "vote_a", "vote-a"),
+    ("model_b", "vote_b", "vote-b"),
+    ("tie", "vote_tie", "vote-tie"),
+    ("tie (bothbad)", "vote_bothbad", "vote-bothbad"),
+)
+
+
+def voter_from(arena: Arena, request: gr.Request) -> Voter:
+    """The browser's voter cookie; Gradio's session hash for clients without cookies."""
+    cookie = dict(request.cookies or {}).get(VOTER_COOKIE)
+    voter_id = cookie if valid_voter_id(cookie) else f"gradio-{request.session_hash}"
+    headers = dict(request.headers or {})
+    host = request.client.host if request.client else None
+    return Voter(
+        id=voter_id,
+        ip_hash=hash_ip(arena.salt, host),
+        ui_language=ui_language(headers.get("accept-language")),
+    )
+
+
+class VotePanel:
+    """Two answers side by side, four vote buttons and the reveal line.
+
+    The only per-session state is the battle id in a gr.State; which models
+    fought stays in the database until the service reveals it after the vote.
+    """
+
+    def __init__(self, arena: Arena, prefix: str) -> None:
+        self.arena = arena
+        self.battle_id = gr.State(None)
+        with gr.Row(equal_height=True):
+            self.chat_a = gr.Chatbot(
+                label=I18N("model_a"), elem_id=f"{prefix}-answer-a", height=520,
+                feedback_options=None, buttons=["copy"],
+            )
+            self.chat_b = gr.Chatbot(
+                label=I18N("model_b"), elem_id=f"{prefix}-answer-b", height=520,
+                feedback_options=None, buttons=["copy"],
+            )
+        self.reveal = gr.Markdown("", elem_id=f"{prefix}-reveal")
+        with gr.Row():
+            self.buttons = [
+                gr.Button(I18N(label), elem_id=f"{prefix}-{elem}", interactive=False)
+                for _, label, elem in WINNER_BUTTONS
+            ]
+
+    @property
+    def battle_outputs(self) -> list[Any]:
+        return [self.battle_id, self.chat_a, self.chat_b, self.reveal, *self.buttons]
+
+    def show(self, battle: BattlePublic | None, message: str = "") -> tuple[Any, ...]:
+        if battle is None:
+            return (None, [], [], message, *self._buttons(False))
+        return (
+            battle.battle_id,
+            [m.model_dump() for m in battle.conversation_a],
+            [m.model_dump() for m in battle.conversation_b],
+            message,
+            *self._buttons(True),
+        )
+
+    def start(self, request: gr.Request, **kwargs: Any) -> tuple[Any, ...]:
+        voter = voter_from(self.arena, request)
+        with self.arena.session() as session:
+            try:
+                battle = services.start_battle(
+                    session, voter=voter,
+                    answer_sets=self.arena.settings.battle.answer_sets, **kwargs,
+                )
+            except services.ServiceError as exc:
+                return self.show(None, tr("no_battle", voter.ui_language, error=str(exc)))
+        return self.show(battle)
+
+    def wire_votes(self) -> None:
+        for (winner, _, _), button in zip(WINNER_BUTTONS, self.buttons, strict=True):
+            button.click(
+                self._vote_handler(winner),
+                inputs=[self.battle_id],
+                outputs=[self.reveal, *self.buttons],
+                api_visibility="private",
+            )
+
+    def _vote_handler(self, winner: str) -> Callable[..., tuple[Any, ...]]:
+        def vote(battle_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+            voter = voter_from(self.arena, request)
+            if not battle_id:
+                message = tr("vote_failed", voter.ui_language,
+                             error=tr("no_current", voter.ui_language))
+                return (message, *self._buttons(False))
+            with self.arena.session() as session:
+                try:
+                    result = services.record_vote(
+                        session, battle_id=battle_id, winner=winner, voter=voter
+                    )
+                except services.ServiceError as exc:
+                    message = tr("vote_failed", voter.ui_language, error=str(exc))
+                    return (message, *self._buttons(False))
+            vote_name = VOTE_NAMES[lang_of(voter.ui_language)][winner]
+            message = tr("revealed", voter.ui_language, a=result.model_a, b=result.model_b,
+                         vote=vote_name)
+            return (f"{message} {tr('voted_hint', voter.ui_language)}", *self._buttons(False))
+
+        return vote
+
+    @staticmethod
+    def _buttons(enabled: bool) -> list[Any]:
+        return [gr.Button(interactive=enabled) for _ in WINNER_BUTTONS]

@@ -1,0 +1,94 @@
+"""Texts of the voter UI in English and Chinese.
+
+Static labels go to Gradio's I18n (translated in the browser by its locale);
+messages built on the server use `tr()` with the request's Accept-Language.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+EN = {
+    "tab_battle": "⚔️ Battle (anonymous)",
+    "tab_side": "👀 Side by side (named)",
+    "tab_leaderboard": "🏆 Leaderboard",
+    "tab_about": "ℹ️ About",
+    "title": "## ⚔️ Arena: which answer is better?",
+    "battle_intro": (
+        "Two anonymous models answered the same prompt. Read both answers and vote. "
+        "The model names are revealed only after your vote."
+    ),
+    "side_intro": "Pick two models, draw a prompt both answered, and compare them by name.",
+    "model_a": "Model A",
+    "model_b": "Model B",
+    "pick_a": "Model A (left)",
+    "pick_b": "Model B (right)",
+    "vote_a": "👈 A is better",
+    "vote_b": "👉 B is better",
+    "vote_tie": "🤝 Tie",
+    "vote_bothbad": "👎 Both are bad",
+    "next_battle": "🎲 Next battle",
+    "draw_prompt": "🎲 Draw a prompt",
+    "refresh": "🔄 Refresh",
+    "leaderboard_intro": (
+        "Votes and win rates per model (a tie counts half). "
+        "Only votes on anonymous battles count here."
+    ),
+}
+
+ZH = {
+    "tab_battle": "⚔️ 匿名对战",
+    "tab_side": "👀 并排对比（实名）",
+    "tab_leaderboard": "🏆 排行榜",
+    "tab_about": "ℹ️ 说明",
+    "title": "## ⚔️ 模型竞技场：哪个回答更好？",
+    "battle_intro": "两个匿名模型回答了同一个问题。请阅读两个回答后投票，投票之后才会揭晓模型名称。",
+    "side_intro": "选择两个模型，抽取一个它们都回答过的问题，实名对比。",
+    "model_a": "模型 A",
+    "model_b": "模型 B",
+    "pick_a": "模型 A（左）",
+    "pick_b": "模型 B（右）",
+    "vote_a": "👈 A 更好",
+    "vote_b": "👉 B 更好",
+    "vote_tie": "🤝 平局",
+    "vote_bothbad": "👎 都不好",
+    "next_battle": "🎲 下一场",
+    "draw_prompt": "🎲 抽取问题",
+    "refresh": "🔄 刷新",
+    "leaderboard_intro": "各模型的票数与胜率（平局计半胜）。这里只统计匿名对战的投票。",
+}
+
+I18N = gr.I18n(en=EN, zh=ZH, **{"zh-CN": ZH, "zh-TW": ZH})
+
+MESSAGES = {
+    "en": {
+        "revealed": "**Model A** was **{a}** · **Model B** was **{b}** — you voted: {vote}. Thanks!",
+        "vote_failed": "⚠️ Your vote was not recorded: {error}",
+        "no_battle": "⚠️ No battle could be drawn: {error}",
+        "no_current": "no battle on screen; press Next battle",
+        "pick_two": "pick two models first",
+        "voted_hint": "Press Next battle for a new pair.",
+    },
+    "zh": {
+        "revealed": "**模型 A** 是 **{a}** · **模型 B** 是 **{b}** —— 你的投票：{vote}。谢谢！",
+        "vote_failed": "⚠️ 投票未记录：{error}",
+        "no_battle": "⚠️ 无法开始对战：{error}",
+        "no_current": "当前没有对战，请点击“下一场”",
+        "pick_two": "请先选择两个模型",
+        "voted_hint": "点击“下一场”开始新的对战。",
+    },
+}
+
+VOTE_NAMES = {
+    "en": {"model_a": "A is better", "model_b": "B is better", "tie": "Tie",
+           "tie (bothbad)": "Both are bad"},
+    "zh": {"model_a": "A 更好", "model_b": "B 更好", "tie": "平局", "tie (bothbad)": "都不好"},
+}
+
+
+def lang_of(ui_language: str | None) -> str:
+    return "zh" if (ui_language or "").lower().startswith("zh") else "en"
+
+
+def tr(key: str, ui_language: str | None, **values: str) -> str:
+    return MESSAGES[lang_of(ui_language)][key].format(**values)

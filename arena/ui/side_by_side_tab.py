@@ -1,0 +1,42 @@
+"""Named side-by-side comparison: the voter picks both models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from arena import services
+from arena.context import Arena
+from arena.ui.common import VotePanel, voter_from
+from arena.ui.i18n import I18N, tr
+
+
+def render(arena: Arena, tab: gr.Tab) -> None:
+    gr.Markdown(I18N("side_intro"))
+    with gr.Row():
+        pick_a = gr.Dropdown(label=I18N("pick_a"), choices=[], elem_id="sbs-pick-a")
+        pick_b = gr.Dropdown(label=I18N("pick_b"), choices=[], elem_id="sbs-pick-b")
+        draw = gr.Button(I18N("draw_prompt"), elem_id="sbs-draw", variant="primary")
+    panel = VotePanel(arena, "sbs")
+    panel.wire_votes()
+
+    def load_models() -> tuple[Any, Any]:
+        # Filled when the tab opens, so model names are not in the page config.
+        with arena.session() as session:
+            names = services.models_with_answers(session, arena.settings.battle.answer_sets)
+        first = names[0] if names else None
+        second = names[1] if len(names) > 1 else None
+        return gr.Dropdown(choices=names, value=first), gr.Dropdown(choices=names, value=second)
+
+    def draw_battle(model_a: str | None, model_b: str | None,
+                    request: gr.Request) -> tuple[Any, ...]:
+        if not model_a or not model_b:
+            voter = voter_from(arena, request)
+            return panel.show(None, tr("no_battle", voter.ui_language,
+                                       error=tr("pick_two", voter.ui_language)))
+        return panel.start(request, models=(model_a, model_b))
+
+    tab.select(load_models, outputs=[pick_a, pick_b], api_visibility="private")
+    draw.click(draw_battle, inputs=[pick_a, pick_b], outputs=panel.battle_outputs,
+               api_visibility="private")

@@ -1,0 +1,59 @@
+"""ASGI middleware giving every browser a random voter id in a cookie.
+
+Pure ASGI (not BaseHTTPMiddleware) so Gradio's streamed responses pass
+untouched. A request without a valid cookie gets a new id, visible to the
+handlers of that same request through ``scope["state"]``.
+"""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from typing import Any
+
+from arena.services.voters import VOTER_COOKIE, new_voter_id, valid_voter_id
+
+COOKIE_MAX_AGE = 60 * 60 * 24 * 365
+
+
+def _cookie_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # noqa: BLE001 - a garbled cookie header is just no cookie
+                continue
+            if VOTER_COOKIE in jar and valid_voter_id(jar[VOTER_COOKIE].value):
+                return jar[VOTER_COOKIE].value
+    return None
+
+
+def cookie_voter_id(scope: dict[str, Any]) -> str:
+    return scope["state"]["voter_id"]
+
+
+class VoterCookieMiddleware:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        existing = _cookie_from_headers(scope.get("headers", []))
+        voter_id = existing or new_voter_id()
+        scope.setdefault("state", {})["voter_id"] = voter_id
+        if existing:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                cookie = (
+                    f"{VOTER_COOKIE}={voter_id}; Path=/; Max-Age={COOKIE_MAX_AGE}; "
+                    "HttpOnly; SameSite=Lax"
+                )
+                message.setdefault("headers", []).append((b"set-cookie", cookie.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)

@@ -1,0 +1,371 @@
+"""Battle data: winner labels, validation, file reading, filters and aggregation.
+
+Battles follow FastChat's ``clean_battle`` schema: records with ``model_a``,
+``model_b`` and ``winner`` in {``model_a``, ``model_b``, ``tie``,
+``tie (bothbad)``}, optionally ``anony``, ``tstamp``, ``judge`` and
+``conversation_a``/``conversation_b``.  Fitting works on :class:`PairCounts`,
+the (unordered model pair x outcome) aggregation of the battles, whose size is
+bounded by the number of model pairs whatever the number of votes (as in
+lmarena/arena-rank ``PairDataset``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ratings.errors import RatingsInputError
+from ratings.typing import FloatArray, IntArray
+
+
+class Outcome(IntEnum):
+    """Outcome of one battle, from model A's side."""
+
+    A = 0
+    B = 1
+    TIE = 2
+
+
+OutcomeMap = Mapping[str, "Outcome | None"]
+"""Winner label -> outcome; ``None`` drops the battle.  Unknown labels raise."""
+
+DEFAULT_OUTCOME_MAP: OutcomeMap = {
+    "model_a": Outcome.A,
+    "model_b": Outcome.B,
+    "tie": Outcome.TIE,
+    "tie (bothbad)": Outcome.TIE,
+}
+"""Both tie kinds count as ties (FastChat / arena-rank convention)."""
+
+DROP_BOTHBAD_OUTCOME_MAP: OutcomeMap = {**DEFAULT_OUTCOME_MAP, "tie (bothbad)": None}
+"""Keep "tie (bothbad)" apart from "tie" by dropping it."""
+
+WINNER_LABELS: tuple[str, ...] = tuple(DEFAULT_OUTCOME_MAP)
+
+Record = Mapping[str, Any]
+FeatureFn = Callable[[Record], Sequence[float]]
+
+
+@dataclass(frozen=True, eq=False)
+class Battles:
+    """Validated battles as integer-coded arrays.
+
+    Attributes
+    ----------
+    models : tuple of str
+        Model names; ``a``/``b`` index into it.
+    a, b : ndarray of int64, shape (n,)
+        Indices of model A and model B.
+    outcome : ndarray of int8, shape (n,)
+        :class:`Outcome` codes.
+    weight : ndarray of float64, shape (n,)
+        Non-negative finite battle weights (ones by default).
+    features : ndarray of float64, shape (n, k), optional
+        Per-battle contextual (style) features, already in difference form.
+    feature_names : tuple of str
+        Names of the ``k`` feature columns.
+    """
+
+    models: tuple[str, ...]
+    a: IntArray
+    b: IntArray
+    outcome: NDArray[np.int8]
+    weight: FloatArray
+    features: FloatArray | None = None
+    feature_names: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        n = self.a.shape[0]
+        if n == 0:
+            raise RatingsInputError("no battles to rate (empty data after filtering)")
+        if self.b.shape != (n,) or self.outcome.shape != (n,) or self.weight.shape != (n,):
+            raise RatingsInputError("a, b, outcome and weight must have the same length")
+        m = len(self.models)
+        if self.a.min() < 0 or self.b.min() < 0 or max(self.a.max(), self.b.max()) >= m:
+            raise RatingsInputError("model index out of range")
+        same = np.flatnonzero(self.a == self.b)
+        if same.size:
+            k = int(same[0])
+            raise RatingsInputError(f"battle {k}: model {self.models[self.a[k]]!r} plays itself")
+        if not np.all(np.isfinite(self.weight)):
+            raise RatingsInputError(f"battle {int(np.flatnonzero(~np.isfinite(self.weight))[0])}: weight is NaN or infinite")
+        if np.any(self.weight < 0):
+            raise RatingsInputError("battle weights must be non-negative")
+        if not np.all((self.outcome >= 0) & (self.outcome <= 2)):
+            raise RatingsInputError("outcome codes must be 0 (A wins), 1 (B wins) or 2 (tie)")
+        if self.features is not None:
+            if self.features.ndim != 2 or self.features.shape[0] != n:
+                raise RatingsInputError("features must have shape (n_battles, n_features)")
+            if not np.all(np.isfinite(self.features)):
+                raise RatingsInputError("features contain NaN or infinite values")
+
+    @property
+    def n_models(self) -> int:
+        return len(self.models)
+
+    @property
+    def n_battles(self) -> int:
+        return int(self.a.shape[0])
+
+
+def battles_from_arrays(
+    model_a: Sequence[Any] | NDArray[Any],
+    model_b: Sequence[Any] | NDArray[Any],
+    winner: Sequence[Any] | NDArray[Any],
+    *,
+    models: Sequence[str] | None = None,
+    weights: Sequence[float] | FloatArray | None = None,
+    features: FloatArray | None = None,
+    feature_names: Sequence[str] = (),
+    outcome_map: OutcomeMap = DEFAULT_OUTCOME_MAP,
+) -> Battles:
+    """Build :class:`Battles` from parallel arrays.
+
+    ``model_a``/``model_b`` are names, or integer indices into ``models``.
+    ``winner`` holds labels (mapped by ``outcome_map``) or :class:`Outcome` codes.
+
+    Raises
+    ------
+    RatingsInputError
+        Unknown winner label, self-play, empty data, NaN weights.
+    """
+    ma, mb, w = np.asarray(model_a), np.asarray(model_b), np.asarray(winner)
+    if ma.shape[0] == 0:
+        raise RatingsInputError("no battles to rate (empty data)")
+    if np.issubdtype(ma.dtype, np.integer) and np.issubdtype(mb.dtype, np.integer):
+        if models is None:
+            raise RatingsInputError("integer model indices need the `models` names")
+        names = tuple(models)
+        a, b = ma.astype(np.int64), mb.astype(np.int64)
+    else:
+        names_arr, inv = np.unique(np.concatenate([ma.astype(str), mb.astype(str)]), return_inverse=True)
+        names = tuple(str(x) for x in names_arr) if models is None else tuple(models)
+        if models is not None:
+            lookup = {name: k for k, name in enumerate(names)}
+            missing = [x for x in names_arr if str(x) not in lookup]
+            if missing:
+                raise RatingsInputError(f"model {missing[0]!r} is not in `models`")
+            inv = np.array([lookup[str(x)] for x in names_arr])[inv]
+        a, b = inv[: ma.shape[0]].astype(np.int64), inv[ma.shape[0] :].astype(np.int64)
+    if np.issubdtype(w.dtype, np.integer):
+        code = w.astype(np.int8)
+        keep = np.ones(code.shape[0], dtype=bool)
+    else:
+        labels, inv_w = np.unique(w.astype(str), return_inverse=True)
+        table = np.empty(labels.shape[0], dtype=np.int8)
+        for k, label in enumerate(labels):
+            if str(label) not in outcome_map:
+                first = int(np.flatnonzero(inv_w == k)[0])
+                raise RatingsInputError(f"battle {first}: unknown winner value {str(label)!r}; expected one of {sorted(outcome_map)}")
+            mapped = outcome_map[str(label)]
+            table[k] = -1 if mapped is None else int(mapped)
+        code = table[inv_w]
+        keep = code >= 0
+    weight = np.ones(a.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
+    feats = None if features is None else np.asarray(features, dtype=np.float64)[keep]
+    return Battles(names, a[keep], b[keep], code[keep], weight[keep], feats, tuple(feature_names))
+
+
+def _parse_time(value: str | datetime | float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    dt = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def battles_from_records(
+    records: Iterable[Record],
+    *,
+    lines: Sequence[int] | None = None,
+    source: str | None = None,
+    outcome_map: OutcomeMap = DEFAULT_OUTCOME_MAP,
+    anony_only: bool = False,
+    since: str | datetime | float | None = None,
+    until: str | datetime | float | None = None,
+    feature_fn: FeatureFn | None = None,
+    feature_names: Sequence[str] = (),
+) -> Battles:
+    """Validate and encode clean_battle records, applying filters.
+
+    ``since`` is inclusive and ``until`` exclusive (ISO 8601, naive = UTC, or
+    unix seconds), compared with each record's ``tstamp``.
+
+    Raises
+    ------
+    RatingsInputError
+        Naming ``source`` and the record's line (from ``lines``, else its
+        1-based position) for missing keys, unknown winner values, self-play.
+    """
+    t0, t1 = _parse_time(since), _parse_time(until)
+    ma: list[str] = []
+    mb: list[str] = []
+    code: list[int] = []
+    feats: list[Sequence[float]] = []
+    for k, rec in enumerate(records):
+        line = lines[k] if lines is not None else k + 1
+        if not isinstance(rec, Mapping):
+            raise RatingsInputError("record is not a JSON object", source=source, line=line)
+        for key in ("model_a", "model_b", "winner"):
+            if not isinstance(rec.get(key), str):
+                raise RatingsInputError(f"missing or non-string {key!r}", source=source, line=line)
+        label = rec["winner"]
+        if label not in outcome_map:
+            raise RatingsInputError(f"unknown winner value {label!r}; expected one of {sorted(outcome_map)}", source=source, line=line)
+        if rec["model_a"] == rec["model_b"]:
+            raise RatingsInputError(f"model {rec['model_a']!r} plays itself", source=source, line=line)
+        if anony_only and rec.get("anony") is not True:
+            continue
+        if t0 is not None or t1 is not None:
+            ts = rec.get("tstamp")
+            if not isinstance(ts, (int, float)):
+                raise RatingsInputError("time filter needs a numeric 'tstamp'", source=source, line=line)
+            if (t0 is not None and ts < t0) or (t1 is not None and ts >= t1):
+                continue
+        mapped = outcome_map[label]
+        if mapped is None:
+            continue
+        ma.append(rec["model_a"])
+        mb.append(rec["model_b"])
+        code.append(int(mapped))
+        if feature_fn is not None:
+            try:
+                feats.append(feature_fn(rec))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RatingsInputError(f"cannot compute style features: {exc}", source=source, line=line) from exc
+    if not ma:
+        raise RatingsInputError("no battles to rate (empty data after filtering)", source=source)
+    features = np.asarray(feats, dtype=np.float64) if feature_fn is not None else None
+    return battles_from_arrays(ma, mb, np.asarray(code, dtype=np.int8), features=features, feature_names=feature_names)
+
+
+def read_battle_file(path: str | Path) -> tuple[list[Record], list[int]]:
+    """Read a clean_battle JSON array or JSONL file.
+
+    Returns the records and the 1-based line on which each one starts.
+
+    Raises
+    ------
+    RatingsInputError
+        Unreadable file or malformed JSON, naming the file and line.
+    """
+    src = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RatingsInputError(f"cannot read file: {exc}", source=src) from exc
+    records: list[Record] = []
+    lines: list[int] = []
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        dec = json.JSONDecoder()
+        pos = len(text) - len(stripped) + 1
+        line, counted = 1, 0
+        while True:
+            while pos < len(text) and text[pos] in " \t\r\n,":
+                pos += 1
+            if pos >= len(text):
+                raise RatingsInputError("unterminated JSON array", source=src, line=text.count("\n") + 1)
+            line += text.count("\n", counted, pos)
+            counted = pos
+            if text[pos] == "]":
+                break
+            try:
+                obj, pos = dec.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                raise RatingsInputError(f"invalid JSON: {exc.msg}", source=src, line=exc.lineno) from exc
+            records.append(obj)
+            lines.append(line)
+    else:
+        for k, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                records.append(json.loads(raw))
+            except json.JSONDecodeError as exc:
+                raise RatingsInputError(f"invalid JSON: {exc.msg}", source=src, line=k) from exc
+            lines.append(k)
+    if not records:
+        raise RatingsInputError("no battles in file", source=src)
+    return records, lines
+
+
+@dataclass(frozen=True, eq=False)
+class PairCounts:
+    """Battles aggregated by unordered model pair ``(i < j)`` and outcome.
+
+    Column 0 counts wins of ``i``, column 1 wins of ``j``, column 2 ties.
+
+    Attributes
+    ----------
+    n_models : int
+    i, j : ndarray of int64, shape (p,)
+    count : ndarray, shape (p, 3)
+        Number of battles per cell.
+    wsum, w2sum : ndarray, shape (p, 3)
+        Sum of battle weights and of squared weights per cell.
+    """
+
+    n_models: int
+    i: IntArray
+    j: IntArray
+    count: FloatArray
+    wsum: FloatArray
+    w2sum: FloatArray
+
+    @property
+    def n_battles(self) -> int:
+        return int(self.count.sum())
+
+
+def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int = 50) -> PairCounts:
+    """Aggregate battles into :class:`PairCounts`.
+
+    Parameters
+    ----------
+    reweight : bool
+        Multiply each battle's weight by ``1 / max(n_pair, min_pair_count)``,
+        the inverse pair-frequency weighting of lmarena/arena-rank.
+    """
+    m = battles.n_models
+    lo = np.minimum(battles.a, battles.b)
+    hi = np.maximum(battles.a, battles.b)
+    swapped = battles.a > battles.b
+    col = battles.outcome.astype(np.int64)
+    col = np.where(swapped & (col < 2), 1 - col, col)
+    keys, pair_idx = np.unique(lo * m + hi, return_inverse=True)
+    p = keys.shape[0]
+    cell = pair_idx * 3 + col
+    w = battles.weight
+    count = np.bincount(cell, minlength=3 * p).reshape(p, 3).astype(np.float64)
+    wsum = np.bincount(cell, weights=w, minlength=3 * p).reshape(p, 3)
+    w2sum = np.bincount(cell, weights=w * w, minlength=3 * p).reshape(p, 3)
+    if reweight:
+        f = 1.0 / np.maximum(count.sum(axis=1), float(min_pair_count))
+        wsum, w2sum = wsum * f[:, None], w2sum * (f * f)[:, None]
+    return PairCounts(m, keys // m, keys % m, count, wsum, w2sum)
+
+
+__all__ = [
+    "DEFAULT_OUTCOME_MAP",
+    "DROP_BOTHBAD_OUTCOME_MAP",
+    "WINNER_LABELS",
+    "Battles",
+    "Outcome",
+    "PairCounts",
+    "aggregate",
+    "battles_from_arrays",
+    "battles_from_records",
+    "read_battle_file",
+]
