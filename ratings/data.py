@@ -144,7 +144,7 @@ def battles_from_arrays(
         if models is None:
             raise RatingsInputError("integer model indices need the `models` names")
         names = tuple(models)
-        a, b = ma.astype(np.int64), mb.astype(np.int64)
+        a, b = ma.astype(np.int64, copy=False), mb.astype(np.int64, copy=False)
     else:
         names_arr, inv = np.unique(np.concatenate([ma.astype(str), mb.astype(str)]), return_inverse=True)
         names = tuple(str(x) for x in names_arr) if models is None else tuple(models)
@@ -156,8 +156,8 @@ def battles_from_arrays(
             inv = np.array([lookup[str(x)] for x in names_arr])[inv]
         a, b = inv[: ma.shape[0]].astype(np.int64), inv[ma.shape[0] :].astype(np.int64)
     if np.issubdtype(w.dtype, np.integer):
-        code = w.astype(np.int8)
-        keep = np.ones(code.shape[0], dtype=bool)
+        code = w.astype(np.int8, copy=False)
+        keep = np.ones(1, dtype=bool)
     else:
         labels, inv_w = np.unique(w.astype(str), return_inverse=True)
         table = np.empty(labels.shape[0], dtype=np.int8)
@@ -170,8 +170,11 @@ def battles_from_arrays(
         code = table[inv_w]
         keep = code >= 0
     weight = np.ones(a.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
-    feats = None if features is None else np.asarray(features, dtype=np.float64)[keep]
-    return Battles(names, a[keep], b[keep], code[keep], weight[keep], feats, tuple(feature_names))
+    feats = None if features is None else np.asarray(features, dtype=np.float64)
+    if not keep.all():
+        a, b, code, weight = a[keep], b[keep], code[keep], weight[keep]
+        feats = None if feats is None else feats[keep]
+    return Battles(names, a, b, code, weight, feats, tuple(feature_names))
 
 
 def _parse_time(value: str | datetime | float | None) -> float | None:
@@ -332,6 +335,10 @@ class PairCounts:
 def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int = 50) -> PairCounts:
     """Aggregate battles into :class:`PairCounts`.
 
+    One ``np.bincount`` over (ordered pair, outcome) cells when the ``m x m x
+    3`` table is small, else a sort-based ``np.unique``; O(N) either way up to
+    the sort.
+
     Parameters
     ----------
     reweight : bool
@@ -339,22 +346,37 @@ def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int =
         the inverse pair-frequency weighting of lmarena/arena-rank.
     """
     m = battles.n_models
-    lo = np.minimum(battles.a, battles.b)
-    hi = np.maximum(battles.a, battles.b)
-    swapped = battles.a > battles.b
-    col = battles.outcome.astype(np.int64)
-    col = np.where(swapped & (col < 2), 1 - col, col)
-    keys, pair_idx = np.unique(lo * m + hi, return_inverse=True)
-    p = keys.shape[0]
-    cell = pair_idx * 3 + col
     w = battles.weight
-    count = np.bincount(cell, minlength=3 * p).reshape(p, 3).astype(np.float64)
-    wsum = np.bincount(cell, weights=w, minlength=3 * p).reshape(p, 3)
-    w2sum = np.bincount(cell, weights=w * w, minlength=3 * p).reshape(p, 3)
+    unit = bool(np.all(w == 1.0))
+    if m * m * 3 <= max(3 * battles.n_battles, 1 << 22):
+        cell = (battles.a * m + battles.b) * 3 + battles.outcome
+        size = m * m * 3
+
+        def fold(values: FloatArray) -> FloatArray:
+            t = values.reshape(m, m, 3)
+            return np.asarray(t + t.transpose(1, 0, 2)[:, :, [1, 0, 2]])
+
+        count = fold(np.bincount(cell, minlength=size).astype(np.float64))
+        wsum = count if unit else fold(np.bincount(cell, weights=w, minlength=size))
+        w2sum = count if unit else fold(np.bincount(cell, weights=w * w, minlength=size))
+        i, j = np.nonzero(np.triu(count.sum(axis=2) > 0, 1))
+        count, wsum, w2sum = count[i, j], wsum[i, j], w2sum[i, j]
+    else:
+        lo = np.minimum(battles.a, battles.b)
+        hi = np.maximum(battles.a, battles.b)
+        col = battles.outcome.astype(np.int64)
+        col = np.where((battles.a > battles.b) & (col < 2), 1 - col, col)
+        keys, pair_idx = np.unique(lo * m + hi, return_inverse=True)
+        p = keys.shape[0]
+        flat = pair_idx * 3 + col
+        count = np.bincount(flat, minlength=3 * p).reshape(p, 3).astype(np.float64)
+        wsum = count if unit else np.bincount(flat, weights=w, minlength=3 * p).reshape(p, 3)
+        w2sum = count if unit else np.bincount(flat, weights=w * w, minlength=3 * p).reshape(p, 3)
+        i, j = keys // m, keys % m
     if reweight:
         f = 1.0 / np.maximum(count.sum(axis=1), float(min_pair_count))
         wsum, w2sum = wsum * f[:, None], w2sum * (f * f)[:, None]
-    return PairCounts(m, keys // m, keys % m, count, wsum, w2sum)
+    return PairCounts(m, i.astype(np.int64), j.astype(np.int64), count, wsum, w2sum)
 
 
 __all__ = [

@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ratings.typing import FloatArray, IntArray
+from ratings.typing import BoolArray, FloatArray, IntArray
 
 
 def _find_components(n: int, src: IntArray, dst: IntArray) -> IntArray:
-    """Label vertices by weakly connected component (union-find, path halving)."""
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for u, v in zip(src.tolist(), dst.tolist(), strict=True):
-        ru, rv = find(u), find(v)
-        if ru != rv:
-            parent[max(ru, rv)] = min(ru, rv)
-    roots = np.array([find(x) for x in range(n)], dtype=np.int64)
-    _, labels = np.unique(roots, return_inverse=True)
+    """Label vertices by weakly connected component (vectorised min-label propagation)."""
+    lab = np.arange(n, dtype=np.int64)
+    while True:
+        new = lab.copy()
+        np.minimum.at(new, src, lab[dst])
+        np.minimum.at(new, dst, lab[src])
+        new = new[new]
+        if np.array_equal(new, lab):
+            break
+        lab = new
+    _, labels = np.unique(lab, return_inverse=True)
     return labels.astype(np.int64)
 
 
@@ -69,20 +65,22 @@ def component_projector(labels: IntArray) -> FloatArray:
     return k
 
 
-def _reachable(n: int, adj: list[list[int]], start: int) -> set[int]:
-    seen = {start}
-    stack = [start]
-    while stack:
-        u = stack.pop()
-        for v in adj[u]:
-            if v not in seen:
-                seen.add(v)
-                stack.append(v)
-    return seen
+def _reachable(n: int, src: IntArray, dst: IntArray, start: int) -> BoolArray:
+    """Vertices reachable from ``start`` along directed edges ``src -> dst``."""
+    seen = np.zeros(n, dtype=bool)
+    seen[start] = True
+    while True:
+        new = seen.copy()
+        new[dst[seen[src]]] = True
+        if np.array_equal(new, seen):
+            return seen
+        seen = new
 
 
-def mle_obstruction(n_models: int, beats_src: IntArray, beats_dst: IntArray, labels: IntArray) -> list[int]:
-    """Models that break Ford's condition, or ``[]`` when the MLE exists.
+def mle_obstruction(
+    n_models: int, beats_src: IntArray, beats_dst: IntArray, labels: IntArray
+) -> tuple[int, list[int], list[int]] | None:
+    """Why Ford's condition fails, or ``None`` when the MLE exists.
 
     Parameters
     ----------
@@ -94,23 +92,21 @@ def mle_obstruction(n_models: int, beats_src: IntArray, beats_dst: IntArray, lab
 
     Returns
     -------
-    list of int
-        Members of a component that is not strongly connected which cannot
-        reach (or be reached from) that component's first model.
+    (root, never_beat_root, root_never_beat) or None
+        For the first component that is not strongly connected: its first
+        model, the members that never beat it (even through others), and the
+        members it never beat (even through others).
     """
-    fwd: list[list[int]] = [[] for _ in range(n_models)]
-    bwd: list[list[int]] = [[] for _ in range(n_models)]
-    for u, v in zip(beats_src.tolist(), beats_dst.tolist(), strict=True):
-        fwd[u].append(v)
-        bwd[v].append(u)
-    bad: list[int] = []
     for g in components(labels):
         if g.shape[0] < 2:
             continue
         root = int(g[0])
-        both = _reachable(n_models, fwd, root) & _reachable(n_models, bwd, root)
-        bad.extend(int(x) for x in g if int(x) not in both)
-    return bad
+        fwd = _reachable(n_models, beats_src, beats_dst, root)
+        bwd = _reachable(n_models, beats_dst, beats_src, root)
+        if fwd[g].all() and bwd[g].all():
+            continue
+        return root, [int(x) for x in g if not bwd[x]], [int(x) for x in g if not fwd[x]]
+    return None
 
 
 __all__ = ["component_labels", "component_projector", "components", "mle_obstruction"]

@@ -133,7 +133,7 @@ def fit_contextual(
     reg: float = ARENA_RANK_STYLE_REG,
     l2: float = 0.0,
     projector: FloatArray | None = None,
-    hessian_prior: bool = True,
+    hessian_prior: bool = False,
     max_iter: int = 100,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Fit contextual Bradley-Terry and its sandwich covariance.

@@ -69,7 +69,10 @@ def import_answer_set(session: Session, parsed: ParsedAnswerSet) -> ImportSummar
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict(f"answer set {parsed.name!r} was imported concurrently") from exc
+        raise Conflict(
+            f"answer set {parsed.name!r} was not stored (duplicate data, or imported "
+            f"concurrently): {exc.orig}"
+        ) from exc
     except BaseException:
         session.rollback()
         raise

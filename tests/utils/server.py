@@ -54,4 +54,5 @@ def start_server(arena: Arena, *, wrap: Callable[[Any], Any] | None = None) -> I
         yield LiveServer(url=url, arena=arena)
     finally:
         server.should_exit = True
+        server.force_exit = True  # do not wait for browsers' open event streams
         thread.join(timeout=10)

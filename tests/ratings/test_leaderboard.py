@@ -1,0 +1,138 @@
+"""compute_leaderboard: ranks, anchoring, components, tables, Elo, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from ratings import (
+    RatingsInputError,
+    RatingsWarning,
+    aggregate,
+    battle_count_matrix,
+    battles_from_arrays,
+    compute_leaderboard,
+    online_elo,
+    predicted_win_matrix,
+    win_fraction_matrix,
+    win_rates,
+)
+
+from .conftest import simulate
+
+ROW_KEYS = {"model", "rating", "lower", "upper", "rank", "rank_ub", "votes", "win_rate", "component"}
+
+
+@pytest.fixture
+def battles():
+    rng = np.random.default_rng(7)
+    return simulate(np.array([-1.0, -0.5, 0.0, 0.05, 1.0]), 3000, rng, tie_rate=0.1)
+
+
+def test_result_shape_and_centring(battles) -> None:
+    board = compute_leaderboard(battles)
+    assert dataclasses.is_dataclass(board)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        board.ci = "x"  # type: ignore[misc]
+    assert set(board.to_records()[0]) == ROW_KEYS
+    assert [r.model for r in board.rows] == ["m04", "m03", "m02", "m01", "m00"]
+    assert np.mean([r.rating for r in board.rows]) == pytest.approx(1000.0)
+    assert board.connected and board.warnings == ()
+    assert sum(r.votes for r in board.rows) == 2 * battles.n_battles
+
+
+def test_rank_and_rank_ub(battles) -> None:
+    board = compute_leaderboard(battles)
+    for r in board.rows:
+        above = sum(o.lower > r.upper for o in board.rows)
+        assert r.rank_ub == 1 + above
+        assert r.rank_ub <= r.rank
+    # m03 and m02 are 0.05 apart: their intervals overlap, so m02 can tie for 2nd
+    assert board.row("m02").rank == 3 and board.row("m02").rank_ub == 2
+    assert board.row("m04").rank == board.row("m04").rank_ub == 1
+
+
+def test_anchor_shifts_ratings_and_pins_interval(battles) -> None:
+    free = compute_leaderboard(battles)
+    pinned = compute_leaderboard(battles, anchor=("m02", 1114.0))
+    shift = 1114.0 - free.row("m02").rating
+    for r in free.rows:
+        assert pinned.row(r.model).rating == pytest.approx(r.rating + shift)
+    anchor_row = pinned.row("m02")
+    assert anchor_row.lower == pytest.approx(1114.0) and anchor_row.upper == pytest.approx(1114.0)
+    boot = compute_leaderboard(battles, anchor=("m02", 1114.0), ci="bootstrap", bootstrap_rounds=50)
+    assert boot.row("m02").lower == pytest.approx(1114.0)
+    with pytest.raises(RatingsInputError, match="anchor model"):
+        compute_leaderboard(battles, anchor=("nope", 1.0))
+
+
+def test_level_and_bootstrap_seed(battles) -> None:
+    wide = compute_leaderboard(battles, level=0.99).row("m00")
+    narrow = compute_leaderboard(battles, level=0.8).row("m00")
+    assert wide.upper - wide.lower > narrow.upper - narrow.lower
+    b1 = compute_leaderboard(battles, ci="bootstrap", bootstrap_rounds=30, seed=3)
+    b2 = compute_leaderboard(battles, ci="bootstrap", bootstrap_rounds=30, seed=3)
+    assert b1 == b2
+    point = compute_leaderboard(battles)
+    assert [r.rating for r in b1.rows] == [r.rating for r in point.rows]
+
+
+def test_disconnected_graph_is_reported() -> None:
+    data = battles_from_arrays(["p", "q", "r", "s", "p"], ["q", "p", "s", "r", "q"], ["model_a", "model_a", "model_a", "model_b", "tie"])
+    with pytest.warns(RatingsWarning, match=r"2 disconnected components: \{p, q\}; \{r, s\}"):
+        board = compute_leaderboard(data)
+    assert board.components == (("p", "q"), ("r", "s"))
+    assert not board.connected and len(board.warnings) == 1
+    assert board.row("p").component == 0 and board.row("s").component == 1
+    # each component is centred by convention (stated in the warning), never an arbitrary offset
+    assert board.row("r").rating + board.row("s").rating == pytest.approx(2000.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RatingsWarning)
+        assert compute_leaderboard(data, l2=0.1).warnings[0].endswith("the L2 prior alone")
+
+
+def test_bad_options() -> None:
+    data = battles_from_arrays(["p", "q"], ["q", "p"], ["model_a", "model_a"])
+    for kwargs in ({"ci": "jackknife"}, {"ties": "third"}, {"level": 1.0}, {"l2": float("nan")}, {"l2": -1.0}):
+        with pytest.raises(ValueError):
+            compute_leaderboard(data, **kwargs)
+    with pytest.raises(ValueError, match="style control"):
+        compute_leaderboard(data, style_control=True, ties="davidson")
+    with pytest.raises(RatingsInputError, match="features"):
+        compute_leaderboard(data, style_control=True)
+
+
+def test_tables_and_predictions(battles) -> None:
+    pc = aggregate(battles)
+    counts = battle_count_matrix(pc)
+    assert counts.sum() == 2 * battles.n_battles and np.allclose(counts, counts.T)
+    frac = win_fraction_matrix(pc)
+    off = ~np.eye(5, dtype=bool)
+    np.testing.assert_allclose((frac + frac.T)[off], 1.0)
+    rate, votes = win_rates(pc)
+    np.testing.assert_allclose(rate, np.nansum(frac * counts, axis=1) / votes)
+    board = compute_leaderboard(battles)
+    ratings = np.array([board.row(m).rating for m in battles.models])
+    pred = predicted_win_matrix(ratings)
+    np.testing.assert_allclose(pred + pred.T, 1.0)
+    assert pred[4, 0] == pytest.approx(1 / (1 + 10 ** ((ratings[0] - ratings[4]) / 400)))
+    # the BT fit reproduces each model's observed score (ties half) exactly
+    np.testing.assert_allclose(np.nansum(pred * counts, axis=1) - np.diag(pred * counts), np.nansum(frac * counts, axis=1), rtol=1e-6)
+
+
+def test_online_elo() -> None:
+    data = battles_from_arrays(["p", "p", "q"], ["q", "q", "p"], ["model_a", "tie", "model_b"])
+    elo = online_elo(data, k=32)
+    r1 = 1000 + 16.0
+    e2 = 1 / (1 + 10 ** ((1000 - 16.0 - r1) / 400))
+    r2 = r1 + 32 * (0.5 - e2)
+    e3 = 1 / (1 + 10 ** (((2000 - r2) - r2) / 400))
+    r3 = r2 + 32 * (1 - e3)
+    assert elo[0] == pytest.approx(r3) and elo.sum() == pytest.approx(2000.0)
+    with pytest.raises(ValueError):
+        online_elo(data, k=0)
+    assert math.isclose(online_elo(data, k=4, init=1500).mean(), 1500)
