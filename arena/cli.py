@@ -19,7 +19,8 @@ app.add_typer(import_app, name="import")
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="TOML config file (default: config/arena.toml if present)."),
+    typer.Option("--config", "-c",
+                 help="TOML config file (default: config/arena.toml if present)."),
 ]
 
 

@@ -12,7 +12,7 @@ import io
 import json
 import math
 import warnings
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -34,24 +34,24 @@ from ratings.style import STYLE_FEATURES, record_style_features
 FIELDS = ("rank", "rank_ub", "model", "rating", "lower", "upper", "votes", "win_rate", "component")
 
 
-class Ci(str, Enum):
+class Ci(StrEnum):
     sandwich = "sandwich"
     bootstrap = "bootstrap"
 
 
-class Ties(str, Enum):
+class Ties(StrEnum):
     half = "half"
     drop = "drop"
     rao_kupper = "rao-kupper"
     davidson = "davidson"
 
 
-class Bothbad(str, Enum):
+class Bothbad(StrEnum):
     tie = "tie"
     drop = "drop"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -84,56 +84,93 @@ def render(board: Leaderboard, fmt: Format) -> str:
             writer.writerow({k: r[k] for k in FIELDS})
         return buf.getvalue().rstrip("\n")
     width = max([len("model"), *(len(r["model"]) for r in rows)])
-    lines = [f"{'rank':>4} {'ub':>4}  {'model':<{width}}  {'rating':>8} {'lower':>8} {'upper':>8} {'votes':>7} {'win%':>6}"]
+    lines = [
+        f"{'rank':>4} {'ub':>4}  {'model':<{width}}  {'rating':>8} {'lower':>8} {'upper':>8} "
+        f"{'votes':>7} {'win%':>6}"
+    ]
     for r in rows:
         lines.append(
-            f"{r['rank']:>4} {r['rank_ub']:>4}  {r['model']:<{width}}  {r['rating']:>8.1f} {r['lower']:>8.1f} "
+            f"{r['rank']:>4} {r['rank_ub']:>4}  {r['model']:<{width}}  "
+            f"{r['rating']:>8.1f} {r['lower']:>8.1f} "
             f"{r['upper']:>8.1f} {r['votes']:>7} {100 * r['win_rate']:>6.1f}"
         )
-    lines.append(f"{board.n_battles} battles, {board.ci} {board.level:.0%} intervals, ties={board.ties}")
+    lines.append(
+        f"{board.n_battles} battles, {board.ci} {board.level:.0%} intervals, ties={board.ties}"
+    )
     for name, coef in board.style_coefficients.items():
-        lines.append(f"style {name}: {coef:+.4f} [{board.style_lower[name]:+.4f}, {board.style_upper[name]:+.4f}]")
+        lines.append(
+            f"style {name}: {coef:+.4f} "
+            f"[{board.style_lower[name]:+.4f}, {board.style_upper[name]:+.4f}]"
+        )
     if board.tie_parameter is not None:
         lines.append(f"tie parameter (kappa): {board.tie_parameter:.4f}")
     return "\n".join(lines)
 
 
 def ratings_command(
-    input: Annotated[Path | None, typer.Option("--input", "-i", help="clean_battle JSON array or JSONL file")] = None,
+    input: Annotated[
+        Path | None, typer.Option("--input", "-i", help="clean_battle JSON array or JSONL file")
+    ] = None,
     ci: Annotated[Ci, typer.Option(help="interval method")] = Ci.sandwich,
     bootstrap: Annotated[int, typer.Option("--bootstrap", min=1, help="bootstrap rounds")] = 100,
     ties: Annotated[Ties, typer.Option(help="tie handling")] = Ties.half,
-    bothbad: Annotated[Bothbad, typer.Option(help="treat 'tie (bothbad)' as a tie or drop it")] = Bothbad.tie,
-    style_control: Annotated[bool, typer.Option("--style-control", help="contextual BT with style features")] = False,
+    bothbad: Annotated[
+        Bothbad, typer.Option(help="treat 'tie (bothbad)' as a tie or drop it")
+    ] = Bothbad.tie,
+    style_control: Annotated[
+        bool, typer.Option("--style-control", help="contextual BT with style features")
+    ] = False,
     anchor: Annotated[str | None, typer.Option(help="MODEL=RATING pins one model's rating")] = None,
-    l2: Annotated[float, typer.Option(min=0.0, help="L2 prior precision on natural-log strengths")] = 0.0,
+    l2: Annotated[
+        float, typer.Option(min=0.0, help="L2 prior precision on natural-log strengths")
+    ] = 0.0,
     level: Annotated[float, typer.Option(min=0.0, max=1.0, help="confidence level")] = 0.95,
-    reweight: Annotated[bool, typer.Option("--reweight", help="inverse pair-frequency weights")] = False,
+    reweight: Annotated[
+        bool, typer.Option("--reweight", help="inverse pair-frequency weights")
+    ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="output format")] = Format.table,
-    anony_only: Annotated[bool, typer.Option("--anony-only", help="only anonymous battles")] = False,
+    anony_only: Annotated[
+        bool, typer.Option("--anony-only", help="only anonymous battles")
+    ] = False,
     since: Annotated[str | None, typer.Option(help="ISO time, inclusive")] = None,
     until: Annotated[str | None, typer.Option(help="ISO time, exclusive")] = None,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
 ) -> None:
     """Compute Bradley-Terry ratings with confidence intervals from battle votes."""
     if input is None:
-        typer.echo("error: --input FILE is required (reading the app database is not supported yet)", err=True)
+        typer.echo(
+            "error: --input FILE is required (reading the app database is not supported yet)",
+            err=True,
+        )
         raise typer.Exit(2)
     pinned = parse_anchor(anchor)
     outcome_map = DEFAULT_OUTCOME_MAP if bothbad is Bothbad.tie else DROP_BOTHBAD_OUTCOME_MAP
     try:
         records, lines = read_battle_file(input)
         battles = battles_from_records(
-            records, lines=lines, source=str(input), outcome_map=outcome_map, anony_only=anony_only,
-            since=since, until=until,
+            records,
+            lines=lines,
+            source=str(input),
+            outcome_map=outcome_map,
+            anony_only=anony_only,
+            since=since,
+            until=until,
             feature_fn=(lambda rec: record_style_features(rec)) if style_control else None,
             feature_names=STYLE_FEATURES if style_control else (),
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RatingsWarning)
             board = compute_leaderboard(
-                battles, ci=ci.value, bootstrap_rounds=bootstrap, ties=ties.value, style_control=style_control,  # type: ignore[arg-type]
-                anchor=pinned, l2=l2, level=level, seed=seed, reweight=reweight,
+                battles,
+                ci=ci.value,
+                bootstrap_rounds=bootstrap,
+                ties=ties.value,
+                style_control=style_control,  # type: ignore[arg-type]
+                anchor=pinned,
+                l2=l2,
+                level=level,
+                seed=seed,
+                reweight=reweight,
             )
     except RatingsInputError as exc:
         typer.echo(f"error: {exc}", err=True)

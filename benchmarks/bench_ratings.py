@@ -55,7 +55,14 @@ def make_data(path: Path, n: int, m: int, seed: int, k: int = 4) -> None:
     d = theta[a] - theta[b] + z @ np.linspace(0.4, -0.2, k)
     tie = rng.random(n) < 0.15
     out = np.where(tie, 2, np.where(rng.random(n) < 1.0 / (1.0 + np.exp(-d)), 0, 1))
-    np.savez(path, a=a.astype(np.int32), b=b.astype(np.int32), outcome=out.astype(np.int8), features=raw, n_models=m)
+    np.savez(
+        path,
+        a=a.astype(np.int32),
+        b=b.astype(np.int32),
+        outcome=out.astype(np.int8),
+        features=raw,
+        n_models=m,
+    )
 
 
 def _peak_mb() -> tuple[float, float]:
@@ -71,14 +78,28 @@ def worker_ours(data: dict, stage: str, rounds: int) -> dict:
     m = int(data["n_models"])
     names = [f"m{i:03d}" for i in range(m)]
     t0 = time.perf_counter()
-    bat = battles_from_arrays(data["a"].astype(np.int64), data["b"].astype(np.int64), data["outcome"], models=names,
-                              features=data["features"] if stage == "style" else None,
-                              feature_names=("length", "headers", "lists", "bold"))
-    kw: dict = {"sandwich": {}, "bootstrap": {"ci": "bootstrap", "bootstrap_rounds": rounds}, "style": {"style_control": True}}[stage]
+    bat = battles_from_arrays(
+        data["a"].astype(np.int64),
+        data["b"].astype(np.int64),
+        data["outcome"],
+        models=names,
+        features=data["features"] if stage == "style" else None,
+        feature_names=("length", "headers", "lists", "bold"),
+    )
+    kw: dict = {
+        "sandwich": {},
+        "bootstrap": {"ci": "bootstrap", "bootstrap_rounds": rounds},
+        "style": {"style_control": True},
+    }[stage]
     lb = compute_leaderboard(bat, **kw)
     secs = time.perf_counter() - t0
-    res = {"seconds": secs, "ratings": [lb.row(x).rating for x in names], "lower": [lb.row(x).lower for x in names],
-           "upper": [lb.row(x).upper for x in names], "coeffs": list(lb.style_coefficients.values())}
+    res = {
+        "seconds": secs,
+        "ratings": [lb.row(x).rating for x in names],
+        "lower": [lb.row(x).lower for x in names],
+        "upper": [lb.row(x).upper for x in names],
+        "coeffs": list(lb.style_coefficients.values()),
+    }
     return res
 
 
@@ -94,11 +115,19 @@ def worker_arena_rank(data: dict, stage: str, rounds: int) -> dict:
     m = int(data["n_models"])
     names = np.array([f"m{i:03d}" for i in range(m)])
     t0 = time.perf_counter()
-    df = pd.DataFrame({"model_a": names[data["a"]], "model_b": names[data["b"]], "winner": WINNERS[data["outcome"]]})
+    df = pd.DataFrame(
+        {
+            "model_a": names[data["a"]],
+            "model_b": names[data["b"]],
+            "winner": WINNERS[data["outcome"]],
+        }
+    )
     if stage == "style":
         for j in range(data["features"].shape[1]):
             df[f"f{j}"] = data["features"][:, j]
-        ds = ContextualPairDataset.from_pandas(df, feature_cols=[f"f{j}" for j in range(data["features"].shape[1])], reweighted=False)
+        ds = ContextualPairDataset.from_pandas(
+            df, feature_cols=[f"f{j}" for j in range(data["features"].shape[1])], reweighted=False
+        )
         model = ContextualBradleyTerry(n_competitors=m, n_features=data["features"].shape[1])
     else:
         ds = PairDataset.from_pandas(df)
@@ -109,9 +138,14 @@ def worker_arena_rank(data: dict, stage: str, rounds: int) -> dict:
     ratings = np.asarray(res["ratings"])
     t2 = time.perf_counter()
     order = [list(res["competitors"]).index(x) for x in names]
-    return {"seconds": t2 - t1, "prepare_seconds": t1 - t0, "ratings": ratings[order].tolist(),
-            "lower": np.asarray(res["rating_lower"])[order].tolist(), "upper": np.asarray(res["rating_upper"])[order].tolist(),
-            "coeffs": np.asarray(res.get("coeffs", [])).tolist()}
+    return {
+        "seconds": t2 - t1,
+        "prepare_seconds": t1 - t0,
+        "ratings": ratings[order].tolist(),
+        "lower": np.asarray(res["rating_lower"])[order].tolist(),
+        "upper": np.asarray(res["rating_upper"])[order].tolist(),
+        "coeffs": np.asarray(res.get("coeffs", [])).tolist(),
+    }
 
 
 def worker_choix(data: dict, stage: str, rounds: int) -> dict:
@@ -132,19 +166,38 @@ WORKERS = {"ours": worker_ours, "arena-rank": worker_arena_rank, "choix": worker
 
 
 def run_worker(python: str, tool: str, stage: str, npz: Path, rounds: int, timeout: float) -> dict:
-    cmd = [python, str(Path(__file__).resolve()), "--worker", tool, "--stage", stage, "--npz", str(npz), "--bootstrap", str(rounds)]
+    cmd = [
+        python,
+        str(Path(__file__).resolve()),
+        "--worker",
+        tool,
+        "--stage",
+        stage,
+        "--npz",
+        str(npz),
+        "--bootstrap",
+        str(rounds),
+    ]
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+        return {
+            "error": proc.stderr.strip().splitlines()[-1]
+            if proc.stderr.strip()
+            else f"exit {proc.returncode}"
+        }
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--battles", type=int, default=5_000_000)
     ap.add_argument("--models", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
@@ -160,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.worker:
         with np.load(args.npz) as z:
-            data = {key: z[key] for key in z.files}
+            keys = [k for k in z.files if k != "features" or args.stage == "style"]
+            data = {key: z[key] for key in keys}
         out = WORKERS[args.worker](data, args.stage, args.bootstrap)
         out["peak_mb"], out["children_peak_mb"] = _peak_mb()
         print(json.dumps(out))
@@ -169,18 +223,35 @@ def main(argv: list[str] | None = None) -> int:
     if args.setup_only:
         return 0
     stages = args.stages.split(",")
-    print(f"battles={args.battles:,} models={args.models} seed={args.seed} bootstrap={args.bootstrap} cores={os.cpu_count()}")
+    print(
+        f"battles={args.battles:,} models={args.models} seed={args.seed} "
+        f"bootstrap={args.bootstrap} cores={os.cpu_count()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         npz = Path(tmp) / "battles.npz"
         make_data(npz, args.battles, args.models, args.seed)
-        header = f"{'stage':<22}{'ours s':>9}{'peak MB':>9}{'peer':>12}{'peer s':>10}{'peak MB':>9}{'ratio':>8}{'max |dR|':>10}"
+        header = (
+            f"{'stage':<22}{'ours s':>9}{'peak MB':>9}{'peer':>12}{'peer s':>10}"
+            f"{'peak MB':>9}{'ratio':>8}{'max |dR|':>10}"
+        )
         print(header)
         print("-" * len(header))
         for stage in stages:
             ours = run_worker(sys.executable, "ours", stage, npz, args.bootstrap, args.timeout)
-            peers = [] if other is None else [("arena-rank", run_worker(other, "arena-rank", stage, npz, args.bootstrap, args.timeout))]
+            peers = (
+                []
+                if other is None
+                else [
+                    (
+                        "arena-rank",
+                        run_worker(other, "arena-rank", stage, npz, args.bootstrap, args.timeout),
+                    )
+                ]
+            )
             if stage == "sandwich" and other is not None:
-                peers.append(("choix", run_worker(other, "choix", stage, npz, args.bootstrap, args.timeout)))
+                peers.append(
+                    ("choix", run_worker(other, "choix", stage, npz, args.bootstrap, args.timeout))
+                )
             if "error" in ours:
                 print(f"{stage:<22} ours failed: {ours['error']}")
                 continue
@@ -188,21 +259,32 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{stage:<22}{ours['seconds']:>9.3f}{ours['peak_mb']:>9.0f}")
             for name, peer in peers:
                 if "error" in peer:
-                    print(f"{stage:<22}{ours['seconds']:>9.3f}{ours['peak_mb']:>9.0f}{name:>12}  failed: {peer['error']}")
+                    print(
+                        f"{stage:<22}{ours['seconds']:>9.3f}{ours['peak_mb']:>9.0f}{name:>12}"
+                        f"  failed: {peer['error']}"
+                    )
                     continue
                 diff = float(np.max(np.abs(np.subtract(ours["ratings"], peer["ratings"]))))
                 peak = max(peer["peak_mb"], peer["children_peak_mb"])
-                print(f"{stage:<22}{ours['seconds']:>9.3f}{ours['peak_mb']:>9.0f}{name:>12}{peer['seconds']:>10.3f}{peak:>9.0f}"
-                      f"{peer['seconds'] / ours['seconds']:>8.1f}{diff:>10.4f}")
+                print(
+                    f"{stage:<22}{ours['seconds']:>9.3f}{ours['peak_mb']:>9.0f}{name:>12}{peer['seconds']:>10.3f}{peak:>9.0f}"
+                    f"{peer['seconds'] / ours['seconds']:>8.1f}{diff:>10.4f}"
+                )
                 extra = []
                 if "prepare_seconds" in peer:
-                    extra.append(f"{name} DataFrame+dataset build {peer['prepare_seconds']:.2f} s (not in its time)")
+                    extra.append(
+                        f"{name} DataFrame+dataset build {peer['prepare_seconds']:.2f} s "
+                        "(not in its time)"
+                    )
                 if peer.get("lower") and stage != "bootstrap":
                     dl = np.max(np.abs(np.subtract(ours["lower"], peer["lower"])))
                     du = np.max(np.abs(np.subtract(ours["upper"], peer["upper"])))
                     extra.append(f"max |d lower| {dl:.4f}, max |d upper| {du:.4f}")
                 if peer.get("coeffs"):
-                    extra.append(f"max |d style coef| {np.max(np.abs(np.subtract(ours['coeffs'], peer['coeffs']))):.2e}")
+                    extra.append(
+                        "max |d style coef| "
+                        f"{np.max(np.abs(np.subtract(ours['coeffs'], peer['coeffs']))):.2e}"
+                    )
                 for line in extra:
                     print(f"{'':<22}  {line}")
     return 0

@@ -49,11 +49,13 @@ style_reg=1.0, style_hessian_prior=False, scale=400, base=10, init=1000) -> Lead
   connected components of the comparison graph; more than one also issues a
   :class:`RatingsWarning`.
 
-Lower-level pieces: :mod:`ratings.data` (labels, reading, aggregation),
+Lower-level pieces: :mod:`ratings.data` (labels, battle arrays, aggregation),
+:mod:`ratings.records` (clean_battle files with line-numbered errors),
 :mod:`ratings.bradley_terry`, :mod:`ratings.ties`, :mod:`ratings.intervals`,
 :mod:`ratings.style`, :mod:`ratings.elo` (online Elo), :mod:`ratings.tables`
 (win-rate, pairwise, count and predicted-probability matrices),
-:mod:`ratings.graph`.
+:mod:`ratings.graph`, :mod:`ratings.fitting` (the fits behind
+``compute_leaderboard``).
 
 Raises
 ------
@@ -78,12 +80,11 @@ from ratings.data import (
     PairCounts,
     aggregate,
     battles_from_arrays,
-    battles_from_records,
-    read_battle_file,
 )
 from ratings.elo import online_elo
 from ratings.errors import RatingsError, RatingsFitError, RatingsInputError, RatingsWarning
 from ratings.leaderboard import TIES_OPTIONS, Leaderboard, ModelRating, compute_leaderboard
+from ratings.records import battles_from_records, read_battle_file
 from ratings.tables import battle_count_matrix, predicted_win_matrix, win_fraction_matrix, win_rates
 
 SKLEARN_C1_L2: float = 1.0 / (2.0 * math.log(10.0) ** 2)

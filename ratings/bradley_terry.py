@@ -39,13 +39,17 @@ def successes(wsum: FloatArray, ties: str) -> tuple[FloatArray, FloatArray]:
     raise ValueError(f"unknown ties option {ties!r} for the binary model")
 
 
-def log_likelihood(theta: FloatArray, i: IntArray, j: IntArray, s: FloatArray, n: FloatArray) -> FloatArray:
+def log_likelihood(
+    theta: FloatArray, i: IntArray, j: IntArray, s: FloatArray, n: FloatArray
+) -> FloatArray:
     """Binomial BT log-likelihood; ``theta`` (..., m), ``s, n`` (..., p)."""
     d = theta[..., i] - theta[..., j]
     return np.asarray(np.sum(s * d - n * np.logaddexp(0.0, d), axis=-1))
 
 
-def gradient(theta: FloatArray, i: IntArray, j: IntArray, s: FloatArray, n: FloatArray) -> FloatArray:
+def gradient(
+    theta: FloatArray, i: IntArray, j: IntArray, s: FloatArray, n: FloatArray
+) -> FloatArray:
     """Gradient of :func:`log_likelihood` with respect to ``theta``."""
     d = theta[..., i] - theta[..., j]
     r = s - n / (1.0 + np.exp(-d))
@@ -57,8 +61,10 @@ def scatter_pairs(r: FloatArray, i: IntArray, j: IntArray, m: int) -> FloatArray
     r2 = r.reshape(-1, r.shape[-1])
     off = (np.arange(r2.shape[0]) * m)[:, None]
     size = r2.shape[0] * m
-    flat = np.bincount((off + i).ravel(), r2.ravel(), size) - np.bincount((off + j).ravel(), r2.ravel(), size)
-    return flat.reshape(r.shape[:-1] + (m,))
+    flat = np.bincount((off + i).ravel(), r2.ravel(), size) - np.bincount(
+        (off + j).ravel(), r2.ravel(), size
+    )
+    return np.asarray(flat, dtype=np.float64).reshape(r.shape[:-1] + (m,))
 
 
 def neg_hessian(theta: FloatArray, i: IntArray, j: IntArray, n: FloatArray) -> FloatArray:
@@ -136,7 +142,7 @@ def fit_newton(
     jitter = 1e-12 * scale * np.eye(n_models)
 
     def objective(t: FloatArray, ss: FloatArray, nn: FloatArray) -> FloatArray:
-        return log_likelihood(t, i, j, ss, nn) - 0.5 * l2 * np.sum(t * t, axis=-1)
+        return np.asarray(log_likelihood(t, i, j, ss, nn) - 0.5 * l2 * np.sum(t * t, axis=-1))
 
     f = objective(theta, s2, n2)
     active = np.ones(nb, dtype=bool)
@@ -167,7 +173,15 @@ def fit_newton(
                 f"Bradley-Terry Newton iteration did not converge in {max_iter} steps; "
                 "the data may be (nearly) separable: pass l2 > 0"
             )
-    return theta if batch else theta[0]
+    return theta if batch else np.asarray(theta[0])
 
 
-__all__ = ["fit_newton", "gradient", "log_likelihood", "neg_hessian", "pair_laplacian", "scatter_pairs", "successes"]
+__all__ = [
+    "fit_newton",
+    "gradient",
+    "log_likelihood",
+    "neg_hessian",
+    "pair_laplacian",
+    "scatter_pairs",
+    "successes",
+]

@@ -1,9 +1,7 @@
-"""Battle data: winner labels, validation, file reading, filters and aggregation.
+"""Battle data: winner labels, validated battle arrays and aggregation.
 
-Battles follow FastChat's ``clean_battle`` schema: records with ``model_a``,
-``model_b`` and ``winner`` in {``model_a``, ``model_b``, ``tie``,
-``tie (bothbad)``}, optionally ``anony``, ``tstamp``, ``judge`` and
-``conversation_a``/``conversation_b``.  Fitting works on :class:`PairCounts`,
+Battles follow FastChat's ``clean_battle`` schema (see :mod:`ratings.records`
+for reading files and records).  Fitting works on :class:`PairCounts`,
 the (unordered model pair x outcome) aggregation of the battles, whose size is
 bounded by the number of model pairs whatever the number of votes (as in
 lmarena/arena-rank ``PairDataset``).
@@ -11,12 +9,9 @@ lmarena/arena-rank ``PairDataset``).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from enum import IntEnum
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -96,7 +91,10 @@ class Battles:
             k = int(same[0])
             raise RatingsInputError(f"battle {k}: model {self.models[self.a[k]]!r} plays itself")
         if not np.all(np.isfinite(self.weight)):
-            raise RatingsInputError(f"battle {int(np.flatnonzero(~np.isfinite(self.weight))[0])}: weight is NaN or infinite")
+            raise RatingsInputError(
+                f"battle {int(np.flatnonzero(~np.isfinite(self.weight))[0])}: "
+                "weight is NaN or infinite"
+            )
         if np.any(self.weight < 0):
             raise RatingsInputError("battle weights must be non-negative")
         if not np.all((self.outcome >= 0) & (self.outcome <= 2)):
@@ -146,7 +144,9 @@ def battles_from_arrays(
         names = tuple(models)
         a, b = ma.astype(np.int64, copy=False), mb.astype(np.int64, copy=False)
     else:
-        names_arr, inv = np.unique(np.concatenate([ma.astype(str), mb.astype(str)]), return_inverse=True)
+        names_arr, inv = np.unique(
+            np.concatenate([ma.astype(str), mb.astype(str)]), return_inverse=True
+        )
         names = tuple(str(x) for x in names_arr) if models is None else tuple(models)
         if models is not None:
             lookup = {name: k for k, name in enumerate(names)}
@@ -164,7 +164,10 @@ def battles_from_arrays(
         for k, label in enumerate(labels):
             if str(label) not in outcome_map:
                 first = int(np.flatnonzero(inv_w == k)[0])
-                raise RatingsInputError(f"battle {first}: unknown winner value {str(label)!r}; expected one of {sorted(outcome_map)}")
+                raise RatingsInputError(
+                    f"battle {first}: unknown winner value {str(label)!r}; "
+                    f"expected one of {sorted(outcome_map)}"
+                )
             mapped = outcome_map[str(label)]
             table[k] = -1 if mapped is None else int(mapped)
         code = table[inv_w]
@@ -175,133 +178,6 @@ def battles_from_arrays(
         a, b, code, weight = a[keep], b[keep], code[keep], weight[keep]
         feats = None if feats is None else feats[keep]
     return Battles(names, a, b, code, weight, feats, tuple(feature_names))
-
-
-def _parse_time(value: str | datetime | float | None) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    dt = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
-
-
-def battles_from_records(
-    records: Iterable[Record],
-    *,
-    lines: Sequence[int] | None = None,
-    source: str | None = None,
-    outcome_map: OutcomeMap = DEFAULT_OUTCOME_MAP,
-    anony_only: bool = False,
-    since: str | datetime | float | None = None,
-    until: str | datetime | float | None = None,
-    feature_fn: FeatureFn | None = None,
-    feature_names: Sequence[str] = (),
-) -> Battles:
-    """Validate and encode clean_battle records, applying filters.
-
-    ``since`` is inclusive and ``until`` exclusive (ISO 8601, naive = UTC, or
-    unix seconds), compared with each record's ``tstamp``.
-
-    Raises
-    ------
-    RatingsInputError
-        Naming ``source`` and the record's line (from ``lines``, else its
-        1-based position) for missing keys, unknown winner values, self-play.
-    """
-    t0, t1 = _parse_time(since), _parse_time(until)
-    ma: list[str] = []
-    mb: list[str] = []
-    code: list[int] = []
-    feats: list[Sequence[float]] = []
-    for k, rec in enumerate(records):
-        line = lines[k] if lines is not None else k + 1
-        if not isinstance(rec, Mapping):
-            raise RatingsInputError("record is not a JSON object", source=source, line=line)
-        for key in ("model_a", "model_b", "winner"):
-            if not isinstance(rec.get(key), str):
-                raise RatingsInputError(f"missing or non-string {key!r}", source=source, line=line)
-        label = rec["winner"]
-        if label not in outcome_map:
-            raise RatingsInputError(f"unknown winner value {label!r}; expected one of {sorted(outcome_map)}", source=source, line=line)
-        if rec["model_a"] == rec["model_b"]:
-            raise RatingsInputError(f"model {rec['model_a']!r} plays itself", source=source, line=line)
-        if anony_only and rec.get("anony") is not True:
-            continue
-        if t0 is not None or t1 is not None:
-            ts = rec.get("tstamp")
-            if not isinstance(ts, (int, float)):
-                raise RatingsInputError("time filter needs a numeric 'tstamp'", source=source, line=line)
-            if (t0 is not None and ts < t0) or (t1 is not None and ts >= t1):
-                continue
-        mapped = outcome_map[label]
-        if mapped is None:
-            continue
-        ma.append(rec["model_a"])
-        mb.append(rec["model_b"])
-        code.append(int(mapped))
-        if feature_fn is not None:
-            try:
-                feats.append(feature_fn(rec))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise RatingsInputError(f"cannot compute style features: {exc}", source=source, line=line) from exc
-    if not ma:
-        raise RatingsInputError("no battles to rate (empty data after filtering)", source=source)
-    features = np.asarray(feats, dtype=np.float64) if feature_fn is not None else None
-    return battles_from_arrays(ma, mb, np.asarray(code, dtype=np.int8), features=features, feature_names=feature_names)
-
-
-def read_battle_file(path: str | Path) -> tuple[list[Record], list[int]]:
-    """Read a clean_battle JSON array or JSONL file.
-
-    Returns the records and the 1-based line on which each one starts.
-
-    Raises
-    ------
-    RatingsInputError
-        Unreadable file or malformed JSON, naming the file and line.
-    """
-    src = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RatingsInputError(f"cannot read file: {exc}", source=src) from exc
-    records: list[Record] = []
-    lines: list[int] = []
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        dec = json.JSONDecoder()
-        pos = len(text) - len(stripped) + 1
-        line, counted = 1, 0
-        while True:
-            while pos < len(text) and text[pos] in " \t\r\n,":
-                pos += 1
-            if pos >= len(text):
-                raise RatingsInputError("unterminated JSON array", source=src, line=text.count("\n") + 1)
-            line += text.count("\n", counted, pos)
-            counted = pos
-            if text[pos] == "]":
-                break
-            try:
-                obj, pos = dec.raw_decode(text, pos)
-            except json.JSONDecodeError as exc:
-                raise RatingsInputError(f"invalid JSON: {exc.msg}", source=src, line=exc.lineno) from exc
-            records.append(obj)
-            lines.append(line)
-    else:
-        for k, raw in enumerate(text.splitlines(), start=1):
-            if not raw.strip():
-                continue
-            try:
-                records.append(json.loads(raw))
-            except json.JSONDecodeError as exc:
-                raise RatingsInputError(f"invalid JSON: {exc.msg}", source=src, line=k) from exc
-            lines.append(k)
-    if not records:
-        raise RatingsInputError("no battles in file", source=src)
-    return records, lines
 
 
 @dataclass(frozen=True, eq=False)
@@ -332,6 +208,10 @@ class PairCounts:
         return int(self.count.sum())
 
 
+def _f64(x: NDArray[Any]) -> FloatArray:
+    return np.asarray(x, dtype=np.float64)
+
+
 def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int = 50) -> PairCounts:
     """Aggregate battles into :class:`PairCounts`.
 
@@ -356,9 +236,9 @@ def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int =
             t = values.reshape(m, m, 3)
             return np.asarray(t + t.transpose(1, 0, 2)[:, :, [1, 0, 2]])
 
-        count = fold(np.bincount(cell, minlength=size).astype(np.float64))
-        wsum = count if unit else fold(np.bincount(cell, weights=w, minlength=size))
-        w2sum = count if unit else fold(np.bincount(cell, weights=w * w, minlength=size))
+        count = fold(_f64(np.bincount(cell, minlength=size)))
+        wsum = count if unit else fold(_f64(np.bincount(cell, weights=w, minlength=size)))
+        w2sum = count if unit else fold(_f64(np.bincount(cell, weights=w * w, minlength=size)))
         i, j = np.nonzero(np.triu(count.sum(axis=2) > 0, 1))
         count, wsum, w2sum = count[i, j], wsum[i, j], w2sum[i, j]
     else:
@@ -369,9 +249,9 @@ def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int =
         keys, pair_idx = np.unique(lo * m + hi, return_inverse=True)
         p = keys.shape[0]
         flat = pair_idx * 3 + col
-        count = np.bincount(flat, minlength=3 * p).reshape(p, 3).astype(np.float64)
-        wsum = count if unit else np.bincount(flat, weights=w, minlength=3 * p).reshape(p, 3)
-        w2sum = count if unit else np.bincount(flat, weights=w * w, minlength=3 * p).reshape(p, 3)
+        count = _f64(np.bincount(flat, minlength=3 * p)).reshape(p, 3)
+        wsum = count if unit else _f64(np.bincount(flat, weights=w, minlength=3 * p)).reshape(p, 3)
+        w2sum = count if unit else _f64(np.bincount(flat, w * w, minlength=3 * p)).reshape(p, 3)
         i, j = keys // m, keys % m
     if reweight:
         f = 1.0 / np.maximum(count.sum(axis=1), float(min_pair_count))
@@ -388,6 +268,4 @@ __all__ = [
     "PairCounts",
     "aggregate",
     "battles_from_arrays",
-    "battles_from_records",
-    "read_battle_file",
 ]

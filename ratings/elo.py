@@ -47,7 +47,9 @@ def online_elo(
     if k <= 0 or base <= 1 or scale <= 0:
         raise ValueError("k and scale must be positive and base > 1")
     ratings = [init] * battles.n_models
-    for a, b, o in zip(battles.a.tolist(), battles.b.tolist(), battles.outcome.tolist(), strict=True):
+    for a, b, o in zip(
+        battles.a.tolist(), battles.b.tolist(), battles.outcome.tolist(), strict=True
+    ):
         ra, rb = ratings[a], ratings[b]
         ea = 1.0 / (1.0 + base ** ((rb - ra) / scale))
         delta = k * (_SCORE[o] - ea)

@@ -37,13 +37,15 @@ def normal_quantile(level: float) -> float:
 
 
 def pseudo_inverse(h: FloatArray, projector: FloatArray | None) -> FloatArray:
-    """Inverse of ``h``, or its pseudo-inverse via ``inv(h + K) - K`` for a null-space projector ``K``."""
+    """Inverse of ``h``, or pseudo-inverse ``inv(h + K) - K`` for a null-space projector ``K``."""
     if projector is None:
         return np.asarray(np.linalg.inv(h))
     return np.asarray(np.linalg.inv(h + projector) - projector)
 
 
-def sandwich_covariance(h: FloatArray, j: FloatArray, projector: FloatArray | None = None) -> FloatArray:
+def sandwich_covariance(
+    h: FloatArray, j: FloatArray, projector: FloatArray | None = None
+) -> FloatArray:
     """``H^{-1} J H^{-1}`` (pseudo-inverse along ``projector``'s range)."""
     hinv = pseudo_inverse(h, projector)
     return np.asarray(hinv @ j @ hinv)
@@ -97,7 +99,9 @@ def bootstrap_counts(pc: PairCounts, rounds: int, rng: np.random.Generator) -> F
     total = int(round(pc.count.sum()))
     freq = (pc.count / pc.count.sum()).ravel()
     draws = rng.multinomial(total, freq, size=rounds).astype(np.float64)
-    per_battle = np.divide(pc.wsum, pc.count, out=np.zeros_like(pc.wsum), where=pc.count > 0).ravel()
+    per_battle = np.divide(
+        pc.wsum, pc.count, out=np.zeros_like(pc.wsum), where=pc.count > 0
+    ).ravel()
     return (draws * per_battle[None, :]).reshape(rounds, *pc.wsum.shape)
 
 
@@ -135,9 +139,9 @@ def contrast_sd(cov: FloatArray, anchor: int | None) -> FloatArray:
     """Standard deviation of each ``theta_k`` (or of ``theta_k - theta_anchor``)."""
     d = np.diag(cov)
     if anchor is None:
-        return np.sqrt(np.maximum(d, 0.0))
+        return np.asarray(np.sqrt(np.maximum(d, 0.0)))
     var = d + d[anchor] - 2.0 * cov[:, anchor]
-    return np.sqrt(np.maximum(var, 0.0))
+    return np.asarray(np.sqrt(np.maximum(var, 0.0)))
 
 
 __all__ = [

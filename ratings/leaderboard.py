@@ -12,19 +12,24 @@ from typing import Any, Literal
 import numpy as np
 
 from ratings import intervals as iv
-from ratings.bradley_terry import fit_newton, successes
-from ratings.data import DEFAULT_OUTCOME_MAP, Battles, OutcomeMap, PairCounts, aggregate, battles_from_arrays, battles_from_records
-from ratings.errors import RatingsFitError, RatingsInputError, RatingsWarning
-from ratings.graph import component_labels, component_projector, components, mle_obstruction
-from ratings.style import ARENA_RANK_STYLE_REG, STYLE_FEATURES, fit_contextual, record_style_features, standardize
+from ratings.data import (
+    DEFAULT_OUTCOME_MAP,
+    Battles,
+    OutcomeMap,
+    aggregate,
+    battles_from_arrays,
+)
+from ratings.errors import RatingsInputError, RatingsWarning
+from ratings.fitting import check_mle_exists, effective_pairs, fit_binary, fit_style, fit_ties
+from ratings.graph import component_labels, component_projector, components
+from ratings.records import battles_from_records
+from ratings.style import ARENA_RANK_STYLE_REG, STYLE_FEATURES, record_style_features
 from ratings.tables import win_rates
-from ratings.ties import TIE_MODELS, derivatives, fit_tie_model, meat
-from ratings.typing import FloatArray
+from ratings.ties import TIE_MODELS
 
 CiMethod = Literal["sandwich", "bootstrap"]
 TiesOption = Literal["half", "drop", "rao-kupper", "davidson"]
 TIES_OPTIONS: tuple[str, ...] = ("half", "drop", *TIE_MODELS)
-_Y = np.array([1.0, 0.0, 0.5])
 
 
 @dataclass(frozen=True)
@@ -102,44 +107,23 @@ def _to_battles(data: Any, outcome_map: OutcomeMap, style: bool, style_length: s
         if style and "features" not in data:
             raise RatingsInputError("style control needs a 'features' array")
         return battles_from_arrays(
-            data["model_a"], data["model_b"], data["winner"], weights=data.get("weight"),
-            features=data.get("features"), feature_names=data.get("feature_names", STYLE_FEATURES),
+            data["model_a"],
+            data["model_b"],
+            data["winner"],
+            weights=data.get("weight"),
+            features=data.get("features"),
+            feature_names=data.get("feature_names", STYLE_FEATURES),
             outcome_map=outcome_map,
         )
     if isinstance(data, Iterable):
         fn = (lambda rec: record_style_features(rec, length=style_length)) if style else None
-        return battles_from_records(list(data), outcome_map=outcome_map, feature_fn=fn, feature_names=STYLE_FEATURES if style else ())
-    raise RatingsInputError(f"cannot read battles from {type(data).__name__}")
-
-
-def _effective(pc: PairCounts, ties: str) -> PairCounts:
-    keep = (pc.count[:, :2].sum(axis=1) if ties == "drop" else pc.count.sum(axis=1)) > 0
-    return PairCounts(pc.n_models, pc.i[keep], pc.j[keep], pc.count[keep], pc.wsum[keep], pc.w2sum[keep])
-
-
-def _check_mle(pc: PairCounts, labels: Any, ties: str, models: tuple[str, ...]) -> None:
-    tie_w = pc.count[:, 2] if ties != "drop" else np.zeros(pc.i.shape[0])
-    fwd, bwd = (pc.count[:, 0] + tie_w) > 0, (pc.count[:, 1] + tie_w) > 0
-    src = np.concatenate([pc.i[fwd], pc.j[bwd]])
-    dst = np.concatenate([pc.j[fwd], pc.i[bwd]])
-    bad = mle_obstruction(pc.n_models, src, dst, labels)
-    if bad is not None:
-        root, below, above = bad
-        parts = []
-        if below:
-            parts.append(f"{_names(models, below)} never beat {models[root]!r}")
-        if above:
-            parts.append(f"{models[root]!r} never beat {_names(models, above)}")
-        raise RatingsFitError(
-            "the maximum-likelihood ratings do not exist: "
-            + " and ".join(parts)
-            + " (directly or through other models); pass l2 > 0 for a penalised fit"
+        return battles_from_records(
+            list(data),
+            outcome_map=outcome_map,
+            feature_fn=fn,
+            feature_names=STYLE_FEATURES if style else (),
         )
-
-
-def _names(models: tuple[str, ...], idx: list[int]) -> str:
-    shown = ", ".join(repr(models[k]) for k in idx[:5])
-    return shown + (f" and {len(idx) - 5} more" if len(idx) > 5 else "")
+    raise RatingsInputError(f"cannot read battles from {type(data).__name__}")
 
 
 def compute_leaderboard(
@@ -176,11 +160,11 @@ def compute_leaderboard(
     models = battles.models
     m = battles.n_models
     full = aggregate(battles, reweight=reweight)
-    pc = _effective(full, ties)
+    pc = effective_pairs(full, ties)
     labels = component_labels(m, pc.i, pc.j)
     groups = components(labels)
     if l2 == 0.0:
-        _check_mle(pc, labels, ties, models)
+        check_mle_exists(pc, labels, ties, models)
     proj = component_projector(labels) if l2 == 0.0 else None
     anchor_idx = None
     if anchor is not None:
@@ -191,68 +175,30 @@ def compute_leaderboard(
     if len(groups) > 1:
         names = "; ".join("{" + ", ".join(models[k] for k in g) + "}" for g in groups)
         how = "the L2 prior alone" if l2 > 0 else "a sum-to-zero convention per component"
-        notes.append(f"comparison graph has {len(groups)} disconnected components: {names}; their relative offset rests on {how}")
+        notes.append(
+            f"comparison graph has {len(groups)} disconnected components: {names}; "
+            f"their relative offset rests on {how}"
+        )
     rng = np.random.default_rng(seed)
-    samples: FloatArray | None = None
-    cov: FloatArray | None = None
-    kappa: float | None = None
+    rounds = bootstrap_rounds
+    if style_control:
+        fit = fit_style(
+            battles, ties=ties, ci=ci, l2=l2, projector=proj, rounds=rounds, rng=rng,
+            reweight=reweight, reg=style_reg, hessian_prior=style_hessian_prior, level=level,
+        )  # fmt: skip
+    elif ties in TIE_MODELS:
+        fit = fit_ties(pc, model=ties, ci=ci, l2=l2, projector=proj, rounds=rounds, rng=rng)
+    else:
+        fit = fit_binary(pc, ties=ties, ci=ci, l2=l2, projector=proj, rounds=rounds, rng=rng)
+    theta, cov, samples = fit.theta, fit.cov, fit.samples
     coef: dict[str, float] = {}
     coef_lo: dict[str, float] = {}
     coef_hi: dict[str, float] = {}
-    if style_control:
-        keep = battles.outcome != 2 if ties == "drop" else np.ones(battles.n_battles, dtype=bool)
-        a, b = battles.a[keep], battles.b[keep]
-        y = _Y[battles.outcome[keep]]
-        w = battles.weight[keep]
-        if reweight:
-            key = np.minimum(a, b) * m + np.maximum(a, b)
-            _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
-            w = w / np.maximum(cnt[inv], 50)
-            w = w / w.mean()
-        assert battles.features is not None
-        x = standardize(battles.features[keep])
-        names = battles.feature_names or tuple(f"f{k}" for k in range(x.shape[1]))
-        theta, beta, full_cov = fit_contextual(
-            a, b, y, w, x, m, reg=style_reg, l2=l2, projector=proj, hessian_prior=style_hessian_prior
-        )
-        cov = full_cov[:m, :m]
-        sd_beta = np.sqrt(np.maximum(np.diag(full_cov)[m:], 0.0))
-        if ci == "bootstrap":
-            boots = []
-            for _ in range(bootstrap_rounds):
-                cnt_b = np.bincount(rng.integers(0, a.shape[0], a.shape[0]), minlength=a.shape[0]).astype(np.float64)
-                th_b, be_b, _c = fit_contextual(a, b, y, w * cnt_b, x, m, reg=style_reg, l2=l2, projector=proj)
-                boots.append(np.concatenate([th_b, be_b]))
-            all_s = np.asarray(boots)
-            samples = all_s[:, :m]
-            blo, bhi = iv.percentile_bounds(all_s[:, m:], level)
-        else:
-            blo, bhi = beta - z * sd_beta, beta + z * sd_beta
-        coef = {n: float(v) for n, v in zip(names, beta, strict=True)}
-        coef_lo = {n: float(v) for n, v in zip(names, blo, strict=True)}
-        coef_hi = {n: float(v) for n, v in zip(names, bhi, strict=True)}
-    elif ties in TIE_MODELS:
-        theta, kappa = fit_tie_model(ties, pc.i, pc.j, pc.wsum, m, l2=l2, projector=proj)
-        if ci == "sandwich":
-            _g, neg_h = derivatives(ties, theta, kappa, pc.i, pc.j, pc.wsum, l2)
-            kproj = None
-            if proj is not None:
-                kproj = np.zeros((m + 1, m + 1))
-                kproj[:m, :m] = proj
-            meat_m = meat(ties, theta, kappa, pc.i, pc.j, pc.w2sum)
-            if l2 > 0:
-                meat_m[:m, :m] -= (l2 * l2 / pc.count.sum()) * np.outer(theta, theta)
-            cov = iv.sandwich_covariance(neg_h, meat_m, kproj)[:m, :m]
-        else:
-            wb = iv.bootstrap_counts(pc, bootstrap_rounds, rng)
-            samples = np.asarray([fit_tie_model(ties, pc.i, pc.j, wk, m, l2=l2, projector=proj)[0] for wk in wb])
-    else:
-        s, n = successes(pc.wsum, ties)
-        theta = fit_newton(pc.i, pc.j, s, n, m, l2=l2, projector=proj)
-        if ci == "sandwich":
-            cov = iv.bt_sandwich(pc, theta, ties=ties, l2=l2, projector=proj)
-        else:
-            samples = iv.bt_bootstrap(pc, rounds=bootstrap_rounds, rng=rng, ties=ties, l2=l2, projector=proj)
+    if fit.beta is not None and fit.beta_lower is not None and fit.beta_upper is not None:
+        fnames = battles.feature_names or tuple(f"f{k}" for k in range(fit.beta.shape[0]))
+        coef = dict(zip(fnames, map(float, fit.beta), strict=True))
+        coef_lo = dict(zip(fnames, map(float, fit.beta_lower), strict=True))
+        coef_hi = dict(zip(fnames, map(float, fit.beta_upper), strict=True))
     factor = scale / math.log(base)
     ratings = init + factor * theta
     shift = 0.0 if anchor is None or anchor_idx is None else anchor[1] - ratings[anchor_idx]
@@ -263,15 +209,26 @@ def compute_leaderboard(
     else:
         assert samples is not None
         sr = init + factor * samples
-        sr = sr + (shift if anchor_idx is None else (ratings[anchor_idx] - sr[:, anchor_idx])[:, None])
+        sr = sr + (
+            shift if anchor_idx is None else (ratings[anchor_idx] - sr[:, anchor_idx])[:, None]
+        )
         lower, upper = iv.percentile_bounds(sr, level)
     rates, votes = win_rates(full)
     rank = 1 + (ratings[None, :] > ratings[:, None]).sum(axis=1)
     rank_ub = 1 + (lower[None, :] > upper[:, None]).sum(axis=1)
     comp_of = {int(k): c for c, g in enumerate(groups) for k in g}
     rows = [
-        ModelRating(models[k], float(ratings[k]), float(lower[k]), float(upper[k]), int(rank[k]), int(rank_ub[k]),
-                    int(votes[k]), float(rates[k]), comp_of[k])
+        ModelRating(
+            models[k],
+            float(ratings[k]),
+            float(lower[k]),
+            float(upper[k]),
+            int(rank[k]),
+            int(rank_ub[k]),
+            int(votes[k]),
+            float(rates[k]),
+            comp_of[k],
+        )
         for k in range(m)
     ]
     rows.sort(key=lambda r: (-r.rating, r.model))
@@ -287,9 +244,16 @@ def compute_leaderboard(
         style_coefficients=MappingProxyType(coef),
         style_lower=MappingProxyType(coef_lo),
         style_upper=MappingProxyType(coef_hi),
-        tie_parameter=kappa,
+        tie_parameter=fit.kappa,
         warnings=tuple(notes),
     )
 
 
-__all__ = ["CiMethod", "Leaderboard", "ModelRating", "TIES_OPTIONS", "TiesOption", "compute_leaderboard"]
+__all__ = [
+    "CiMethod",
+    "Leaderboard",
+    "ModelRating",
+    "TIES_OPTIONS",
+    "TiesOption",
+    "compute_leaderboard",
+]

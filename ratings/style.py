@@ -27,6 +27,9 @@ from ratings.typing import FloatArray, IntArray
 STYLE_FEATURES: tuple[str, ...] = ("length", "headers", "lists", "bold")
 ARENA_RANK_STYLE_REG = 1.0
 """arena-rank's default ``reg`` on the style coefficients (mean-loss scale)."""
+HESSIAN_REG = 1e-5
+"""Ridge on the coefficient block of the sandwich bread (mean-loss scale), as
+arena-rank's ``hessian_reg``: keeps constant (all-zero) features invertible."""
 
 _HEADER = re.compile(r"^#{1,6}\s", re.MULTILINE)
 _LIST = re.compile(r"^\s*(?:[-*+]|\d+\.)\s", re.MULTILINE)
@@ -43,7 +46,12 @@ def style_counts(text: str, *, length: str = "tokens") -> list[float]:
     if length not in ("tokens", "chars"):
         raise ValueError(f"length must be 'tokens' or 'chars', got {length!r}")
     size = len(_TOKEN.findall(text)) if length == "tokens" else len(text)
-    return [float(size), float(len(_HEADER.findall(text))), float(len(_LIST.findall(text))), float(len(_BOLD.findall(text)))]
+    return [
+        float(size),
+        float(len(_HEADER.findall(text))),
+        float(len(_LIST.findall(text))),
+        float(len(_BOLD.findall(text))),
+    ]
 
 
 def _assistant_text(conv: Any) -> str:
@@ -51,7 +59,11 @@ def _assistant_text(conv: Any) -> str:
         return conv
     if not isinstance(conv, Sequence):
         raise TypeError("conversation must be a list of messages or a string")
-    return "\n".join(str(msg.get("content", "")) for msg in conv if isinstance(msg, Mapping) and msg.get("role") in ("assistant", "gpt"))
+    return "\n".join(
+        str(msg.get("content", ""))
+        for msg in conv
+        if isinstance(msg, Mapping) and msg.get("role") in ("assistant", "gpt")
+    )
 
 
 def _metadata_counts(meta: Mapping[str, Any], side: str) -> list[float]:
@@ -59,7 +71,12 @@ def _metadata_counts(meta: Mapping[str, Any], side: str) -> list[float]:
         val = meta.get(f"{key}_{side}", 0)
         return float(sum(val.values())) if isinstance(val, Mapping) else float(val)
 
-    return [float(meta[f"sum_assistant_{side}_tokens"]), total("header_count"), total("list_count"), total("bold_count")]
+    return [
+        float(meta[f"sum_assistant_{side}_tokens"]),
+        total("header_count"),
+        total("list_count"),
+        total("bold_count"),
+    ]
 
 
 def record_style_features(record: Mapping[str, Any], *, length: str = "tokens") -> list[float]:
@@ -115,7 +132,10 @@ class _Design:
         out = np.zeros((m + k, m + k))
         out[:m, :m] = np.diag(s.sum(axis=1)) - s
         hx = h[:, None] * self.x
-        cross = (np.bincount(self.cross_a, hx.ravel(), m * k) - np.bincount(self.cross_b, hx.ravel(), m * k)).reshape(m, k)
+        cross = (
+            np.bincount(self.cross_a, hx.ravel(), m * k)
+            - np.bincount(self.cross_b, hx.ravel(), m * k)
+        ).reshape(m, k)
         out[:m, m:] = cross
         out[m:, :m] = cross.T
         out[m:, m:] = self.x.T @ hx
@@ -134,8 +154,9 @@ def fit_contextual(
     l2: float = 0.0,
     projector: FloatArray | None = None,
     hessian_prior: bool = False,
+    covariance: bool = True,
     max_iter: int = 100,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray | None]:
     """Fit contextual Bradley-Terry and its sandwich covariance.
 
     Parameters
@@ -157,12 +178,15 @@ def fit_contextual(
     hessian_prior : bool
         Include the ``beta`` prior in the sandwich "bread".  arena-rank 0.1.1
         leaves it out; ``False`` reproduces its intervals.
+    covariance : bool
+        Compute the sandwich covariance (skipped, returning ``None``, for
+        bootstrap replicates).
 
     Returns
     -------
     theta : ndarray, shape (m,)
     beta : ndarray, shape (k,)
-    cov : ndarray, shape (m + k, m + k)
+    cov : ndarray, shape (m + k, m + k), or None
         Sandwich covariance of ``(theta, beta)``.
 
     Raises
@@ -202,8 +226,11 @@ def fit_contextual(
     else:
         raise RatingsFitError(f"contextual Bradley-Terry did not converge in {max_iter} steps")
     theta, beta = params[:m], params[m:]
+    if not covariance:
+        return theta, beta, None
     prob = 1.0 / (1.0 + np.exp(-design.eta(theta, beta)))
     bread = design.t_mat(w * prob * (1.0 - prob))
+    bread[m:, m:] += HESSIAN_REG * n * np.eye(k)
     if hessian_prior:
         bread += np.diag(prior)
     meat = design.t_mat((w * (y - prob)) ** 2) - np.outer(prior * params, prior * params) / n

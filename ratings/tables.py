@@ -39,14 +39,18 @@ def win_rates(pc: PairCounts) -> tuple[FloatArray, FloatArray]:
     votes : ndarray, shape (m,)
     """
     m = pc.n_models
-    won = np.bincount(pc.i, pc.count[:, 0] + 0.5 * pc.count[:, 2], m) + np.bincount(pc.j, pc.count[:, 1] + 0.5 * pc.count[:, 2], m)
+    won = np.bincount(pc.i, pc.count[:, 0] + 0.5 * pc.count[:, 2], m) + np.bincount(
+        pc.j, pc.count[:, 1] + 0.5 * pc.count[:, 2], m
+    )
     tot = pc.count.sum(axis=1)
-    votes = np.bincount(pc.i, tot, m) + np.bincount(pc.j, tot, m)
+    votes = np.asarray(np.bincount(pc.i, tot, m) + np.bincount(pc.j, tot, m), dtype=np.float64)
     rate = np.divide(won, votes, out=np.full(m, np.nan), where=votes > 0)
     return rate, votes
 
 
-def predicted_win_matrix(ratings: FloatArray, *, base: float = 10.0, scale: float = 400.0) -> FloatArray:
+def predicted_win_matrix(
+    ratings: FloatArray, *, base: float = 10.0, scale: float = 400.0
+) -> FloatArray:
     """``P[i, j] = 1 / (1 + base^((r_j - r_i) / scale))`` from Elo-scale ratings."""
     diff = ratings[None, :] - ratings[:, None]
     return np.asarray(1.0 / (1.0 + np.power(base, diff / scale)))

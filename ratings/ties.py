@@ -65,12 +65,16 @@ def scores(model: str, d: FloatArray, kappa: float) -> tuple[FloatArray, FloatAr
     raise ValueError(f"unknown tie model {model!r}; expected one of {TIE_MODELS}")
 
 
-def _pair_grad(model: str, d: FloatArray, kappa: float, w: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _pair_grad(
+    model: str, d: FloatArray, kappa: float, w: FloatArray
+) -> tuple[FloatArray, FloatArray]:
     sd, sk = scores(model, d, kappa)
     return (w * sd).sum(axis=-1), (w * sk).sum(axis=-1)
 
 
-def _objective(model: str, theta: FloatArray, kappa: float, i: IntArray, j: IntArray, w: FloatArray, l2: float) -> float:
+def _objective(
+    model: str, theta: FloatArray, kappa: float, i: IntArray, j: IntArray, w: FloatArray, l2: float
+) -> float:
     if model == "rao-kupper" and kappa <= 0.0:
         return -np.inf
     lp = log_probs(model, theta[i] - theta[j], kappa)
@@ -84,7 +88,9 @@ def derivatives(
     m = theta.shape[0]
     d = theta[i] - theta[j]
     gd, gk = _pair_grad(model, d, kappa, w)
-    gdd = (_pair_grad(model, d + _H, kappa, w)[0] - _pair_grad(model, d - _H, kappa, w)[0]) / (2 * _H)
+    gdd = (_pair_grad(model, d + _H, kappa, w)[0] - _pair_grad(model, d - _H, kappa, w)[0]) / (
+        2 * _H
+    )
     gk_p, gk_m = _pair_grad(model, d, kappa + _H, w), _pair_grad(model, d, kappa - _H, w)
     gdk = (gk_p[0] - gk_m[0]) / (2 * _H)
     gkk = (gk_p[1] - gk_m[1]) / (2 * _H)
@@ -146,7 +152,11 @@ def fit_tie_model(
             raise ValueError("projector is required when l2 == 0")
         ridge[:m, :m] = projector
     frac = max(w[:, 2].sum() / tot, 1e-6)
-    kappa = float(np.log((1 + frac) / (1 - frac))) if model == "rao-kupper" else float(np.log(2 * frac / (1 - frac)))
+    kappa = (
+        float(np.log((1 + frac) / (1 - frac)))
+        if model == "rao-kupper"
+        else float(np.log(2 * frac / (1 - frac)))
+    )
     theta = np.zeros(m)
     f = _objective(model, theta, kappa, i, j, w, l2)
     for _ in range(max_iter):
@@ -161,10 +171,14 @@ def fit_tie_model(
         theta, kappa, f = theta + t * step[:m], kappa + t * step[m], f_new
         if np.max(np.abs(t * step)) < STEP_TOL:
             return theta, kappa
-    raise RatingsFitError(f"{model} Newton iteration did not converge in {max_iter} steps; pass l2 > 0")
+    raise RatingsFitError(
+        f"{model} Newton iteration did not converge in {max_iter} steps; pass l2 > 0"
+    )
 
 
-def meat(model: str, theta: FloatArray, kappa: float, i: IntArray, j: IntArray, w2: FloatArray) -> FloatArray:
+def meat(
+    model: str, theta: FloatArray, kappa: float, i: IntArray, j: IntArray, w2: FloatArray
+) -> FloatArray:
     """Sum of outer products of per-battle scores in ``(theta, kappa)``.
 
     ``w2`` holds per-cell sums of squared battle weights (the counts when

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from arena.context import Arena
 from arena.config import load_settings
+from arena.context import Arena
 from arena.models import AnswerSet
 from tests.utils.processes import arena_env, run_arena, serving
 

@@ -15,7 +15,7 @@ GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 
 
 def simulate(theta: np.ndarray, n: int, rng: np.random.Generator, tie_rate: float = 0.0) -> Battles:
-    """Battles between uniformly drawn distinct pairs under Bradley-Terry with strengths ``theta``."""
+    """Battles between uniformly drawn distinct pairs under Bradley-Terry with ``theta``."""
     m = theta.shape[0]
     a = rng.integers(0, m, n)
     b = (a + rng.integers(1, m, n)) % m
@@ -30,5 +30,8 @@ def simulate(theta: np.ndarray, n: int, rng: np.random.Generator, tie_rate: floa
 @pytest.fixture
 def genai_dir() -> Path:
     if not GENAI_DIR.exists():
-        pytest.skip(f"GenAI-Arena data not found at {GENAI_DIR} (shared/data is not checked out beside the repo)")
+        pytest.skip(
+            f"GenAI-Arena data not found at {GENAI_DIR} "
+            "(shared/data is not checked out beside the repo)"
+        )
     return GENAI_DIR

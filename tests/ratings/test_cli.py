@@ -55,16 +55,56 @@ def test_json_output(app, battle_file: Path) -> None:
 
 
 def test_table_csv_and_options(app, battle_file: Path, tmp_path: Path) -> None:
-    res = run(app, "--input", str(battle_file), "--ci", "bootstrap", "--bootstrap", "20", "--seed", "1",
-              "--anchor", "q=1100", "--l2", "0.1", "--level", "0.9")
+    res = run(
+        app,
+        "--input",
+        str(battle_file),
+        "--ci",
+        "bootstrap",
+        "--bootstrap",
+        "20",
+        "--seed",
+        "1",
+        "--anchor",
+        "q=1100",
+        "--l2",
+        "0.1",
+        "--level",
+        "0.9",
+    )
     assert res.exit_code == 0, res.output
     assert "rank" in res.stdout and "bootstrap 90% intervals" in res.stdout
-    res = run(app, "--input", str(battle_file), "--format", "csv", "--anony-only", "--ties", "davidson", "--l2", "0.1")
+    res = run(
+        app,
+        "--input",
+        str(battle_file),
+        "--format",
+        "csv",
+        "--anony-only",
+        "--ties",
+        "davidson",
+        "--l2",
+        "0.1",
+    )
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
-    assert {r["model"] for r in rows} == {"p", "q"}
-    res = run(app, "--input", str(battle_file), "--format", "json", "--since", "1970-01-01T00:00:02", "--until",
-              "1970-01-01T00:00:04", "--bothbad", "drop", "--l2", "1")
+    assert {r["model"] for r in rows} == {"p", "q", "r"}
+    assert sum(int(r["votes"]) for r in rows) == 8
+    res = run(
+        app,
+        "--input",
+        str(battle_file),
+        "--format",
+        "json",
+        "--since",
+        "1970-01-01T00:00:02",
+        "--until",
+        "1970-01-01T00:00:04",
+        "--bothbad",
+        "drop",
+        "--l2",
+        "1",
+    )
     assert res.exit_code == 0, res.output
     assert sum(r["votes"] for r in json.loads(res.stdout)) == 4
 

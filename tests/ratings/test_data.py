@@ -36,7 +36,7 @@ def test_records_are_encoded_with_sorted_models() -> None:
 def test_filters_anony_since_until() -> None:
     assert battles_from_records(RECS, anony_only=True).n_battles == 3
     assert battles_from_records(RECS, since=200.0, until=400.0).n_battles == 2
-    iso = battles_from_records(RECS, since="1970-01-01T00:03:20", until="1970-01-01T00:05:00+00:00")
+    iso = battles_from_records(RECS, since="1970-01-01T00:03:20", until="1970-01-01T00:06:40+00:00")
     assert iso.n_battles == 2
 
 
@@ -72,7 +72,9 @@ def test_empty_and_nan_weights() -> None:
     with pytest.raises(RatingsInputError, match="NaN"):
         battles_from_arrays(["x", "y"], ["y", "x"], ["tie", "tie"], weights=[1.0, float("nan")])
     with pytest.raises(RatingsInputError, match="plays itself"):
-        battles_from_arrays(np.array([0, 1]), np.array([1, 1]), np.array([0, 0], dtype=np.int8), models=["p", "q"])
+        battles_from_arrays(
+            np.array([0, 1]), np.array([1, 1]), np.array([0, 0], dtype=np.int8), models=["p", "q"]
+        )
 
 
 def test_read_json_array_reports_line_of_record(tmp_path: Path) -> None:

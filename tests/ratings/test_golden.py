@@ -54,8 +54,14 @@ def published(genai_dir: Path, column: str) -> dict[str, float]:
 
 def test_genai_raw_file_has_self_play_which_is_rejected(genai_dir: Path) -> None:
     records, lines = read_battle_file(genai_dir / "clean_battle_20240220.json")
-    with pytest.raises(RatingsInputError, match=r"clean_battle_20240220\.json:14554: model 'imagenhub_SDXLTurbo_generation' plays itself"):
-        battles_from_records(records, lines=lines, source=str(genai_dir / "clean_battle_20240220.json"))
+    with pytest.raises(
+        RatingsInputError,
+        match=r"clean_battle_20240220\.json:14554: model "
+        r"'imagenhub_SDXLTurbo_generation' plays itself",
+    ):
+        battles_from_records(
+            records, lines=lines, source=str(genai_dir / "clean_battle_20240220.json")
+        )
 
 
 @pytest.mark.parametrize("column", ["anony", "full"])
@@ -81,7 +87,8 @@ def test_genai_published_anony_column_is_suboptimal_for_its_objective(genai_dir:
     battles = battles_from_records(load_genai(genai_dir, "anony"))
     pc = aggregate(battles)
     s, n = successes(pc.wsum, "half")
-    board = compute_leaderboard(battles, l2=SKLEARN_C1_L2)
+    with pytest.warns(RatingsWarning):
+        board = compute_leaderboard(battles, l2=SKLEARN_C1_L2)
     pub = published(genai_dir, "anony")
 
     def objective(ratings: dict[str, float]) -> float:
@@ -105,10 +112,18 @@ def golden_battles(case: dict):
                 a += [i] * c
                 b += [j] * c
                 o += [code] * c
-        return battles_from_arrays(np.array(a), np.array(b), np.array(o, dtype=np.int8), models=names)
+        return battles_from_arrays(
+            np.array(a), np.array(b), np.array(o, dtype=np.int8), models=names
+        )
     feats = np.array(data["features"])
-    return battles_from_arrays(np.array(data["a"]), np.array(data["b"]), np.array(data["outcome"], dtype=np.int8),
-                               models=names, features=feats, feature_names=tuple(f"f{k}" for k in range(feats.shape[1])))
+    return battles_from_arrays(
+        np.array(data["a"]),
+        np.array(data["b"]),
+        np.array(data["outcome"], dtype=np.int8),
+        models=names,
+        features=feats,
+        feature_names=tuple(f"f{k}" for k in range(feats.shape[1])),
+    )
 
 
 GOLDEN = json.loads((GOLDEN_DIR / "arena_rank_golden.json").read_text())
@@ -119,10 +134,14 @@ CASES = [(c["name"], key) for c in GOLDEN["cases"] for key in c["results"]]
 def test_agrees_with_arena_rank(case_name: str, key: str) -> None:
     case = next(c for c in GOLDEN["cases"] if c["name"] == case_name)
     ref = case["results"][key]
-    board = compute_leaderboard(golden_battles(case), reweight=key.endswith("True"), style_control=key.startswith("ctx"))
+    board = compute_leaderboard(
+        golden_battles(case), reweight=key.endswith("True"), style_control=key.startswith("ctx")
+    )
     rows = [board.row(name) for name in ref["competitors"]]
     np.testing.assert_allclose([r.rating for r in rows], ref["ratings"], atol=RATING_TOL, rtol=0)
     np.testing.assert_allclose([r.lower for r in rows], ref["lower"], atol=SANDWICH_TOL, rtol=0)
     np.testing.assert_allclose([r.upper for r in rows], ref["upper"], atol=SANDWICH_TOL, rtol=0)
     if "coeffs" in ref:
-        np.testing.assert_allclose(list(board.style_coefficients.values()), ref["coeffs"], atol=COEF_TOL, rtol=0)
+        np.testing.assert_allclose(
+            list(board.style_coefficients.values()), ref["coeffs"], atol=COEF_TOL, rtol=0
+        )

@@ -7,7 +7,13 @@ import numpy as np
 from ratings import aggregate
 from ratings.bradley_terry import fit_newton, successes
 from ratings.graph import component_labels, component_projector
-from ratings.intervals import bt_bootstrap, bt_sandwich, contrast_sd, normal_quantile, percentile_bounds
+from ratings.intervals import (
+    bt_bootstrap,
+    bt_sandwich,
+    contrast_sd,
+    normal_quantile,
+    percentile_bounds,
+)
 
 from .conftest import simulate
 
@@ -49,7 +55,9 @@ def test_sandwich_equals_model_based_covariance_for_binary_data() -> None:
     from ratings.bradley_terry import neg_hessian
 
     model_cov = np.linalg.inv(neg_hessian(theta, pc.i, pc.j, n) + proj) - proj
-    np.testing.assert_allclose(np.diag(bt_sandwich(pc, theta, projector=proj)), np.diag(model_cov), rtol=0.05)
+    np.testing.assert_allclose(
+        np.diag(bt_sandwich(pc, theta, projector=proj)), np.diag(model_cov), rtol=0.05
+    )
 
 
 def test_bootstrap_is_seeded() -> None:

@@ -24,7 +24,17 @@ from ratings import (
 
 from .conftest import simulate
 
-ROW_KEYS = {"model", "rating", "lower", "upper", "rank", "rank_ub", "votes", "win_rate", "component"}
+ROW_KEYS = {
+    "model",
+    "rating",
+    "lower",
+    "upper",
+    "rank",
+    "rank_ub",
+    "votes",
+    "win_rate",
+    "component",
+}
 
 
 @pytest.fixture
@@ -82,7 +92,11 @@ def test_level_and_bootstrap_seed(battles) -> None:
 
 
 def test_disconnected_graph_is_reported() -> None:
-    data = battles_from_arrays(["p", "q", "r", "s", "p"], ["q", "p", "s", "r", "q"], ["model_a", "model_a", "model_a", "model_b", "tie"])
+    data = battles_from_arrays(
+        ["p", "q", "r", "s", "p"],
+        ["q", "p", "s", "r", "q"],
+        ["model_a", "model_a", "model_a", "model_a", "tie"],
+    )
     with pytest.warns(RatingsWarning, match=r"2 disconnected components: \{p, q\}; \{r, s\}"):
         board = compute_leaderboard(data)
     assert board.components == (("p", "q"), ("r", "s"))
@@ -97,7 +111,13 @@ def test_disconnected_graph_is_reported() -> None:
 
 def test_bad_options() -> None:
     data = battles_from_arrays(["p", "q"], ["q", "p"], ["model_a", "model_a"])
-    for kwargs in ({"ci": "jackknife"}, {"ties": "third"}, {"level": 1.0}, {"l2": float("nan")}, {"l2": -1.0}):
+    for kwargs in (
+        {"ci": "jackknife"},
+        {"ties": "third"},
+        {"level": 1.0},
+        {"l2": float("nan")},
+        {"l2": -1.0},
+    ):
         with pytest.raises(ValueError):
             compute_leaderboard(data, **kwargs)
     with pytest.raises(ValueError, match="style control"):
@@ -121,7 +141,11 @@ def test_tables_and_predictions(battles) -> None:
     np.testing.assert_allclose(pred + pred.T, 1.0)
     assert pred[4, 0] == pytest.approx(1 / (1 + 10 ** ((ratings[0] - ratings[4]) / 400)))
     # the BT fit reproduces each model's observed score (ties half) exactly
-    np.testing.assert_allclose(np.nansum(pred * counts, axis=1) - np.diag(pred * counts), np.nansum(frac * counts, axis=1), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.nansum(pred * counts, axis=1) - np.diag(pred * counts),
+        np.nansum(frac * counts, axis=1),
+        rtol=1e-6,
+    )
 
 
 def test_online_elo() -> None:

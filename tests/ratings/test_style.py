@@ -23,16 +23,30 @@ def test_style_counts_of_markdown() -> None:
 
 def test_record_features_from_conversation_and_metadata() -> None:
     rec = {
-        "conversation_a": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "**a** b c"}],
-        "conversation_b": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}],
+        "conversation_a": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "**a** b c"},
+        ],
+        "conversation_b": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "x"},
+        ],
     }
     f = record_style_features(rec)
     assert f[0] == pytest.approx((7 - 1) / (7 + 1 + 1))
     assert f[3] == pytest.approx(1 / 2) and f[1] == 0.0
-    meta = {"conv_metadata": {"sum_assistant_a_tokens": 10, "sum_assistant_b_tokens": 0,
-                              "header_count_a": {"h1": 1, "h2": 1}, "header_count_b": {"h1": 0},
-                              "list_count_a": {"ordered": 0}, "list_count_b": {"ordered": 3},
-                              "bold_count_a": {"**": 0}, "bold_count_b": {"**": 0}}}
+    meta = {
+        "conv_metadata": {
+            "sum_assistant_a_tokens": 10,
+            "sum_assistant_b_tokens": 0,
+            "header_count_a": {"h1": 1, "h2": 1},
+            "header_count_b": {"h1": 0},
+            "list_count_a": {"ordered": 0},
+            "list_count_b": {"ordered": 3},
+            "bold_count_a": {"**": 0},
+            "bold_count_b": {"**": 0},
+        }
+    }
     assert record_style_features(meta) == pytest.approx([10 / 11, 2 / 3, -3 / 4, 0.0])
     with pytest.raises(KeyError):
         record_style_features({"model_a": "x"})
@@ -78,7 +92,9 @@ def test_contextual_fit_is_stationary_and_recovers_beta() -> None:
 def test_style_controlled_leaderboard() -> None:
     a, b, out, raw, _, _ = simulate_style(20_000, seed=9)
     names = [f"m{k}" for k in range(6)]
-    data = battles_from_arrays(a, b, out, models=names, features=raw, feature_names=("length", "lists", "bold"))
+    data = battles_from_arrays(
+        a, b, out, models=names, features=raw, feature_names=("length", "lists", "bold")
+    )
     plain = compute_leaderboard(data)
     styled = compute_leaderboard(data, style_control=True, style_reg=0.0)
     assert set(styled.style_coefficients) == {"length", "lists", "bold"}
@@ -95,9 +111,13 @@ def test_style_controlled_leaderboard() -> None:
 
 def test_style_from_records() -> None:
     recs = [
-        {"model_a": "p", "model_b": "q", "winner": w,
-         "conversation_a": [{"role": "assistant", "content": "long answer " * (3 + k % 4)}],
-         "conversation_b": [{"role": "assistant", "content": "short"}]}
+        {
+            "model_a": "p",
+            "model_b": "q",
+            "winner": w,
+            "conversation_a": [{"role": "assistant", "content": "long answer " * (3 + k % 4)}],
+            "conversation_b": [{"role": "assistant", "content": "short"}],
+        }
         for k, w in enumerate(["model_a", "model_b", "tie", "model_a", "model_b", "model_a"])
     ]
     board = compute_leaderboard(recs, style_control=True)

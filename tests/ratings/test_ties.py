@@ -41,9 +41,20 @@ def test_probabilities_sum_to_one_and_derivatives(model: str) -> None:
 
     num = np.array([(f(x0 + h * e) - f(x0 - h * e)) / (2 * h) for e in np.eye(5)])
     np.testing.assert_allclose(grad, num, rtol=DERIV_TOL, atol=DERIV_TOL)
-    num_h = np.array([(derivatives(model, (x0 + h * e)[:4], float((x0 + h * e)[4]), pc.i, pc.j, pc.wsum, 0.2)[0]
-                       - derivatives(model, (x0 - h * e)[:4], float((x0 - h * e)[4]), pc.i, pc.j, pc.wsum, 0.2)[0]) / (2 * h)
-                      for e in np.eye(5)])
+    num_h = np.array(
+        [
+            (
+                derivatives(
+                    model, (x0 + h * e)[:4], float((x0 + h * e)[4]), pc.i, pc.j, pc.wsum, 0.2
+                )[0]
+                - derivatives(
+                    model, (x0 - h * e)[:4], float((x0 - h * e)[4]), pc.i, pc.j, pc.wsum, 0.2
+                )[0]
+            )
+            / (2 * h)
+            for e in np.eye(5)
+        ]
+    )
     np.testing.assert_allclose(-neg_h, num_h, rtol=1e-4, atol=1e-4)
 
 
@@ -66,7 +77,9 @@ def test_tie_models_need_ties_and_drop_ignores_them() -> None:
     no_ties = battles_from_arrays(["p", "q", "r"], ["q", "r", "p"], ["model_a"] * 3)
     with pytest.raises(RatingsFitError, match="at least one tie"):
         compute_leaderboard(no_ties, ties="davidson")
-    with_ties = battles_from_arrays(["p", "q", "r", "p"], ["q", "r", "p", "q"], ["model_a"] * 3 + ["tie"])
+    with_ties = battles_from_arrays(
+        ["p", "q", "r", "p"], ["q", "r", "p", "q"], ["model_a"] * 3 + ["tie"]
+    )
     dropped = compute_leaderboard(with_ties, ties="drop")
     np.testing.assert_allclose([r.rating for r in dropped.rows], 1000.0, atol=1e-8)
     assert dropped.row("p").votes == 3  # votes count every battle, ties included

@@ -134,7 +134,7 @@ def test_model_stats_count_wins_and_half_ties(arena, tmp_path: Path) -> None:
             services.record_vote(session, battle_id=battle.battle_id, winner=winner, voter=ALICE)
         battles = session.exec(select(Battle, Vote).join(Vote)).all()
         stats = {row.model: row for row in services.model_stats(session)}
-    expected_wins = {m: 0.0 for m in MODELS[:2]}
+    expected_wins = dict.fromkeys(MODELS[:2], 0.0)
     for battle, vote in battles:
         if vote.winner == "model_a":
             expected_wins[battle.model_a] += 1

@@ -49,7 +49,7 @@ def synth(seed: int, n_models: int, n_battles: int, n_features: int) -> dict[str
 
 
 def aggregate_synth(seed: int, n_models: int, n_battles: int) -> dict[str, list]:
-    """Battles without features stored as counts per unordered pair (row order is irrelevant to BT)."""
+    """Battles without features, stored as counts per unordered pair (BT ignores row order)."""
     d = synth(seed, n_models, n_battles, 1)
     a, b, o = (np.asarray(d[key]) for key in ("a", "b", "outcome"))
     lo, hi = np.minimum(a, b), np.maximum(a, b)
@@ -74,11 +74,13 @@ def expand(agg: dict[str, list]) -> dict[str, list]:
 
 def frame(d: dict[str, list], n_models: int) -> pd.DataFrame:
     names = [f"m{k:02d}" for k in range(n_models)]
-    df = pd.DataFrame({
-        "model_a": [names[k] for k in d["a"]],
-        "model_b": [names[k] for k in d["b"]],
-        "winner": WINNERS[np.asarray(d["outcome"])],
-    })
+    df = pd.DataFrame(
+        {
+            "model_a": [names[k] for k in d["a"]],
+            "model_b": [names[k] for k in d["b"]],
+            "winner": WINNERS[np.asarray(d["outcome"])],
+        }
+    )
     feats = np.asarray(d["features"])
     for k in range(feats.shape[1]):
         df[f"f{k}"] = feats[:, k]
@@ -98,7 +100,9 @@ def arena_rank_cases() -> dict:
         case: dict = {"name": name, "n_models": m, "data": stored, "results": {}}
         for rw in (False, True):
             ds = PairDataset.from_pandas(df, reweighted=rw)
-            res = BradleyTerry(n_competitors=len(ds.competitors)).compute_ratings_and_cis(ds, significance_level=0.05)
+            res = BradleyTerry(n_competitors=len(ds.competitors)).compute_ratings_and_cis(
+                ds, significance_level=0.05
+            )
             case["results"][f"bt_reweighted={rw}"] = {
                 "competitors": list(res["competitors"]),
                 "ratings": np.asarray(res["ratings"]).tolist(),
@@ -107,7 +111,9 @@ def arena_rank_cases() -> dict:
             }
             if k == 0:
                 continue
-            cds = ContextualPairDataset.from_pandas(df, feature_cols=[f"f{j}" for j in range(k)], reweighted=rw)
+            cds = ContextualPairDataset.from_pandas(
+                df, feature_cols=[f"f{j}" for j in range(k)], reweighted=rw
+            )
             cm = ContextualBradleyTerry(n_competitors=len(cds.competitors), n_features=k)
             cres = cm.compute_ratings_and_cis(cds, significance_level=0.05)
             case["results"][f"ctx_reweighted={rw}"] = {
@@ -118,8 +124,12 @@ def arena_rank_cases() -> dict:
                 "coeffs": np.asarray(cres["coeffs"]).tolist(),
             }
         cases.append(case)
-    return {"generator": "tests/ratings/golden/make_golden.py", "arena_rank": version("arena-rank"),
-            "jax": version("jax"), "cases": cases}
+    return {
+        "generator": "tests/ratings/golden/make_golden.py",
+        "arena_rank": version("arena-rank"),
+        "jax": version("jax"),
+        "cases": cases,
+    }
 
 
 def sklearn_fastchat(df: pd.DataFrame, **kw: float) -> dict[str, float]:
@@ -153,7 +163,9 @@ def genai_cases() -> dict:
         clean = sub[sub["model_a"] != sub["model_b"]]
         out["columns"][col] = {
             "sklearn_default": sklearn_fastchat(sub),
-            "sklearn_converged_without_self_play": sklearn_fastchat(clean, tol=1e-12, max_iter=100000),
+            "sklearn_converged_without_self_play": sklearn_fastchat(
+                clean, tol=1e-12, max_iter=100000
+            ),
         }
     return out
 

@@ -1,0 +1,172 @@
+"""Reading FastChat ``clean_battle`` records: JSON array or JSONL files, filters.
+
+Records carry ``model_a``, ``model_b`` and ``winner`` in {``model_a``,
+``model_b``, ``tie``, ``tie (bothbad)``}, optionally ``anony``, ``tstamp``,
+``judge`` and ``conversation_a``/``conversation_b``.  Every error names the
+source file and the line on which the offending record starts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from ratings.data import (
+    DEFAULT_OUTCOME_MAP,
+    Battles,
+    FeatureFn,
+    OutcomeMap,
+    Record,
+    battles_from_arrays,
+)
+from ratings.errors import RatingsInputError
+
+
+def _parse_time(value: str | datetime | float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    dt = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def battles_from_records(
+    records: Iterable[Record],
+    *,
+    lines: Sequence[int] | None = None,
+    source: str | None = None,
+    outcome_map: OutcomeMap = DEFAULT_OUTCOME_MAP,
+    anony_only: bool = False,
+    since: str | datetime | float | None = None,
+    until: str | datetime | float | None = None,
+    feature_fn: FeatureFn | None = None,
+    feature_names: Sequence[str] = (),
+) -> Battles:
+    """Validate and encode clean_battle records, applying filters.
+
+    ``since`` is inclusive and ``until`` exclusive (ISO 8601, naive = UTC, or
+    unix seconds), compared with each record's ``tstamp``.
+
+    Raises
+    ------
+    RatingsInputError
+        Naming ``source`` and the record's line (from ``lines``, else its
+        1-based position) for missing keys, unknown winner values, self-play.
+    """
+    t0, t1 = _parse_time(since), _parse_time(until)
+    ma: list[str] = []
+    mb: list[str] = []
+    code: list[int] = []
+    feats: list[Sequence[float]] = []
+    for k, rec in enumerate(records):
+        line = lines[k] if lines is not None else k + 1
+        if not isinstance(rec, Mapping):
+            raise RatingsInputError("record is not a JSON object", source=source, line=line)
+        for key in ("model_a", "model_b", "winner"):
+            if not isinstance(rec.get(key), str):
+                raise RatingsInputError(f"missing or non-string {key!r}", source=source, line=line)
+        label = rec["winner"]
+        if label not in outcome_map:
+            raise RatingsInputError(
+                f"unknown winner value {label!r}; expected one of {sorted(outcome_map)}",
+                source=source,
+                line=line,
+            )
+        if rec["model_a"] == rec["model_b"]:
+            raise RatingsInputError(
+                f"model {rec['model_a']!r} plays itself", source=source, line=line
+            )
+        if anony_only and rec.get("anony") is not True:
+            continue
+        if t0 is not None or t1 is not None:
+            ts = rec.get("tstamp")
+            if not isinstance(ts, (int, float)):
+                raise RatingsInputError(
+                    "time filter needs a numeric 'tstamp'", source=source, line=line
+                )
+            if (t0 is not None and ts < t0) or (t1 is not None and ts >= t1):
+                continue
+        mapped = outcome_map[label]
+        if mapped is None:
+            continue
+        ma.append(rec["model_a"])
+        mb.append(rec["model_b"])
+        code.append(int(mapped))
+        if feature_fn is not None:
+            try:
+                feats.append(feature_fn(rec))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RatingsInputError(
+                    f"cannot compute style features: {exc}", source=source, line=line
+                ) from exc
+    if not ma:
+        raise RatingsInputError("no battles to rate (empty data after filtering)", source=source)
+    features = np.asarray(feats, dtype=np.float64) if feature_fn is not None else None
+    return battles_from_arrays(
+        ma, mb, np.asarray(code, dtype=np.int8), features=features, feature_names=feature_names
+    )
+
+
+def read_battle_file(path: str | Path) -> tuple[list[Record], list[int]]:
+    """Read a clean_battle JSON array or JSONL file.
+
+    Returns the records and the 1-based line on which each one starts.
+
+    Raises
+    ------
+    RatingsInputError
+        Unreadable file or malformed JSON, naming the file and line.
+    """
+    src = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RatingsInputError(f"cannot read file: {exc}", source=src) from exc
+    records: list[Record] = []
+    lines: list[int] = []
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        dec = json.JSONDecoder()
+        pos = len(text) - len(stripped) + 1
+        line, counted = 1, 0
+        while True:
+            while pos < len(text) and text[pos] in " \t\r\n,":
+                pos += 1
+            if pos >= len(text):
+                raise RatingsInputError(
+                    "unterminated JSON array", source=src, line=text.count("\n") + 1
+                )
+            line += text.count("\n", counted, pos)
+            counted = pos
+            if text[pos] == "]":
+                break
+            try:
+                obj, pos = dec.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                raise RatingsInputError(
+                    f"invalid JSON: {exc.msg}", source=src, line=exc.lineno
+                ) from exc
+            records.append(obj)
+            lines.append(line)
+    else:
+        for k, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                records.append(json.loads(raw))
+            except json.JSONDecodeError as exc:
+                raise RatingsInputError(f"invalid JSON: {exc.msg}", source=src, line=k) from exc
+            lines.append(k)
+    if not records:
+        raise RatingsInputError("no battles in file", source=src)
+    return records, lines
+
+
+__all__ = ["battles_from_records", "read_battle_file"]
