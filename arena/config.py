@@ -1,8 +1,8 @@
 """Arena settings: one validated object, built by `load_settings()`.
 
-Sources, strongest first: values passed in (tests, CLI options), environment variables (``ARENA_DATABASE_URL``,
-``ARENA_SECRET_SALT``, ... and nested ones such as ``ARENA_BATTLE__MAX_TURNS``),
-then the TOML file (``--config``, ``ARENA_CONFIG`` or ``config/arena.toml`` in
+Sources, strongest first: values passed in (tests, CLI options), environment
+variables (``ARENA_DATABASE_URL``, ``ARENA_SECRET_SALT``, ... and nested ones such
+as ``ARENA_BATTLE__LOAD_DEMO``), then the TOML file (``--config``, ``ARENA_CONFIG`` or ``config/arena.toml`` in
 the working directory when present), then the built-in defaults below.
 """
 
@@ -24,7 +24,7 @@ from pydantic_settings import (
 
 DEFAULT_DATABASE_URL = "sqlite:///arena.db"
 DEFAULT_CONFIG_PATH = Path("config") / "arena.toml"
-_FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("arena_file_values", default={})
+_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("arena_file_values", default=None)
 
 
 class ConfigError(Exception):
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        file_values = InitSettingsSource(settings_cls, init_kwargs=_FILE_VALUES.get())
+        file_values = InitSettingsSource(settings_cls, init_kwargs=_FILE_VALUES.get() or {})
         return (init_settings, env_settings, file_values)
 
 

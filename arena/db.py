@@ -87,7 +87,8 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
             yield connection
         return
     resolved = str(Path(database).expanduser().resolve()).encode()
-    lock_path = Path(tempfile.gettempdir()) / f"arena-migrate-{hashlib.sha256(resolved).hexdigest()[:16]}.lock"
+    digest = hashlib.sha256(resolved).hexdigest()[:16]
+    lock_path = Path(tempfile.gettempdir()) / f"arena-migrate-{digest}.lock"
     with lock_path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

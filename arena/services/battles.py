@@ -104,7 +104,7 @@ def start_battle(
         .join(ArenaModel, ArenaModel.id == Answer.model_id)
         .where(Answer.question_pk == question.id)
     ).all()
-    answers = {name: turns for name, turns in rows}
+    answers = dict(rows)
     pair = list(models) if models is not None else rng.sample(sorted(answers), 2)
     answer_set = session.get(AnswerSet, question.answer_set_id)
     battle = Battle(

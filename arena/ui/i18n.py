@@ -42,7 +42,10 @@ ZH = {
     "tab_leaderboard": "🏆 排行榜",
     "tab_about": "ℹ️ 说明",
     "title": "## ⚔️ 模型竞技场：哪个回答更好？",
-    "battle_intro": "两个匿名模型回答了同一个问题。请阅读两个回答后投票，投票之后才会揭晓模型名称。",
+    "battle_intro": (
+        "两个匿名模型回答了同一个问题。请阅读两个回答后投票，"
+        "投票之后才会揭晓模型名称。"
+    ),
     "side_intro": "选择两个模型，抽取一个它们都回答过的问题，实名对比。",
     "model_a": "模型 A",
     "model_b": "模型 B",
@@ -70,7 +73,9 @@ MESSAGES = {
         "voted_hint": "Press Next battle for a new pair.",
     },
     "zh": {
-        "revealed": "**模型 A** 是 **{a}** · **模型 B** 是 **{b}** —— 你的投票：{vote}。谢谢！",
+        "revealed": (
+            "**模型 A** 是 **{a}** · **模型 B** 是 **{b}** —— 你的投票：{vote}。谢谢！"
+        ),
         "vote_failed": "⚠️ 投票未记录：{error}",
         "no_battle": "⚠️ 无法开始对战：{error}",
         "no_current": "当前没有对战，请点击“下一场”",

@@ -99,6 +99,7 @@ def test_chinese_browser_gets_chinese_labels_and_language_is_stored(
     wait_for_battle(page)
     assert "A 更好" in page.inner_text("#battle-vote-a")
     page.click("#battle-vote-a")
-    page.wait_for_function("document.querySelector('#battle-reveal').innerText.includes('模型 A 是')")
+    page.wait_for_function(
+        "document.querySelector('#battle-reveal').innerText.includes('模型 A 是')")
     [(battle, vote)] = stored_votes(server)
     assert battle.ui_language == "zh-CN" and vote.ui_language == "zh-CN"
