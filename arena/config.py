@@ -2,8 +2,9 @@
 
 Sources, strongest first: values passed in (tests, CLI options), environment
 variables (``ARENA_DATABASE_URL``, ``ARENA_SECRET_SALT``, ... and nested ones such
-as ``ARENA_BATTLE__LOAD_DEMO``), then the TOML file (``--config``, ``ARENA_CONFIG`` or ``config/arena.toml`` in
-the working directory when present), then the built-in defaults below.
+as ``ARENA_BATTLE__LOAD_DEMO``), then the TOML file (``--config``, ``ARENA_CONFIG``
+or ``config/arena.toml`` in the working directory when present), then the
+built-in defaults below.
 """
 
 from __future__ import annotations

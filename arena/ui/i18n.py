@@ -65,7 +65,9 @@ I18N = gr.I18n(en=EN, zh=ZH, **{"zh-CN": ZH, "zh-TW": ZH})
 
 MESSAGES = {
     "en": {
-        "revealed": "**Model A** was **{a}** · **Model B** was **{b}** — you voted: {vote}. Thanks!",
+        "revealed": (
+            "**Model A** was **{a}** · **Model B** was **{b}** — you voted: {vote}. Thanks!"
+        ),
         "vote_failed": "⚠️ Your vote was not recorded: {error}",
         "no_battle": "⚠️ No battle could be drawn: {error}",
         "no_current": "no battle on screen; press Next battle",
