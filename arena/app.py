@@ -35,10 +35,28 @@ def create_app(arena: Arena) -> FastAPI:
     app.add_exception_handler(services.ServiceError, service_error_handler)
     app.include_router(router)
     app.add_middleware(VoterCookieMiddleware)
+    _mount_admin(app, arena)
     blocks = build_blocks(arena)
     return gr.mount_gradio_app(
         app, blocks, path="", i18n=I18N, footer_links=[], ssr_mode=False,
         theme=gr.themes.Soft(), css=CSS,
+    )
+
+
+def _mount_admin(app: FastAPI, arena: Arena) -> None:
+    """The owner's pages at /admin, behind the admin token; absent when none is set."""
+    token = arena.settings.admin.token
+    if not token:
+        return
+    try:
+        from arena.ui.admin import build_admin_blocks
+    except ModuleNotFoundError as exc:
+        if exc.name != "arena.ui.admin":
+            raise
+        return
+    gr.mount_gradio_app(
+        app, build_admin_blocks(arena), path="/admin", auth=("admin", token),
+        footer_links=[], ssr_mode=False, theme=gr.themes.Soft(),
     )
 
 

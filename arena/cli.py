@@ -126,11 +126,16 @@ def list_models(config: ConfigOption = None) -> None:
 
 
 def _register_optional_commands() -> None:
-    try:
-        from arena import cli_ratings
-    except ImportError:
-        return
+    from arena import cli_ratings
+
     cli_ratings.register(app)
+    try:
+        from arena import cli_data
+    except ModuleNotFoundError as exc:
+        if exc.name != "arena.cli_data":
+            raise
+        return
+    cli_data.register(app, import_app)
 
 
 _register_optional_commands()

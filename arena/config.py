@@ -54,6 +54,16 @@ class BattleSettings(BaseModel):
     leaderboard_min_votes: int = Field(default=0, ge=0)
 
 
+class AdminSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Owner token for the /admin data page and /api/export; unset = disabled.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ARENA_", env_nested_delimiter="__", extra="forbid"
@@ -69,6 +79,7 @@ class Settings(BaseSettings):
     )
     server: ServerSettings = Field(default_factory=ServerSettings)
     battle: BattleSettings = Field(default_factory=BattleSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
 
     @field_validator("database_url")
     @classmethod

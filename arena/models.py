@@ -46,6 +46,9 @@ class ArenaModel(SQLModel, table=True):
     organization: str | None = Field(default=None, max_length=200)
     license: str | None = Field(default=None, max_length=200)
     created_at: datetime = _timestamp()
+    # Live endpoints that keep failing are paused from sampling until this time.
+    consecutive_failures: int = Field(default=0)
+    paused_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class AnswerSet(SQLModel, table=True):
@@ -84,12 +87,17 @@ class Battle(SQLModel, table=True):
 
     __tablename__ = "battle"
     __table_args__ = (
-        CheckConstraint("status IN ('ready', 'voted', 'failed')", name="battle_status"),
+        CheckConstraint(
+            "status IN ('generating', 'ready', 'voted', 'failed')", name="battle_status"
+        ),
         CheckConstraint("model_a <> model_b", name="battle_distinct_models"),
+        UniqueConstraint("source", "source_id", name="battle_source_id"),
     )
 
     id: str = Field(primary_key=True, max_length=32)
     anony: bool
+    # "answers" (pre-generated answer set), "live" (model endpoints), "import" (vote dataset)
+    mode: str = Field(default="answers", max_length=16)
     model_a: str = Field(max_length=200, index=True)
     model_b: str = Field(max_length=200, index=True)
     answer_set: str | None = Field(default=None, max_length=200)
@@ -104,6 +112,16 @@ class Battle(SQLModel, table=True):
     ip_hash: str | None = Field(default=None, max_length=64)
     ui_language: str | None = Field(default=None, max_length=16)
     created_at: datetime = _timestamp()
+    failure_reason: str | None = Field(default=None, max_length=500)
+    # An answer named a model or its maker: kept, but left out of ratings by default.
+    identity_leak: bool = Field(default=False)
+    # Set by the owner (or a moderation rule) to leave a battle out of ratings.
+    flagged: bool = Field(default=False)
+    # Live battles: per side, per turn latency / time to first token / token counts.
+    stats: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Imported votes: the dataset they came from and their id there (duplicates skipped).
+    source: str | None = Field(default=None, max_length=200)
+    source_id: str | None = Field(default=None, max_length=200)
 
 
 class Vote(SQLModel, table=True):

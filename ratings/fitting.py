@@ -15,7 +15,7 @@ from ratings.bradley_terry import fit_newton, successes
 from ratings.data import Battles, PairCounts
 from ratings.errors import RatingsFitError
 from ratings.graph import mle_obstruction
-from ratings.style import fit_contextual, standardize
+from ratings.style import fit_contextual
 from ratings.ties import derivatives, fit_tie_model, meat
 from ratings.typing import FloatArray, IntArray
 
@@ -119,6 +119,7 @@ def fit_ties(
 
 def fit_style(
     battles: Battles,
+    pc: PairCounts,
     *,
     ties: str,
     ci: str,
@@ -135,19 +136,22 @@ def fit_style(
     if battles.features is None:
         raise ValueError("style control needs battles with features")
     m = battles.n_models
-    keep = battles.outcome != 2 if ties == "drop" else np.ones(battles.n_battles, dtype=bool)
-    a, b = battles.a[keep], battles.b[keep]
-    y = _Y[battles.outcome[keep]]
-    w = battles.weight[keep]
+    a, b, w, x = battles.a, battles.b, battles.weight, battles.features
+    y = _Y[battles.outcome]
+    if ties == "drop":
+        keep = battles.outcome != 2
+        a, b, w, x, y = a[keep], b[keep], w[keep], x[keep], y[keep]
     if reweight:  # arena-rank ContextualPairDataset(reweighted=True): mean-normalised
         key = np.minimum(a, b) * m + np.maximum(a, b)
         _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
         w = w / np.maximum(cnt[inv], 50)
         w = w / w.mean()
-    x = standardize(battles.features[keep])
+    s, n_pair = successes(pc.wsum, ties)
+    start = fit_newton(pc.i, pc.j, s, n_pair, m, l2=l2, projector=projector, strict=False)
     theta, beta, cov = fit_contextual(
-        a, b, y, w, x, m, reg=reg, l2=l2, projector=projector, hessian_prior=hessian_prior
-    )
+        a, b, y, w, x, m, reg=reg, l2=l2, projector=projector, hessian_prior=hessian_prior,
+        theta0=start, standardize=True,
+    )  # fmt: skip
     if ci == "sandwich":
         assert cov is not None
         z = iv.normal_quantile(level)
@@ -160,8 +164,9 @@ def fit_style(
     for _ in range(rounds):
         resample = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
         th, be, _c = fit_contextual(
-            a, b, y, w * resample, x, m, reg=reg, l2=l2, projector=projector, covariance=False
-        )
+            a, b, y, w * resample, x, m, reg=reg, l2=l2, projector=projector, covariance=False,
+            theta0=theta, standardize=True,
+        )  # fmt: skip
         reps.append(np.concatenate([th, be]))
     boot = np.asarray(reps)
     lo, hi = iv.percentile_bounds(boot[:, m:], level)

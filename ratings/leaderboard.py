@@ -183,7 +183,7 @@ def compute_leaderboard(
     rounds = bootstrap_rounds
     if style_control:
         fit = fit_style(
-            battles, ties=ties, ci=ci, l2=l2, projector=proj, rounds=rounds, rng=rng,
+            battles, pc, ties=ties, ci=ci, l2=l2, projector=proj, rounds=rounds, rng=rng,
             reweight=reweight, reg=style_reg, hessian_prior=style_hessian_prior, level=level,
         )  # fmt: skip
     elif ties in TIE_MODELS:

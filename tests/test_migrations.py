@@ -1,0 +1,44 @@
+"""Migrations are the only source of schema: they must build exactly the models' tables."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from arena.db import alembic_config, current_revision, make_engine, upgrade
+
+
+def test_head_schema_matches_the_models_and_keeps_old_rows(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine, "0001")
+    with engine.connect() as connection:
+        connection.execute(text(
+            "INSERT INTO battle (id, anony, model_a, model_b, conversation_a, conversation_b,"
+            " status, voter_id, created_at) VALUES ('b1', true, 'x', 'y', '[]', '[]', 'ready',"
+            " 'voter-1', CURRENT_TIMESTAMP)"))
+        connection.commit()
+    upgrade(engine)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+        row = connection.execute(text("SELECT mode, identity_leak, flagged FROM battle")).one()
+        assert (row[0], bool(row[1]), bool(row[2])) == ("answers", False, False)
+        salt = connection.execute(text("SELECT value FROM app_meta WHERE key = 'salt'")).scalar()
+        assert salt and len(salt) == 64
+    engine.dispose()
+
+
+def test_downgrade_and_upgrade_again(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    head = current_revision(engine)
+    with engine.connect() as connection:
+        command.downgrade(alembic_config(connection), "base")
+        connection.commit()
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == head
+    engine.dispose()
