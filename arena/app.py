@@ -15,6 +15,7 @@ from arena.api import router  # noqa: E402
 from arena.api.routes import service_error_handler  # noqa: E402
 from arena.config import Settings  # noqa: E402
 from arena.context import Arena  # noqa: E402
+from arena.services import live  # noqa: E402
 from arena.ui import I18N, build_blocks  # noqa: E402
 from arena.web.voter_cookie import VoterCookieMiddleware  # noqa: E402
 
@@ -22,9 +23,10 @@ from arena.web.voter_cookie import VoterCookieMiddleware  # noqa: E402
 def prepare(settings: Settings) -> Arena:
     """Open the database, migrate it (once, under a lock) and load the demo if empty."""
     arena = Arena.open(settings, migrate=True)
-    if settings.battle.load_demo:
-        with arena.session() as session:
+    with arena.session() as session:
+        if settings.battle.load_demo:
             services.ensure_demo(session)
+        live.sync_models(session, settings)
     return arena
 
 

@@ -23,6 +23,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from arena.config_live import LiveModelSettings, LiveSettings
+
 DEFAULT_DATABASE_URL = "sqlite:///arena.db"
 DEFAULT_CONFIG_PATH = Path("config") / "arena.toml"
 _FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("arena_file_values", default=None)
@@ -80,6 +82,19 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     battle: BattleSettings = Field(default_factory=BattleSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
+    models: list[LiveModelSettings] = Field(
+        default_factory=list, description="Live model endpoints ([[models]] tables)."
+    )
+
+    @field_validator("models")
+    @classmethod
+    def _unique_names(cls, value: list[LiveModelSettings]) -> list[LiveModelSettings]:
+        names = [model.name for model in value]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"model names must be unique; repeated: {', '.join(duplicates)}")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -101,10 +116,20 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, file_values)
 
 
+def _key(location: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for part in location:
+        if isinstance(part, int):
+            parts[-1] += f"[{part}]"
+        else:
+            parts.append(part)
+    return ".".join(parts) or "(top level)"
+
+
 def _describe(error: ValidationError, source: str) -> str:
     lines = [f"invalid configuration in {source}:"]
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        key = _key(item["loc"])
         message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
@@ -120,6 +145,21 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML file with its `include = [...]` files merged in (models lists appended)."""
+    values = read_toml(path)
+    includes = values.pop("include", [])
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise ConfigError(f"invalid configuration in {path}:\n  include: must be a list of paths")
+    for include in includes:
+        included = read_config_file(path.parent / include)
+        models = values.get("models", []) + included.pop("models", [])
+        values = {**included, **values}
+        if models:
+            values["models"] = models
+    return values
+
+
 def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Settings:
     """Build settings from *overrides*, the environment and the config file, in that order.
 
@@ -127,7 +167,7 @@ def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Se
     """
     explicit = config_path or os.environ.get("ARENA_CONFIG")
     path = Path(explicit) if explicit else DEFAULT_CONFIG_PATH
-    file_values = read_toml(path) if explicit or path.exists() else {}
+    file_values = read_config_file(path) if explicit or path.exists() else {}
     source = f"{path} / ARENA_* environment" if file_values else "ARENA_* environment"
     token = _FILE_VALUES.set(file_values)
     try:

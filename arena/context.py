@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -17,6 +20,9 @@ class Arena:
     settings: Settings
     engine: Engine
     _salt: str | None = field(default=None, repr=False)
+    _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = field(
+        default_factory=weakref.WeakKeyDictionary, repr=False
+    )
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Arena:
@@ -40,6 +46,16 @@ class Arena:
                         raise RuntimeError("database has no salt: run `arena db upgrade`")
                     self._salt = row.value
         return self._salt
+
+    def http_client(self) -> httpx.AsyncClient:
+        """A pooled client for model endpoints, one per event loop."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
+            client = httpx.AsyncClient(limits=limits, follow_redirects=False)
+            self._clients[loop] = client
+        return client
 
     def close(self) -> None:
         self.engine.dispose()

@@ -157,6 +157,8 @@ class BattlePublic(BaseModel):
 
     battle_id: str
     anony: bool
+    mode: str = "answers"
+    status: str = "ready"
     question_id: str | None = None
     language: str | None = None
     conversation_a: list[Message]

@@ -1,5 +1,11 @@
 """REST API beside the Gradio UI, for scripts and load tests."""
 
-from arena.api.routes import router
+from fastapi import APIRouter
+
+from arena.api import live, routes
+
+router = APIRouter()
+router.include_router(routes.router)
+router.include_router(live.router)
 
 __all__ = ["router"]

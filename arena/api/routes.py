@@ -2,6 +2,7 @@
 
 GET  /healthz                       200 when the app and its database answer
 POST /api/battles           {}      201 {battle_id, anony, conversation_a, conversation_b, ...}
+     (with "prompt": a live battle, see arena.api.live)
 POST /api/battles/{id}/vote {winner} 200 {battle_id, winner, model_a, model_b}
      second vote 409, another voter 403, unknown id 404, bad body 422
 """
@@ -15,9 +16,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from arena import services
 from arena.api.deps import get_arena, get_session, get_voter
+from arena.api.live import start_live_battle
+from arena.context import Arena
 from arena.models import BattlePublic, NamedBattlePublic, VoteResult, Winner
 
 router = APIRouter()
@@ -31,6 +35,11 @@ class BattleRequest(BaseModel):
     models: tuple[str, str] | None = Field(
         default=None, description="Two model names for a named side-by-side battle."
     )
+    prompt: str | None = Field(
+        default=None, min_length=1,
+        description="The voter's own prompt: a live battle between two model endpoints.",
+    )
+    stream: bool = Field(default=False, description="Live battles: stream answers as SSE.")
 
 
 class VoteRequest(BaseModel):
@@ -52,13 +61,22 @@ def healthz(request: Request) -> JSONResponse:
 
 @router.post("/api/battles", status_code=201,
              response_model=NamedBattlePublic | BattlePublic)
-def create_battle(
-    body: BattleRequest, request: Request, session: SessionDep, voter: VoterDep
-) -> BattlePublic:
-    settings = get_arena(request).settings
-    return services.start_battle(
-        session, voter=voter, answer_sets=settings.battle.answer_sets, models=body.models
-    )
+async def create_battle(body: BattleRequest, request: Request, voter: VoterDep) -> object:
+    if body.prompt is not None:
+        if body.models is not None:
+            raise services.InvalidInput("live battles draw their models; omit 'models'")
+        return await start_live_battle(request, voter, body.prompt, body.stream)
+    if body.stream:
+        raise services.InvalidInput("'stream' needs a 'prompt'")
+    return await run_in_threadpool(_answer_set_battle, get_arena(request), voter, body.models)
+
+
+def _answer_set_battle(arena: Arena, voter: services.Voter,
+                       models: tuple[str, str] | None) -> BattlePublic:
+    with arena.session() as session:
+        return services.start_battle(
+            session, voter=voter, answer_sets=arena.settings.battle.answer_sets, models=models
+        )
 
 
 @router.post("/api/battles/{battle_id}/vote", response_model=VoteResult)

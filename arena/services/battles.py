@@ -37,6 +37,8 @@ def public_view(battle: Battle) -> BattlePublic:
     fields = {
         "battle_id": battle.id,
         "anony": battle.anony,
+        "mode": battle.mode,
+        "status": battle.status,
         "question_id": battle.question_id,
         "language": battle.language,
         "conversation_a": battle.conversation_a,

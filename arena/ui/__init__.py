@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.context import Arena
-from arena.ui import about_tab, battle_tab, leaderboard_tab, side_by_side_tab
+from arena.ui import about_tab, battle_tab, leaderboard_tab, live_tab, side_by_side_tab
 from arena.ui.i18n import I18N
 
 __all__ = ["I18N", "build_blocks"]
@@ -15,6 +15,9 @@ def build_blocks(arena: Arena) -> gr.Blocks:
     with gr.Blocks(title=arena.settings.server.title, analytics_enabled=False) as blocks:
         gr.Markdown(I18N("title"), elem_id="arena-title")
         with gr.Tabs():
+            if arena.settings.models:
+                with gr.Tab(I18N("tab_live"), id="live", elem_id="tab-live"):
+                    live_tab.render(arena)
             with gr.Tab(I18N("tab_battle"), id="battle", elem_id="tab-battle"):
                 battle_tab.render(arena, blocks)
             with gr.Tab(I18N("tab_side"), id="side", elem_id="tab-side") as side:

@@ -9,6 +9,15 @@ from __future__ import annotations
 import gradio as gr
 
 EN = {
+    "tab_live": "💬 Live battle",
+    "live_intro": (
+        "Type any prompt: two anonymous models answer at the same time. Continue the "
+        "conversation if you like, then vote. Names are revealed after your vote."
+    ),
+    "live_placeholder": "Type your prompt and press Enter",
+    "send": "Send",
+    "regenerate": "🔄 Regenerate",
+    "new_battle": "🆕 New battle",
     "tab_battle": "⚔️ Battle (anonymous)",
     "tab_side": "👀 Side by side (named)",
     "tab_leaderboard": "🏆 Leaderboard",
@@ -37,6 +46,15 @@ EN = {
 }
 
 ZH = {
+    "tab_live": "💬 实时对战",
+    "live_intro": (
+        "输入任意问题，两个匿名模型同时回答。可以继续多轮对话，然后投票；"
+        "投票后揭晓模型名称。"
+    ),
+    "live_placeholder": "输入问题，按回车发送",
+    "send": "发送",
+    "regenerate": "🔄 重新生成",
+    "new_battle": "🆕 新对战",
     "tab_battle": "⚔️ 匿名对战",
     "tab_side": "👀 并排对比（实名）",
     "tab_leaderboard": "🏆 排行榜",
@@ -73,6 +91,11 @@ MESSAGES = {
         "no_current": "no battle on screen; press Next battle",
         "pick_two": "pick two models first",
         "voted_hint": "Press Next battle for a new pair.",
+        "live_failed": (
+            "⚠️ One answer could not be completed, so this battle cannot be voted. "
+            "Press New battle to try again."
+        ),
+        "answer_failed": "⚠️ This answer could not be completed: {reason}.",
     },
     "zh": {
         "revealed": (
@@ -83,6 +106,8 @@ MESSAGES = {
         "no_current": "当前没有对战，请点击“下一场”",
         "pick_two": "请先选择两个模型",
         "voted_hint": "点击“下一场”开始新的对战。",
+        "live_failed": "⚠️ 有一个回答未能完成，本场对战无法投票。请点击“新对战”重试。",
+        "answer_failed": "⚠️ 该回答未能完成：{reason}。",
     },
 }
 
@@ -91,6 +116,39 @@ VOTE_NAMES = {
            "tie (bothbad)": "Both are bad"},
     "zh": {"model_a": "A 更好", "model_b": "B 更好", "tie": "平局", "tie (bothbad)": "都不好"},
 }
+
+
+FAILURE_REASONS = {
+    "en": {
+        "timeout_first_token": "the model did not start answering in time",
+        "stream_stalled": "the answer stopped midway",
+        "connection_failed": "the model could not be reached",
+        "rate_limited": "the model is busy",
+        "upstream_server_error": "the model's service had an error",
+        "upstream_request_error": "the model's service refused the request",
+        "malformed_stream": "the answer arrived garbled",
+        "empty_answer": "the model returned an empty answer",
+    },
+    "zh": {
+        "timeout_first_token": "模型未能及时开始回答",
+        "stream_stalled": "回答中途停止",
+        "connection_failed": "无法连接到模型",
+        "rate_limited": "模型繁忙",
+        "upstream_server_error": "模型服务出错",
+        "upstream_request_error": "模型服务拒绝了请求",
+        "malformed_stream": "回答数据无法解析",
+        "empty_answer": "模型返回了空回答",
+    },
+}
+
+
+def failure_text(kind: str | None, ui_language: str | None) -> str:
+    """The voter-safe note under a failed answer (the kind only, no provider details)."""
+    if not kind:
+        return ""
+    lang = lang_of(ui_language)
+    reason = FAILURE_REASONS[lang].get(kind, "error" if lang == "en" else "出错")
+    return "\n\n---\n" + MESSAGES[lang]["answer_failed"].format(reason=reason)
 
 
 def lang_of(ui_language: str | None) -> str:

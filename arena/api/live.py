@@ -1,0 +1,109 @@
+"""REST routes of live battles: the voter's prompt, answered by two endpoints.
+
+POST /api/battles {"prompt": "...", "stream": false}   201 the battle once both answered
+POST /api/battles {"prompt": "...", "stream": true}    200 text/event-stream:
+     event: battle {battle_id} · event: delta {side, text} · event: done {battle}
+POST /api/battles/{id}/turns {"prompt": ..., "stream"}  the next turn of the same battle
+POST /api/battles/{id}/regenerate {"stream"}            the last turn answered again
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from arena import services
+from arena.api.deps import get_arena, get_voter
+from arena.context import Arena
+from arena.services import live
+
+router = APIRouter()
+VoterDep = Annotated[services.Voter, Depends(get_voter)]
+
+
+class TurnRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1)
+    stream: bool = False
+
+
+class RegenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stream: bool = False
+
+
+def _submit(arena: Arena, voter: services.Voter, prompt: str,
+            battle_id: str | None) -> str:
+    with arena.session() as session:
+        battle = live.submit_prompt(session, voter=voter, prompt=prompt,
+                                    settings=arena.settings, battle_id=battle_id)
+        return battle.id
+
+
+def _regenerate(arena: Arena, voter: services.Voter, battle_id: str) -> str:
+    with arena.session() as session:
+        return live.prepare_regenerate(session, battle_id=battle_id, voter=voter).id
+
+
+def _public(arena: Arena, battle_id: str) -> dict[str, object]:
+    with arena.session() as session:
+        return services.public_view(services.get_battle(session, battle_id)).model_dump()
+
+
+def _sse(event: str, payload: object) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
+
+
+async def respond_with_turn(arena: Arena, battle_id: str, voter: services.Voter, *,
+                            stream: bool, status_code: int = 201) -> object:
+    if not stream:
+        errors: dict[str, str | None] = {}
+        async for update in live.run_turn(arena, battle_id=battle_id, voter=voter):
+            errors = update.errors
+        body = await run_in_threadpool(_public, arena, battle_id)
+        return JSONResponse({**body, "errors": errors}, status_code=status_code)
+
+    async def events() -> AsyncIterator[bytes]:
+        yield _sse("battle", {"battle_id": battle_id})
+        errors: dict[str, str | None] = {}
+        async for update in live.run_turn(arena, battle_id=battle_id, voter=voter):
+            errors = update.errors
+            if update.side and update.delta:
+                yield _sse("delta", {"side": update.side, "text": update.delta})
+        body = await run_in_threadpool(_public, arena, battle_id)
+        yield _sse("done", {**body, "errors": errors})
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def start_live_battle(request: Request, voter: services.Voter, prompt: str,
+                            stream: bool) -> object:
+    arena = get_arena(request)
+    battle_id = await run_in_threadpool(_submit, arena, voter, prompt, None)
+    return await respond_with_turn(arena, battle_id, voter, stream=stream)
+
+
+@router.post("/api/battles/{battle_id}/turns")
+async def next_turn(battle_id: str, body: TurnRequest, request: Request,
+                    voter: VoterDep) -> object:
+    arena = get_arena(request)
+    new_id = await run_in_threadpool(_submit, arena, voter, body.prompt, battle_id)
+    return await respond_with_turn(arena, new_id, voter, stream=body.stream,
+                                   status_code=200 if new_id == battle_id else 201)
+
+
+@router.post("/api/battles/{battle_id}/regenerate")
+async def regenerate(battle_id: str, body: RegenerateRequest, request: Request,
+                     voter: VoterDep) -> object:
+    arena = get_arena(request)
+    await run_in_threadpool(_regenerate, arena, voter, battle_id)
+    return await respond_with_turn(arena, battle_id, voter, stream=body.stream, status_code=200)

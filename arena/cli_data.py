@@ -1,0 +1,154 @@
+"""``arena export votes`` and ``arena import votes``: vote datasets in and out.
+
+Exit codes: 0 done, 1 the file or the data was refused (nothing imported; the
+message names file and line), 2 bad options or configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+# Defined here, not imported from arena.cli, which imports this module while loading.
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c",
+                 help="TOML config file (default: config/arena.toml if present)."),
+]
+
+
+class ExportFormat(StrEnum):
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class ImportFormat(StrEnum):
+    auto = "auto"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+    parquet = "parquet"
+
+
+def parse_time(value: str | None, option: str) -> datetime | None:
+    """ISO 8601 (naive = UTC) or unix seconds."""
+    if value is None:
+        return None
+    try:
+        moment = (datetime.fromtimestamp(float(value), UTC)
+                  if value.replace(".", "", 1).isdigit() else datetime.fromisoformat(value))
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected an ISO date/time, got {value!r}",
+                                 param_hint=option) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def export_votes(
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.jsonl,
+    since: Annotated[str | None, typer.Option(help="Votes cast at or after (ISO, UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Votes cast before (ISO, UTC).")] = None,
+    anony_only: Annotated[bool, typer.Option("--anony-only", help="Anonymous battles only.")]
+    = False,
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", help="Votes involving this model (repeatable).")] = None,
+    category: Annotated[str | None, typer.Option(help="Only this prompt category.")] = None,
+    include_conversations: Annotated[bool, typer.Option(
+        "--include-conversations/--no-conversations", help="Include both conversations.")]
+    = True,
+    include_flagged: Annotated[bool, typer.Option(
+        "--include-flagged", help="Include flagged and identity-leaking battles.")] = False,
+    imported: Annotated[bool, typer.Option(
+        "--imported/--no-imported", help="Include votes imported from datasets.")] = True,
+    source: Annotated[str | None, typer.Option(
+        help="Only votes imported from this dataset.")] = None,
+    drop_live_prompts: Annotated[bool, typer.Option(
+        "--drop-live-prompts", help="Blank what voters typed in live battles.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Export votes as FastChat clean_battle records (no IPs; judges pseudonymous)."""
+    from arena.cli import fail, settings_or_exit
+    from arena.context import Arena
+    from arena.services.export import ExportFilters, ExportOptions, count_votes, write_votes
+
+    filters = ExportFilters(
+        since=parse_time(since, "--since"), until=parse_time(until, "--until"),
+        anony_only=anony_only, models=tuple(model or ()), category=category,
+        include_flagged=include_flagged, include_imported=imported, source=source,
+    )
+    options = ExportOptions(include_conversations=include_conversations,
+                            drop_live_prompts=drop_live_prompts)
+    arena = Arena.open(settings_or_exit(config))
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        with arena.session() as session:
+            total = count_votes(session, filters)
+            with partial.open("wb") as handle, _progress(total) as bar:
+                written = write_votes(session, handle, salt=arena.salt, fmt=fmt.value,
+                                      filters=filters, options=options, on_batch=bar.update)
+        os.replace(partial, out)
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+        arena.close()
+    typer.echo(f"exported {written} votes to {out} ({fmt.value})")
+
+
+def _progress(total: int) -> Any:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+    hidden = not sys.stderr.isatty()
+    return typer.progressbar(length=total, label="exporting votes", file=sys.stderr,
+                             hidden=hidden, show_pos=True)
+
+
+def import_votes(
+    path: Annotated[Path, typer.Argument(help="clean_battle JSON/JSONL, CSV or Parquet file.")],
+    source: Annotated[str | None, typer.Option(
+        help="Dataset name stored with each vote (default: the file name).")] = None,
+    fmt: Annotated[ImportFormat, typer.Option("--format", "-f")] = ImportFormat.auto,
+    config: ConfigOption = None,
+) -> None:
+    """Import a vote dataset in one transaction; duplicates are skipped and counted."""
+    from arena import services
+    from arena.cli import fail, settings_or_exit
+    from arena.context import Arena
+    from arena.formats.jsonl import FormatError
+    from arena.formats.votes import iter_votes
+    from arena.services.vote_import import import_votes as store_votes
+
+    settings = settings_or_exit(config)
+    if not path.is_file():
+        raise fail(f"{path}: no such file (nothing imported)")
+    name = source or path.stem
+    arena = Arena.open(settings)
+    try:
+        with arena.session() as session:
+            summary = store_votes(session, iter_votes(path, fmt.value), source=name,
+                                  salt=arena.salt)
+    except (FormatError, services.ServiceError) as exc:
+        raise fail(f"{exc} (nothing imported)") from exc
+    finally:
+        arena.close()
+    typer.echo(f"imported {summary.imported} votes from {path} as source {name!r} "
+               f"({len(summary.models)} models); {summary.duplicates} duplicates skipped")
+    if summary.self_play_lines:
+        lines = ", ".join(map(str, summary.self_play_lines[:10]))
+        typer.echo(f"skipped {len(summary.self_play_lines)} votes of a model against itself "
+                   f"(line {lines})", err=True)
+
+
+def register(app: typer.Typer, import_app: typer.Typer) -> None:
+    """Add ``export votes`` and ``import votes`` to the ``arena`` command."""
+    export_app = typer.Typer(no_args_is_help=True, help="Export data.")
+    export_app.command("votes")(export_votes)
+    app.add_typer(export_app, name="export")
+    import_app.command("votes")(import_votes)

@@ -1,0 +1,132 @@
+"""OpenAI chat-completions protocol, streamed: OpenAI, DashScope (Qwen), DeepSeek, vLLM, Ollama."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+
+from arena.providers.base import ChatProvider, StreamEvent, TextDelta, Usage
+from arena.providers.errors import (
+    ConnectFailed,
+    EmptyAnswer,
+    MalformedStream,
+    RateLimited,
+    UpstreamRequestError,
+    UpstreamServerError,
+)
+from arena.providers.sse import sse_data
+
+log = logging.getLogger("arena.providers")
+
+
+class OpenAIChatProvider(ChatProvider):
+    def request_body(self, messages: Sequence[dict[str, str]]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": self.messages_with_system(messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": self.config.max_tokens,
+        }
+        if self.config.temperature is not None:
+            body["temperature"] = self.config.temperature
+        if self.config.top_p is not None:
+            body["top_p"] = self.config.top_p
+        body.update(self.config.extra_body)
+        return body
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    async def stream(
+        self, messages: Sequence[dict[str, str]], *, client: httpx.AsyncClient
+    ) -> AsyncIterator[StreamEvent]:
+        body = self.request_body(messages)
+        for attempt in (1, 2):
+            try:
+                async for event in self._stream_once(body, client, retry=attempt == 1):
+                    yield event
+                return
+            except _RetryAfter as wait:
+                await asyncio.sleep(wait.seconds)
+
+    async def _stream_once(self, body: dict[str, Any], client: httpx.AsyncClient, *,
+                           retry: bool) -> AsyncIterator[StreamEvent]:
+        url = f"{self.config.base_url}/chat/completions"
+        timeout = httpx.Timeout(connect=self.config.connect_timeout, read=None, write=30,
+                                pool=self.config.connect_timeout)
+        try:
+            async with client.stream("POST", url, json=body, headers=self.headers(),
+                                     timeout=timeout) as response:
+                if response.status_code != 200:
+                    await self._raise_for_status(response, retry=retry)
+                got_text = False
+                deadline = asyncio.get_running_loop().time() + self.config.total_timeout
+                async for data in sse_data(response, first_timeout=self.config.first_token_timeout,
+                                           stall_timeout=self.config.stall_timeout,
+                                           deadline=deadline):
+                    if data.strip() == "[DONE]":
+                        break
+                    for event in self._parse(data):
+                        got_text = got_text or isinstance(event, TextDelta)
+                        yield event
+                if not got_text:
+                    raise EmptyAnswer("stream ended without any text")
+        except httpx.ConnectError as exc:
+            raise ConnectFailed(f"cannot connect to {url}: {exc}") from exc
+        except httpx.ConnectTimeout as exc:
+            raise ConnectFailed(f"connect timeout to {url}") from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise MalformedStream(f"connection broken mid-stream: {exc}") from exc
+
+    def _parse(self, data: str) -> list[StreamEvent]:
+        try:
+            chunk = json.loads(data)
+            events: list[StreamEvent] = []
+            for choice in chunk.get("choices") or []:
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    events.append(TextDelta(text))
+            usage = chunk.get("usage")
+            if usage:
+                events.append(Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")))
+            return events
+        except (json.JSONDecodeError, AttributeError, TypeError) as exc:
+            raise MalformedStream(f"not a chat-completions chunk: {data[:200]!r}") from exc
+
+    async def _raise_for_status(self, response: httpx.Response, *, retry: bool) -> None:
+        body = (await response.aread())[:500].decode("utf-8", errors="replace")
+        status = response.status_code
+        detail = f"HTTP {status} from {response.url.host}: {body}"
+        if status == 429:
+            wait = _retry_after_seconds(response.headers.get("retry-after"))
+            if retry and wait is not None and wait <= self.config.max_retry_after:
+                log.info("%s rate limited; retrying once after %.1fs", self.config.name, wait)
+                raise _RetryAfter(wait)
+            raise RateLimited(detail)
+        if status >= 500:
+            raise UpstreamServerError(detail)
+        raise UpstreamRequestError(detail)
+
+
+class _RetryAfter(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if value is None:
+        return 0.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,185 @@
+"""Exporting votes as clean_battle records, streamed from the database in batches.
+
+Privacy rules, applied here and nowhere else:
+- no IP (not even its hash) leaves the server;
+- ``judge`` is ``arena_user_`` + HMAC-SHA256(arena salt, voter id), truncated to
+  128 bits: stable across exports of one arena, different under another salt, not
+  reversible without the salt. Imported votes already hold such a pseudonym
+  (see vote_import) and export it unchanged;
+- ``drop_live_prompts`` blanks what voters typed in live battles.
+
+Flagged and identity-leaking battles are left out unless asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, BinaryIO
+
+from sqlalchemy import Integer, func, literal, or_, select
+from sqlmodel import Session
+
+from arena.formats.vote_writers import open_writer
+from arena.models import Battle, Vote
+
+JUDGE_PREFIX = "arena_user_"
+PSEUDONYM = re.compile(r"^arena_user_[0-9a-f]{32}$")
+DEFAULT_BATCH = 2_000
+
+
+def judge_pseudonym(salt: str, voter: str) -> str:
+    digest = hmac.new(salt.encode(), f"judge:{voter}".encode(), hashlib.sha256).hexdigest()
+    return JUDGE_PREFIX + digest[:32]
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    since: datetime | None = None  # vote time, inclusive
+    until: datetime | None = None  # vote time, exclusive
+    anony_only: bool = False
+    models: tuple[str, ...] = ()  # votes where either side is one of these
+    category: str | None = None
+    include_flagged: bool = False  # flagged and identity-leak battles
+    include_imported: bool = True
+    source: str | None = None  # only votes imported from this dataset
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    include_conversations: bool = True
+    drop_live_prompts: bool = False
+
+
+_COLUMNS = (
+    Vote.id, Battle.id, Battle.question_id, Battle.model_a, Battle.model_b, Vote.winner,
+    Battle.voter_id, Battle.anony, Battle.language, Vote.created_at, Battle.category,
+    Battle.answer_set, Battle.mode, Battle.source, Battle.identity_leak, Battle.flagged,
+    Battle.stats,
+)
+
+
+def _where(statement: Any, filters: ExportFilters) -> Any:
+    statement = statement.where(Battle.status == "voted")
+    if filters.since is not None:
+        statement = statement.where(Vote.created_at >= _utc(filters.since))
+    if filters.until is not None:
+        statement = statement.where(Vote.created_at < _utc(filters.until))
+    if filters.anony_only:
+        statement = statement.where(Battle.anony)
+    if filters.models:
+        names = list(filters.models)
+        statement = statement.where(or_(Battle.model_a.in_(names), Battle.model_b.in_(names)))
+    if filters.category is not None:
+        statement = statement.where(Battle.category == filters.category)
+    if not filters.include_flagged:
+        statement = statement.where(~Battle.flagged, ~Battle.identity_leak)
+    if not filters.include_imported:
+        statement = statement.where(Battle.mode != "import")
+    if filters.source is not None:
+        statement = statement.where(Battle.source == filters.source)
+    return statement
+
+
+def count_votes(session: Session, filters: ExportFilters = ExportFilters()) -> int:
+    statement = select(func.count()).select_from(Vote).join(Battle, Battle.id == Vote.battle_id)
+    return int(session.execute(_where(statement, filters)).scalar_one())
+
+
+def iter_record_batches(
+    session: Session, *, salt: str, filters: ExportFilters = ExportFilters(),
+    options: ExportOptions = ExportOptions(), batch_size: int = DEFAULT_BATCH,
+) -> Iterator[list[dict[str, Any]]]:
+    """Export records in vote order, *batch_size* at a time (keyset pagination).
+
+    Each batch is its own short query, so nothing holds the whole result and
+    writers are not blocked for the length of the export.
+    """
+    length = func.json_array_length(Battle.conversation_a, type_=Integer)
+    turns = ((length + 1) // 2).label("turns")  # user turns: messages alternate
+    columns: list[Any] = [*_COLUMNS, turns]
+    if options.include_conversations:
+        columns += [Battle.conversation_a, Battle.conversation_b]
+    base = _where(select(*columns).join(Battle, Battle.id == Vote.battle_id), filters)
+    last_id = 0
+    while True:
+        rows = session.execute(
+            base.where(Vote.id > last_id).order_by(Vote.id).limit(batch_size)
+        ).all()
+        if not rows:
+            return
+        session.rollback()  # end the read transaction between batches
+        last_id = rows[-1][0]
+        yield [_record(row, salt, options) for row in rows]
+
+
+def _record(row: Any, salt: str, options: ExportOptions) -> dict[str, Any]:
+    (_, battle_id, question_id, model_a, model_b, winner, voter_id, anony, language,
+     created_at, category, answer_set, mode, source, identity_leak, flagged, stats,
+     turns, *conversations) = row
+    record = {
+        "battle_id": battle_id, "question_id": question_id, "model_a": model_a,
+        "model_b": model_b, "winner": winner,
+        "judge": voter_id if mode == "import" else judge_pseudonym(salt, voter_id),
+        "anony": bool(anony), "language": language, "turn": int(turns) or None,
+        "tstamp": _utc(created_at).timestamp(), "category": category,
+        "answer_set": answer_set, "mode": mode, "source": source,
+        "identity_leak": bool(identity_leak), "flagged": bool(flagged), "stats": stats,
+    }
+    if conversations:
+        conversation_a, conversation_b = conversations
+        if options.drop_live_prompts and mode == "live":
+            conversation_a, conversation_b = _blank_prompts(conversation_a), _blank_prompts(
+                conversation_b)
+        record["conversation_a"], record["conversation_b"] = conversation_a, conversation_b
+    return record
+
+
+def _blank_prompts(conversation: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{"role": m["role"], "content": "" if m["role"] == "user" else m["content"]}
+            for m in conversation]
+
+
+def write_votes(
+    session: Session, handle: BinaryIO, *, salt: str, fmt: str,
+    filters: ExportFilters = ExportFilters(), options: ExportOptions = ExportOptions(),
+    on_batch: Callable[[int], None] | None = None, batch_size: int = DEFAULT_BATCH,
+) -> int:
+    """Write the selected votes to *handle* in *fmt*; returns how many."""
+    writer = open_writer(fmt, handle, include_conversations=options.include_conversations)
+    for batch in iter_record_batches(session, salt=salt, filters=filters, options=options,
+                                     batch_size=batch_size):
+        writer.write_batch(batch)
+        if on_batch is not None:
+            on_batch(len(batch))
+    writer.close()
+    return writer.count
+
+
+def votes_per_day(session: Session, *, days: int = 30) -> list[tuple[date, int]]:
+    """Votes cast per UTC day over the last *days* days, oldest first."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    if session.get_bind().dialect.name == "postgresql":
+        day = func.date(func.timezone("UTC", Vote.created_at))
+    else:
+        day = func.date(Vote.created_at)
+    rows = session.execute(
+        select(day, func.count()).where(Vote.created_at >= since).group_by(day).order_by(day)
+    ).all()
+    return [(d if isinstance(d, date) else date.fromisoformat(d), n) for d, n in rows]
+
+
+def last_votes(session: Session, *, salt: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The most recent votes as export records without conversations, newest first."""
+    statement = select(*_COLUMNS, literal(0).label("turns")).join(
+        Battle, Battle.id == Vote.battle_id)
+    rows = session.execute(statement.order_by(Vote.id.desc()).limit(limit)).all()
+    return [_record(row, salt, ExportOptions(include_conversations=False)) for row in rows]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,92 @@
+"""Live battle: the voter's prompt, two anonymous endpoints streaming their answers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import gradio as gr
+
+from arena import services
+from arena.context import Arena
+from arena.models import Battle
+from arena.services import live
+from arena.ui.common import VotePanel, voter_from
+from arena.ui.i18n import I18N, failure_text, tr
+
+STREAM_REFRESH_S = 0.04  # at most ~25 screen updates a second per battle
+
+
+def render(arena: Arena) -> None:
+    gr.Markdown(I18N("live_intro"))
+    panel = VotePanel(arena, "live")
+    with gr.Row():
+        prompt = gr.Textbox(placeholder=I18N("live_placeholder"), show_label=False, scale=5,
+                            elem_id="live-input", lines=2, max_lines=12)
+        send = gr.Button(I18N("send"), variant="primary", scale=1, elem_id="live-send")
+    with gr.Row():
+        regenerate = gr.Button(I18N("regenerate"), elem_id="live-regenerate")
+        new = gr.Button(I18N("new_battle"), elem_id="live-new")
+    panel.wire_votes()
+    outputs = [*panel.battle_outputs, prompt]
+
+    async def stream(battle: Battle, voter: services.Voter) -> AsyncIterator[tuple[Any, ...]]:
+        base_a = battle.conversation_a
+        base_b = battle.conversation_b
+        last = 0.0
+        async for update in live.run_turn(arena, battle_id=battle.id, voter=voter):
+            now = time.monotonic()
+            if not update.finished and now - last < STREAM_REFRESH_S and update.side:
+                continue
+            last = now
+            chats = [
+                base + [{"role": "assistant",
+                         "content": update.texts[side] + failure_text(update.errors[side],
+                                                                      voter.ui_language)}]
+                for side, base in (("a", base_a), ("b", base_b))
+            ]
+            message = ""
+            if update.finished and update.status == "failed":
+                message = tr("live_failed", voter.ui_language)
+            ready = update.finished and update.status == "ready"
+            yield (battle.id, *chats, message, *panel._buttons(ready), gr.Textbox())
+
+    def turn_handler(prepare: Callable[..., Battle]) -> Callable[..., Any]:
+        async def handler(battle_id: str | None, text: str,
+                          request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
+            voter = voter_from(arena, request)
+            try:
+                battle = await asyncio.to_thread(prepare, battle_id, text, voter)
+            except services.ServiceError as exc:
+                message = tr("no_battle", voter.ui_language, error=str(exc))
+                yield (battle_id, gr.Chatbot(), gr.Chatbot(), message,
+                       *[gr.Button() for _ in panel.buttons], gr.Textbox())
+                return
+            first = (battle.id, battle.conversation_a, battle.conversation_b, "",
+                     *panel._buttons(False), gr.Textbox(value=""))
+            yield first
+            async for update in stream(battle, voter):
+                yield update
+
+        return handler
+
+    def submit(battle_id: str | None, text: str, voter: services.Voter) -> Battle:
+        with arena.session() as session:
+            return live.submit_prompt(session, voter=voter, prompt=text or "",
+                                      settings=arena.settings, battle_id=battle_id)
+
+    def again(battle_id: str | None, _text: str, voter: services.Voter) -> Battle:
+        if not battle_id:
+            raise services.InvalidInput(tr("no_current", voter.ui_language))
+        with arena.session() as session:
+            return live.prepare_regenerate(session, battle_id=battle_id, voter=voter)
+
+    for trigger in (send.click, prompt.submit):
+        trigger(turn_handler(submit), inputs=[panel.battle_id, prompt], outputs=outputs,
+                api_visibility="private")
+    regenerate.click(turn_handler(again), inputs=[panel.battle_id, prompt], outputs=outputs,
+                     api_visibility="private")
+    new.click(lambda: (*panel.show(None), gr.Textbox(value="")), outputs=outputs,
+              api_visibility="private")

@@ -1,0 +1,152 @@
+"""A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions protocol.
+
+Each model id follows a `Script`: how fast it streams, whether it stalls,
+fails with an HTTP status, sends malformed events, answers nothing, or names
+its maker. Requests are recorded (headers and bodies) for assertions.
+
+Standalone, for benchmarks:  python -m tests.utils.fake_openai --port 9100
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+@dataclass
+class Script:
+    reply: str = "Hello! Here is a careful answer to your question."
+    tokens: int | None = None  # repeat the reply's words up to this many tokens
+    first_token_delay: float = 0.0
+    token_delay: float = 0.0
+    stall_after: int | None = None  # stop sending (connection open) after N tokens
+    status: int = 200
+    retry_after: str | None = None  # with status 429: fail once, then answer
+    malformed: bool = False
+    usage: bool = True
+
+
+@dataclass
+class FakeOpenAI:
+    scripts: dict[str, Script] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    _failed_once: set[str] = field(default_factory=set)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/v1/chat/completions", self.completions,
+                                       methods=["POST"])])
+
+    async def completions(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append({"headers": dict(request.headers), "body": body})
+        model = body.get("model", "")
+        script = self.scripts.get(model, Script())
+        if script.status == 429 and script.retry_after is not None:
+            if model not in self._failed_once:
+                self._failed_once.add(model)
+                return JSONResponse({"error": {"message": "slow down"}}, status_code=429,
+                                    headers={"Retry-After": script.retry_after})
+        elif script.status != 200:
+            return JSONResponse({"error": {"message": f"scripted {script.status}"}},
+                                status_code=script.status)
+        if not body.get("stream"):
+            return JSONResponse(_completion(model, script.reply))
+        return StreamingResponse(self._events(model, script), media_type="text/event-stream")
+
+    async def _events(self, model: str, script: Script) -> AsyncIterator[bytes]:
+        if script.first_token_delay:
+            await asyncio.sleep(script.first_token_delay)
+        if script.malformed:
+            yield b"data: {this is not json\n\n"
+            return
+        for index, token in enumerate(_tokens(script)):
+            if script.stall_after is not None and index >= script.stall_after:
+                await asyncio.sleep(3600)
+            if index and script.token_delay:
+                await asyncio.sleep(script.token_delay)
+            yield _event({"id": "c1", "object": "chat.completion.chunk", "model": model,
+                          "choices": [{"index": 0, "delta": {"content": token}}]})
+        yield _event({"id": "c1", "object": "chat.completion.chunk", "model": model,
+                      "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if script.usage:
+            count = len(_tokens(script))
+            yield _event({"id": "c1", "choices": [], "usage": {
+                "prompt_tokens": 11, "completion_tokens": count, "total_tokens": count + 11}})
+        yield b"data: [DONE]\n\n"
+
+
+def _tokens(script: Script) -> list[str]:
+    if not script.reply:
+        return []
+    words = [w + " " for w in script.reply.split(" ")]
+    if script.tokens is None:
+        return words
+    return [words[i % len(words)] for i in range(script.tokens)]
+
+
+def _event(payload: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+def _completion(model: str, text: str) -> dict[str, Any]:
+    return {"id": "c1", "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                         "finish_reason": "stop"}]}
+
+
+@contextmanager
+def serve_fake_openai(fake: FakeOpenAI, port: int) -> Iterator[str]:
+    """Run *fake* on 127.0.0.1:*port* in a thread; yields its base URL (…/v1)."""
+    config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("fake OpenAI server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.should_exit = True
+        server.force_exit = True
+        thread.join(timeout=5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--tokens", type=int, default=200)
+    parser.add_argument("--token-delay", type=float, default=0.01)
+    args = parser.parse_args()
+    fake = FakeOpenAI()
+    default = Script(tokens=args.tokens, token_delay=args.token_delay)
+    fake.scripts = _DefaultDict(default)
+    uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+class _DefaultDict(dict):  # every model id follows the default script
+    def __init__(self, default: Script) -> None:
+        super().__init__()
+        self.default = default
+
+    def get(self, key: Any, fallback: Any = None) -> Any:
+        return super().get(key, self.default)
+
+
+if __name__ == "__main__":
+    main()

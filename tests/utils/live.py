@@ -1,0 +1,37 @@
+"""An arena whose live models are served by the fake OpenAI server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from arena.app import prepare
+from arena.config import load_settings
+from arena.context import Arena
+from tests.utils.fake_openai import FakeOpenAI, Script, serve_fake_openai
+from tests.utils.server import free_port
+
+LIVE_MODELS = ("lynx-live-alpha", "otter-live-beta")
+
+
+@contextmanager
+def live_arena(database_url: str, scripts: dict[str, Script] | None = None,
+               *, models: tuple[str, ...] = LIVE_MODELS, live: dict[str, Any] | None = None,
+               model_options: dict[str, Any] | None = None) -> Iterator[tuple[Arena, FakeOpenAI]]:
+    """Live models named *models*; each asks the fake server for the model id `id-<name>`."""
+    fake = FakeOpenAI(scripts={f"id-{name}": script for name, script in (scripts or {}).items()})
+    with serve_fake_openai(fake, free_port()) as base_url:
+        settings = load_settings(
+            database_url=database_url,
+            battle={"load_demo": False},
+            live=live or {},
+            models=[{"name": name, "base_url": base_url, "model": f"id-{name}",
+                     "first_token_timeout": 2, "stall_timeout": 1, **(model_options or {})}
+                    for name in models],
+        )
+        arena = prepare(settings)
+        try:
+            yield arena, fake
+        finally:
+            arena.close()
