@@ -12,6 +12,7 @@ from fastapi import FastAPI  # noqa: E402
 
 from arena import services  # noqa: E402
 from arena.api import router  # noqa: E402
+from arena.api.export import export_router  # noqa: E402
 from arena.api.routes import service_error_handler  # noqa: E402
 from arena.config import Settings  # noqa: E402
 from arena.context import Arena  # noqa: E402
@@ -36,6 +37,7 @@ def create_app(arena: Arena) -> FastAPI:
     app.state.arena = arena
     app.add_exception_handler(services.ServiceError, service_error_handler)
     app.include_router(router)
+    app.include_router(export_router)
     app.add_middleware(VoterCookieMiddleware)
     _mount_admin(app, arena)
     blocks = build_blocks(arena)
@@ -63,5 +65,7 @@ def _mount_admin(app: FastAPI, arena: Arena) -> None:
 
 
 CSS = """
-#battle-reveal, #sbs-reveal { font-size: 1.1em; min-height: 1.5em; }
+#battle-reveal, #sbs-reveal, #live-reveal { font-size: 1.1em; min-height: 1.5em; }
+/* The answers are the battle's record: voters cannot clear a panel. */
+.arena-answer button[aria-label="Clear"] { display: none; }
 """

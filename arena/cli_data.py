@@ -88,11 +88,13 @@ def export_votes(
                             drop_live_prompts=drop_live_prompts)
     arena = Arena.open(settings_or_exit(config))
     partial = out.with_name(f".{out.name}.partial")
+    salt = arena.salt  # before the session: on SQLite each transaction holds the lock
     try:
         with arena.session() as session:
             total = count_votes(session, filters)
+            session.rollback()
             with partial.open("wb") as handle, _progress(total) as bar:
-                written = write_votes(session, handle, salt=arena.salt, fmt=fmt.value,
+                written = write_votes(session, handle, salt=salt, fmt=fmt.value,
                                       filters=filters, options=options, on_batch=bar.update)
         os.replace(partial, out)
     except OSError as exc:
@@ -130,10 +132,10 @@ def import_votes(
         raise fail(f"{path}: no such file (nothing imported)")
     name = source or path.stem
     arena = Arena.open(settings)
+    salt = arena.salt  # before the session: on SQLite each transaction holds the lock
     try:
         with arena.session() as session:
-            summary = store_votes(session, iter_votes(path, fmt.value), source=name,
-                                  salt=arena.salt)
+            summary = store_votes(session, iter_votes(path, fmt.value), source=name, salt=salt)
     except (FormatError, services.ServiceError) as exc:
         raise fail(f"{exc} (nothing imported)") from exc
     finally:

@@ -174,10 +174,10 @@ def _winner(raw: dict[str, Any], fail: Any) -> str:
     if "winner" not in raw and "winner_model_a" in raw:
         chosen = []
         for key, label in HUMAN_PREFERENCE_WINNERS.items():
-            value = raw.get(key)
+            value = _blank_to_none(raw.get(key))  # absent or blank counts as 0
             if str(value).strip() in ("1", "1.0", "True", "true"):
                 chosen.append(label)
-            elif str(value).strip() not in ("0", "0.0", "False", "false"):
+            elif value is not None and str(value).strip() not in ("0", "0.0", "False", "false"):
                 raise fail(f"field {key!r} must be 0 or 1, got {value!r}")
         if len(chosen) != 1:
             raise fail("exactly one of winner_model_a, winner_model_b, winner_tie must be 1")

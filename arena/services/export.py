@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, BinaryIO
 
 from sqlalchemy import Integer, func, literal, or_, select
@@ -32,6 +33,7 @@ PSEUDONYM = re.compile(r"^arena_user_[0-9a-f]{32}$")
 DEFAULT_BATCH = 2_000
 
 
+@lru_cache(maxsize=65_536)  # voters vote many times; one HMAC per voter per export
 def judge_pseudonym(salt: str, voter: str) -> str:
     digest = hmac.new(salt.encode(), f"judge:{voter}".encode(), hashlib.sha256).hexdigest()
     return JUDGE_PREFIX + digest[:32]

@@ -54,10 +54,12 @@ class VotePanel:
             self.chat_a = gr.Chatbot(
                 label=I18N("model_a"), elem_id=f"{prefix}-answer-a", height=520,
                 feedback_options=None, buttons=["copy"],
+                elem_classes=["arena-answer"], autoscroll=False,
             )
             self.chat_b = gr.Chatbot(
                 label=I18N("model_b"), elem_id=f"{prefix}-answer-b", height=520,
                 feedback_options=None, buttons=["copy"],
+                elem_classes=["arena-answer"], autoscroll=False,
             )
         self.reveal = gr.Markdown("", elem_id=f"{prefix}-reveal")
         with gr.Row():

@@ -24,7 +24,7 @@ def render(arena: Arena) -> None:
     panel = VotePanel(arena, "live")
     with gr.Row():
         prompt = gr.Textbox(placeholder=I18N("live_placeholder"), show_label=False, scale=5,
-                            elem_id="live-input", lines=2, max_lines=12)
+                            elem_id="live-input", lines=1, max_lines=12)
         send = gr.Button(I18N("send"), variant="primary", scale=1, elem_id="live-send")
     with gr.Row():
         regenerate = gr.Button(I18N("regenerate"), elem_id="live-regenerate")

@@ -1,0 +1,124 @@
+"""The owner's *Data* page (mounted at /admin behind the admin token by arena.app).
+
+Export buttons write the file to a temporary directory in batches and hand it
+to the browser as a download (nothing is built in memory); below them, votes
+per day and the last votes (pseudonymous judges, no conversations, no IPs).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from arena.context import Arena
+from arena.formats.votes import FORMATS
+from arena.services.export import (
+    ExportFilters,
+    ExportOptions,
+    count_votes,
+    last_votes,
+    votes_per_day,
+    write_votes,
+)
+
+EXPORT_DIR = Path(tempfile.gettempdir()) / "arena-exports"
+KEEP_EXPORTS_SECONDS = 3600
+PREVIEW_COLUMNS = ("time (UTC)", "model_a", "model_b", "winner", "anony", "mode", "source",
+                   "judge")
+
+
+def export_file(arena: Arena, fmt: str, *, anony_only: bool = False,
+                include_conversations: bool = True, include_flagged: bool = False,
+                include_imported: bool = True, drop_live_prompts: bool = False) -> Path:
+    """Write an export to a fresh temporary file and return its path."""
+    EXPORT_DIR.mkdir(parents=True, exist_ok=True)
+    _prune_old_exports()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    handle = tempfile.NamedTemporaryFile(
+        dir=EXPORT_DIR, prefix=f"votes-{stamp}-", suffix=f".{fmt}", delete=False)
+    salt = arena.salt
+    filters = ExportFilters(anony_only=anony_only, include_flagged=include_flagged,
+                            include_imported=include_imported)
+    options = ExportOptions(include_conversations=include_conversations,
+                            drop_live_prompts=drop_live_prompts)
+    try:
+        with handle, arena.session() as session:
+            write_votes(session, handle, salt=salt, fmt=fmt, filters=filters, options=options)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return Path(handle.name)
+
+
+def _prune_old_exports() -> None:
+    cutoff = time.time() - KEEP_EXPORTS_SECONDS
+    for old in EXPORT_DIR.glob("votes-*"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+
+
+def overview(arena: Arena) -> tuple[str, list[list[Any]], list[list[Any]]]:
+    """Totals line, votes per day (newest first) and the last votes."""
+    salt = arena.salt
+    with arena.session() as session:
+        total = count_votes(session, ExportFilters(include_flagged=True))
+        kept = count_votes(session)
+        per_day = votes_per_day(session, days=30)
+        recent = last_votes(session, salt=salt, limit=20)
+    summary = (f"**{total}** votes stored; **{kept}** exported by default "
+               f"(flagged and identity-leak battles left out).")
+    days = [[day.isoformat(), count] for day, count in reversed(per_day)]
+    rows = [[datetime.fromtimestamp(r["tstamp"], UTC).strftime("%Y-%m-%d %H:%M:%S"),
+             r["model_a"], r["model_b"], r["winner"], r["anony"], r["mode"], r["source"] or "",
+             r["judge"]] for r in recent]
+    return summary, days, rows
+
+
+def build_admin_blocks(arena: Arena) -> gr.Blocks:
+    with gr.Blocks(title=f"{arena.settings.server.title} · Data") as blocks:
+        gr.Markdown("## Data\nExport the votes as FastChat clean_battle records "
+                    "(JSONL, JSON, CSV or Parquet). Judges are pseudonymous; no IPs.",
+                    elem_id="admin-title")
+        with gr.Row():
+            fmt = gr.Dropdown(list(FORMATS), value="jsonl", label="Format",
+                              elem_id="admin-export-format")
+            anony_only = gr.Checkbox(False, label="Anonymous battles only",
+                                     elem_id="admin-export-anony-only")
+            conversations = gr.Checkbox(True, label="Include conversations",
+                                        elem_id="admin-export-conversations")
+            flagged = gr.Checkbox(False, label="Include flagged / identity-leak",
+                                  elem_id="admin-export-flagged")
+            imported = gr.Checkbox(True, label="Include imported votes",
+                                   elem_id="admin-export-imported")
+            drop_prompts = gr.Checkbox(False, label="Blank live-battle prompts",
+                                       elem_id="admin-export-drop-live-prompts")
+        export_button = gr.Button("Export votes", variant="primary",
+                                  elem_id="admin-export-button")
+        download = gr.File(label="Download", interactive=False, elem_id="admin-export-file")
+        gr.Markdown("### Votes", elem_id="admin-votes-heading")
+        totals = gr.Markdown(elem_id="admin-vote-totals")
+        refresh = gr.Button("Refresh", size="sm", elem_id="admin-refresh")
+        with gr.Row():
+            per_day = gr.Dataframe(headers=["day (UTC)", "votes"], label="Votes per day",
+                                   interactive=False, elem_id="admin-votes-per-day")
+            recent = gr.Dataframe(headers=list(PREVIEW_COLUMNS), label="Last votes",
+                                  interactive=False, elem_id="admin-last-votes", scale=3)
+
+        def on_export(fmt_value: str, anony: bool, convs: bool, flag: bool, imp: bool,
+                      drop: bool) -> str:
+            return str(export_file(arena, fmt_value, anony_only=anony,
+                                   include_conversations=convs, include_flagged=flag,
+                                   include_imported=imp, drop_live_prompts=drop))
+
+        export_button.click(
+            on_export, [fmt, anony_only, conversations, flagged, imported, drop_prompts],
+            download, concurrency_limit=2,
+        )
+        refresh.click(lambda: overview(arena), None, [totals, per_day, recent])
+        blocks.load(lambda: overview(arena), None, [totals, per_day, recent])
+    return blocks

@@ -1,0 +1,71 @@
+"""Live battles in a real browser: tokens stream in; a failed answer shows in its panel."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from arena.models import Battle, Vote
+from tests.utils.fake_openai import Script
+from tests.utils.live import LIVE_MODELS, live_arena
+from tests.utils.server import start_server
+
+pytestmark = pytest.mark.browser
+
+ANSWER_LENGTH = "(() => document.querySelector('#live-answer-{side}').innerText.length)()"
+
+
+def test_tokens_stream_into_both_panels_then_vote(database_url, new_page) -> None:
+    scripts = {name: Script(reply="streaming " * 3 + "done", tokens=40, token_delay=0.05)
+               for name in LIVE_MODELS}
+    with live_arena(database_url, scripts) as (arena, _), start_server(arena) as server:
+        page = new_page(server.url)
+        page.fill("#live-input textarea", "Tell me something")
+        page.click("#live-send")
+        page.wait_for_selector("#live-answer-a .message")
+        lengths = []
+        for _ in range(40):
+            lengths.append(page.evaluate(ANSWER_LENGTH.format(side="a")))
+            page.wait_for_timeout(50)
+        growth = sorted(set(lengths))
+        assert len(growth) >= 4, f"answer did not grow token by token: {growth}"
+        page.wait_for_selector("#live-vote-a:not([disabled])")
+        body = page.inner_text("body")
+        assert not any(name in body for name in LIVE_MODELS)
+        page.click("#live-vote-b")
+        page.wait_for_function(
+            "document.querySelector('#live-reveal').innerText.includes('Model A was')")
+        with arena.session() as session:
+            battle, vote = session.exec(select(Battle, Vote).join(Vote)).one()
+        assert vote.winner == "model_b" and battle.mode == "live"
+        assert battle.conversation_a[0]["content"] == "Tell me something"
+
+
+def test_failed_answer_is_shown_and_the_battle_cannot_be_voted(database_url, new_page) -> None:
+    scripts = {LIVE_MODELS[0]: Script(reply="partial answer then silence " * 3, stall_after=4),
+               LIVE_MODELS[1]: Script(reply="a complete answer")}
+    with live_arena(database_url, scripts) as (arena, _), start_server(arena) as server:
+        page = new_page(server.url)
+        page.fill("#live-input textarea", "Hello")
+        page.press("#live-input textarea", "Enter")
+        page.wait_for_function(
+            "document.querySelector('#live-reveal').innerText.includes('cannot be voted')")
+        with arena.session() as session:
+            battle = session.exec(select(Battle)).one()
+        failed = "a" if battle.model_a == LIVE_MODELS[0] else "b"
+        other = "b" if failed == "a" else "a"
+        assert "answer stopped midway" in page.inner_text(f"#live-answer-{failed}")
+        assert "partial answer" in page.inner_text(f"#live-answer-{failed}")
+        assert "a complete answer" in page.inner_text(f"#live-answer-{other}")
+        assert page.is_disabled("#live-vote-a") and page.is_disabled("#live-vote-tie")
+        assert battle.status == "failed"
+
+        page.click("#live-new")
+        page.fill("#live-input textarea", "Another try")
+        page.click("#live-send")
+        page.wait_for_function(
+            "document.querySelector('#live-answer-a').innerText.includes('Another try')")
+        page.wait_for_function(
+            "document.querySelector('#live-reveal').innerText.includes('cannot be voted')")
+        with arena.session() as session:
+            assert len(session.exec(select(Battle)).all()) == 2
