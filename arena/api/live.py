@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from arena import services
 from arena.api.deps import get_arena, get_voter
 from arena.context import Arena
+from arena.models import Battle
 from arena.services import live
 
 router = APIRouter()
@@ -41,16 +42,15 @@ class RegenerateRequest(BaseModel):
 
 
 def _submit(arena: Arena, voter: services.Voter, prompt: str,
-            battle_id: str | None) -> str:
+            battle_id: str | None) -> Battle:
     with arena.session() as session:
-        battle = live.submit_prompt(session, voter=voter, prompt=prompt,
-                                    settings=arena.settings, battle_id=battle_id)
-        return battle.id
+        return live.submit_prompt(session, voter=voter, prompt=prompt,
+                                  settings=arena.settings, battle_id=battle_id)
 
 
-def _regenerate(arena: Arena, voter: services.Voter, battle_id: str) -> str:
+def _regenerate(arena: Arena, voter: services.Voter, battle_id: str) -> Battle:
     with arena.session() as session:
-        return live.prepare_regenerate(session, battle_id=battle_id, voter=voter).id
+        return live.prepare_regenerate(session, battle_id=battle_id, voter=voter)
 
 
 def _public(arena: Arena, battle_id: str) -> dict[str, object]:
@@ -62,11 +62,12 @@ def _sse(event: str, payload: object) -> bytes:
     return f"event: {event}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
 
 
-async def respond_with_turn(arena: Arena, battle_id: str, voter: services.Voter, *,
-                            stream: bool, status_code: int = 201) -> object:
+async def respond_with_turn(arena: Arena, battle: Battle, *, stream: bool,
+                            status_code: int = 201) -> object:
+    battle_id = battle.id
     if not stream:
         errors: dict[str, str | None] = {}
-        async for update in live.run_turn(arena, battle_id=battle_id, voter=voter):
+        async for update in live.run_turn(arena, battle):
             errors = update.errors
         body = await run_in_threadpool(_public, arena, battle_id)
         return JSONResponse({**body, "errors": errors}, status_code=status_code)
@@ -74,7 +75,7 @@ async def respond_with_turn(arena: Arena, battle_id: str, voter: services.Voter,
     async def events() -> AsyncIterator[bytes]:
         yield _sse("battle", {"battle_id": battle_id})
         errors: dict[str, str | None] = {}
-        async for update in live.run_turn(arena, battle_id=battle_id, voter=voter):
+        async for update in live.run_turn(arena, battle):
             errors = update.errors
             if update.side and update.delta:
                 yield _sse("delta", {"side": update.side, "text": update.delta})
@@ -88,22 +89,22 @@ async def respond_with_turn(arena: Arena, battle_id: str, voter: services.Voter,
 async def start_live_battle(request: Request, voter: services.Voter, prompt: str,
                             stream: bool) -> object:
     arena = get_arena(request)
-    battle_id = await run_in_threadpool(_submit, arena, voter, prompt, None)
-    return await respond_with_turn(arena, battle_id, voter, stream=stream)
+    battle = await run_in_threadpool(_submit, arena, voter, prompt, None)
+    return await respond_with_turn(arena, battle, stream=stream)
 
 
 @router.post("/api/battles/{battle_id}/turns")
 async def next_turn(battle_id: str, body: TurnRequest, request: Request,
                     voter: VoterDep) -> object:
     arena = get_arena(request)
-    new_id = await run_in_threadpool(_submit, arena, voter, body.prompt, battle_id)
-    return await respond_with_turn(arena, new_id, voter, stream=body.stream,
-                                   status_code=200 if new_id == battle_id else 201)
+    battle = await run_in_threadpool(_submit, arena, voter, body.prompt, battle_id)
+    return await respond_with_turn(arena, battle, stream=body.stream,
+                                   status_code=200 if battle.id == battle_id else 201)
 
 
 @router.post("/api/battles/{battle_id}/regenerate")
 async def regenerate(battle_id: str, body: RegenerateRequest, request: Request,
                      voter: VoterDep) -> object:
     arena = get_arena(request)
-    await run_in_threadpool(_regenerate, arena, voter, battle_id)
-    return await respond_with_turn(arena, battle_id, voter, stream=body.stream, status_code=200)
+    battle = await run_in_threadpool(_regenerate, arena, voter, battle_id)
+    return await respond_with_turn(arena, battle, stream=body.stream, status_code=200)

@@ -100,29 +100,39 @@ def _csv_cell(value: Any) -> Any:
 
 
 class ParquetWriter(VoteWriter):
+    """Each batch becomes Arrow data at once (compact); row groups of ~50,000 votes."""
+
     def __init__(self, handle: BinaryIO, *, include_conversations: bool = True) -> None:
         import pyarrow.parquet as pq
 
         super().__init__(handle, include_conversations=include_conversations)
         self.schema = parquet_schema(self.fields)
         self.writer = pq.ParquetWriter(handle, self.schema, compression="zstd")
-        self.pending: list[dict[str, Any]] = []
+        self.pending: list[Any] = []
+        self.pending_rows = 0
 
     def _write(self, records: list[dict[str, Any]]) -> None:
+        import pyarrow as pa
+
+        rows = []
         for record in records:
             row = {f: record.get(f) for f in self.fields}
             if row.get("stats") is not None:
                 row["stats"] = json.dumps(row["stats"], ensure_ascii=False)
-            self.pending.append(row)
-        if len(self.pending) >= PARQUET_ROW_GROUP:
+            rows.append(row)
+        if rows:
+            self.pending.append(pa.RecordBatch.from_pylist(rows, schema=self.schema))
+            self.pending_rows += len(rows)
+        if self.pending_rows >= PARQUET_ROW_GROUP:
             self._flush()
 
     def _flush(self) -> None:
         import pyarrow as pa
 
         if self.pending:
-            self.writer.write_table(pa.Table.from_pylist(self.pending, schema=self.schema))
-            self.pending = []
+            table = pa.Table.from_batches(self.pending, schema=self.schema)
+            self.writer.write_table(table, row_group_size=self.pending_rows)
+            self.pending, self.pending_rows = [], 0
 
     def close(self) -> None:
         self._flush()

@@ -23,7 +23,9 @@ async def sse_data(response: httpx.Response, *, first_timeout: float,
         limit = stall_timeout if waited_first else first_timeout
         remaining = deadline - loop.time()
         try:
-            line = await asyncio.wait_for(anext(lines), timeout=max(0.0, min(limit, remaining)))
+            # asyncio.timeout, unlike wait_for, starts no task per line.
+            async with asyncio.timeout(max(0.0, min(limit, remaining))):
+                line = await anext(lines)
         except StopAsyncIteration:
             break
         except TimeoutError as exc:

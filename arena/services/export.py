@@ -112,9 +112,9 @@ def iter_record_batches(
         rows = session.execute(
             base.where(Vote.id > last_id).order_by(Vote.id).limit(batch_size)
         ).all()
+        session.rollback()  # end the read transaction between batches (SQLite: the lock)
         if not rows:
             return
-        session.rollback()  # end the read transaction between batches
         last_id = rows[-1][0]
         yield [_record(row, salt, options) for row in rows]
 

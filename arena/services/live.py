@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any
 
+from anyio import to_thread
 from sqlmodel import Session, select
 
 from arena.config import Settings
@@ -194,9 +195,15 @@ def prepare_regenerate(session: Session, *, battle_id: str, voter: Voter) -> Bat
     return battle
 
 
-async def run_turn(arena: Arena, *, battle_id: str, voter: Voter) -> AsyncIterator[LiveUpdate]:
-    """Stream both answers of the pending turn, then store them; yields LiveUpdates."""
-    battle = await asyncio.to_thread(_load_generating, arena, battle_id, voter)
+async def run_turn(arena: Arena, battle: Battle) -> AsyncIterator[LiveUpdate]:
+    """Stream both answers of the pending turn, then store them; yields LiveUpdates.
+
+    *battle* is what `submit_prompt` or `prepare_regenerate` returned: those
+    checked the voter and put the battle in the `generating` state.
+    """
+    if battle.status != "generating":
+        raise Conflict("this battle has no turn waiting for answers")
+    battle_id = battle.id
     configs = {m.name: m for m in arena.settings.models}
     results = {side: SideResult() for side in SIDES}
     queue: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue()
@@ -229,13 +236,19 @@ async def run_turn(arena: Arena, *, battle_id: str, voter: Voter) -> AsyncIterat
     try:
         running = len(tasks)
         while running:
-            item = await queue.get()
-            if item is None:
-                running -= 1
+            items = [await queue.get()]
+            while not queue.empty():  # under load, send what piled up as one delta per side
+                items.append(queue.get_nowait())
+            deltas = {side: "".join(d for s, d in filter(None, items) if s == side)
+                      for side in SIDES}
+            for side in SIDES:
+                if deltas[side]:
+                    yield _update(battle_id, results, side, deltas[side])
+            ended = items.count(None)
+            if ended:
+                running -= ended
                 yield _update(battle_id, results, None, "")
-            else:
-                yield _update(battle_id, results, *item)
-        status = await asyncio.to_thread(_finish_turn, arena, battle_id, results)
+        status = await to_thread.run_sync(_finish_turn, arena, battle_id, results)
         finished = True
         yield _update(battle_id, results, None, "", finished=True, status=status)
     finally:
@@ -244,7 +257,7 @@ async def run_turn(arena: Arena, *, battle_id: str, voter: Voter) -> AsyncIterat
                 task.cancel()
             for side in SIDES:
                 results[side].error = results[side].error or _Cancelled("voter left mid-turn")
-            await asyncio.shield(asyncio.to_thread(_finish_turn, arena, battle_id, results))
+            await asyncio.shield(to_thread.run_sync(_finish_turn, arena, battle_id, results))
 
 
 class _Unconfigured(ProviderError):
@@ -267,14 +280,6 @@ def _update(battle_id: str, results: dict[str, SideResult], side: str | None, de
         errors={s: (r.error.kind if r.error else None) for s, r in results.items()},
         finished=finished, status=status,
     )
-
-
-def _load_generating(arena: Arena, battle_id: str, voter: Voter) -> Battle:
-    with arena.session() as session:
-        battle = _own_live_battle(session, battle_id, voter)
-        if battle.status != "generating":
-            raise Conflict("this battle has no turn waiting for answers")
-        return battle
 
 
 def _finish_turn(arena: Arena, battle_id: str, results: dict[str, SideResult]) -> str:

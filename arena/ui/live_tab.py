@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import gradio as gr
+from anyio import to_thread
 
 from arena import services
 from arena.context import Arena
@@ -36,7 +36,7 @@ def render(arena: Arena) -> None:
         base_a = battle.conversation_a
         base_b = battle.conversation_b
         last = 0.0
-        async for update in live.run_turn(arena, battle_id=battle.id, voter=voter):
+        async for update in live.run_turn(arena, battle):
             now = time.monotonic()
             if not update.finished and now - last < STREAM_REFRESH_S and update.side:
                 continue
@@ -58,7 +58,7 @@ def render(arena: Arena) -> None:
                           request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
             voter = voter_from(arena, request)
             try:
-                battle = await asyncio.to_thread(prepare, battle_id, text, voter)
+                battle = await to_thread.run_sync(prepare, battle_id, text, voter)
             except services.ServiceError as exc:
                 message = tr("no_battle", voter.ui_language, error=str(exc))
                 yield (battle_id, gr.Chatbot(), gr.Chatbot(), message,

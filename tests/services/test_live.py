@@ -24,7 +24,7 @@ def play_turn(arena, prompt: str, battle_id: str | None = None) -> tuple[Battle,
                                     settings=arena.settings, battle_id=battle_id)
 
     async def consume() -> list:
-        return [u async for u in live.run_turn(arena, battle_id=battle.id, voter=VOTER)]
+        return [u async for u in live.run_turn(arena, battle)]
 
     updates = asyncio.run(consume())
     with arena.session() as session:
@@ -150,10 +150,10 @@ def test_regenerate_replaces_the_last_answers(database_url) -> None:
     with live_arena(database_url) as (arena, fake):
         battle, _ = play_turn(arena, "Hi")
         with arena.session() as session:
-            live.prepare_regenerate(session, battle_id=battle.id, voter=VOTER)
+            pending = live.prepare_regenerate(session, battle_id=battle.id, voter=VOTER)
 
         async def consume() -> None:
-            async for _ in live.run_turn(arena, battle_id=battle.id, voter=VOTER):
+            async for _ in live.run_turn(arena, pending):
                 pass
 
         asyncio.run(consume())
