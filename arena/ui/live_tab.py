@@ -88,5 +88,5 @@ def render(arena: Arena) -> None:
                 api_visibility="private")
     regenerate.click(turn_handler(again), inputs=[panel.battle_id, prompt], outputs=outputs,
                      api_visibility="private")
-    new.click(lambda: (*panel.show(None), gr.Textbox(value="")), outputs=outputs,
-              api_visibility="private")
+    # Keeps the textbox: the voter may already be typing the next prompt.
+    new.click(lambda: panel.show(None), outputs=panel.battle_outputs, api_visibility="private")

@@ -61,6 +61,8 @@ def test_failed_answer_is_shown_and_the_battle_cannot_be_voted(database_url, new
         assert battle.status == "failed"
 
         page.click("#live-new")
+        page.wait_for_function(
+            "document.querySelector('#live-reveal').innerText.trim() === ''")
         page.fill("#live-input textarea", "Another try")
         page.click("#live-send")
         page.wait_for_function(
