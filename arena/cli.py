@@ -111,18 +111,34 @@ def list_models(config: ConfigOption = None) -> None:
     """List models with their answers and votes."""
     from arena import services
     from arena.context import Arena
+    from arena.services import live
 
-    arena = Arena.open(settings_or_exit(config))
+    settings = settings_or_exit(config)
+    arena = Arena.open(settings)
     with arena.session() as session:
+        live.sync_models(session, settings)
         rows = services.model_stats(session)
+        endpoints = {row["model"]: row for row in live.live_model_status(session, settings)}
     if not rows:
         typer.echo("no models yet: import an answer set (arena import answers PATH)")
         return
     width = max(len("model"), *(len(r.model) for r in rows))
-    typer.echo(f"{'model':<{width}}  {'answers':>7}  {'votes':>6}  {'win rate':>8}")
+    typer.echo(f"{'model':<{width}}  {'answers':>7}  {'votes':>6}  {'win rate':>8}  live")
     for r in rows:
         rate = f"{r.win_rate:.1%}" if r.win_rate is not None else "-"
-        typer.echo(f"{r.model:<{width}}  {r.answers:>7}  {r.votes:>6}  {rate:>8}")
+        typer.echo(f"{r.model:<{width}}  {r.answers:>7}  {r.votes:>6}  {rate:>8}  "
+                   f"{_live_state(endpoints.get(r.model))}")
+
+
+def _live_state(endpoint: dict[str, object] | None) -> str:
+    if endpoint is None:
+        return "-"
+    if endpoint["missing_key"]:
+        return "unavailable (API key variable not set)"
+    if endpoint["paused_until"]:
+        return (f"unavailable: paused until {endpoint['paused_until']:%Y-%m-%d %H:%M:%S} UTC "
+                f"after {endpoint['consecutive_failures']} failures")
+    return "available" if endpoint["available"] else "unavailable (weight 0)"
 
 
 def _register_optional_commands() -> None:

@@ -188,3 +188,25 @@ def test_a_model_whose_key_is_missing_is_not_sampled(database_url, monkeypatch) 
             assert [m.name for m in live.available_models(session, arena.settings)] == [BETA]
             with pytest.raises(live.ModelsUnavailable, match="fewer than two"):
                 live.submit_prompt(session, voter=VOTER, prompt="Hi", settings=arena.settings)
+
+
+def test_owner_sees_paused_and_keyless_models_in_arena_models(database_url, tmp_path,
+                                                               monkeypatch) -> None:
+    from tests.utils.processes import arena_env, run_arena
+
+    scripts = {BETA: Script(status=500)}
+    with live_arena(database_url, scripts, live={"failures_before_pause": 1}) as (arena, _):
+        play_turn(arena, "Hi")
+        config = tmp_path / "arena.toml"
+        models = "".join(
+            f'[[models]]\nname = "{m.name}"\nbase_url = "{m.base_url}"\nmodel = "{m.model}"\n'
+            + ('api_key_env = "ARENA_NOT_SET_KEY"\n' if m.name == ALPHA else "")
+            for m in arena.settings.models)
+        config.write_text(f"[live]\nfailures_before_pause = 1\n{models}")
+        monkeypatch.delenv("ARENA_NOT_SET_KEY", raising=False)
+        listed = run_arena("models", "--config", str(config), cwd=tmp_path,
+                           env=arena_env(database_url))
+    assert listed.returncode == 0, listed.stderr
+    lines = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
+    assert "paused until" in lines[BETA] and "1 failures" in lines[BETA]
+    assert "API key variable not set" in lines[ALPHA]

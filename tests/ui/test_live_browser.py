@@ -71,3 +71,32 @@ def test_failed_answer_is_shown_and_the_battle_cannot_be_voted(database_url, new
             "document.querySelector('#live-reveal').innerText.includes('cannot be voted')")
         with arena.session() as session:
             assert len(session.exec(select(Battle)).all()) == 2
+
+
+def test_api_key_and_model_names_never_reach_the_browser(database_url, new_page,
+                                                         monkeypatch) -> None:
+    from tests.utils.recorder import TrafficRecorder
+
+    secret = "sk-browser-secret-9f8e7d6c5b4a"
+    monkeypatch.setenv("ARENA_BROWSER_TEST_KEY", secret)
+    recorders: list[TrafficRecorder] = []
+
+    def wrap(app):
+        recorders.append(TrafficRecorder(app))
+        return recorders[-1]
+
+    with live_arena(database_url, model_options={"api_key_env": "ARENA_BROWSER_TEST_KEY"}) as (
+            arena, fake), start_server(arena, wrap=wrap) as server:
+        page = new_page(server.url)
+        page.fill("#live-input textarea", "Hello")
+        page.click("#live-send")
+        page.wait_for_selector("#live-vote-a:not([disabled])")
+        before = recorders[0].text()
+        assert not any(name in before for name in LIVE_MODELS)
+        assert "Hello! Here is a careful answer" in before  # the recording saw the stream
+        page.click("#live-vote-tie")
+        page.wait_for_function(
+            "document.querySelector('#live-reveal').innerText.includes('Model A was')")
+        assert all(name in recorders[0].text() for name in LIVE_MODELS)
+        assert secret not in recorders[0].text()
+        assert {r["headers"]["authorization"] for r in fake.requests} == {f"Bearer {secret}"}
