@@ -22,8 +22,13 @@ style_reg=1.0, style_hessian_prior=False, scale=400, base=10, init=1000) -> Lead
   maximum-likelihood (or, with ``l2 > 0``, maximum a posteriori with prior
   ``N(0, 1/l2)`` on each natural-log strength ``theta``) estimate, fitted by
   Newton's method on counts aggregated by model pair and outcome.  Without an
-  anchor each connected component has mean rating ``init``; ``anchor=(model,
-  rating)`` shifts all ratings so that ``model`` has ``rating``.
+  anchor each connected component has mean rating ``init`` (with ``l2 > 0``
+  this holds at the optimum too, so nothing is re-centred); ``anchor=(model,
+  rating)`` shifts all ratings so that ``model`` has ``rating`` and its
+  interval has zero width (the others are for differences to it).  The
+  published GenAI-Arena leaderboard is scikit-learn stopped at its default
+  tolerance: our exact optimum is within 0.01 of scikit-learn converged and
+  up to 2.6 points from the published column (see ``tests/ratings``).
   FastChat's scikit-learn fit (``C=1`` on rows duplicated so that a tie is
   one win each way) equals ``l2 = 1 / (2 ln(10)^2)``, see :data:`SKLEARN_C1_L2`.
 * ``ties``: ``"half"`` (a tie is half a win each way; default), ``"drop"``,
@@ -33,7 +38,9 @@ style_reg=1.0, style_hessian_prior=False, scale=400, base=10, init=1000) -> Lead
   Unknown labels always raise, never count as ties.
 * ``ci``: ``"sandwich"`` (robust ``H^-1 J H^-1``) or ``"bootstrap"``
   (seeded multinomial resampling of the aggregated counts, all rounds fitted
-  in one batched Newton).  The point estimate is always the full-data fit.
+  together by fixed-Hessian Newton from the full-data fit, falling back to
+  batched damped Newton); percentile bounds.  The point estimate is always
+  the full-data fit.  Interval level: ``level``.
 * ``reweight``: inverse pair-frequency weights ``1 / max(n_pair, 50)``
   (arena-rank's ``reweighted=True``).
 * ``style_control``: contextual Bradley-Terry on z-scored per-battle style

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ratings.errors import RatingsInputError
-from ratings.typing import FloatArray, IntArray
+from ratings.typing import FloatArray, IndexArray, IntArray
 
 
 class Outcome(IntEnum):
@@ -32,15 +33,19 @@ class Outcome(IntEnum):
 OutcomeMap = Mapping[str, "Outcome | None"]
 """Winner label -> outcome; ``None`` drops the battle.  Unknown labels raise."""
 
-DEFAULT_OUTCOME_MAP: OutcomeMap = {
-    "model_a": Outcome.A,
-    "model_b": Outcome.B,
-    "tie": Outcome.TIE,
-    "tie (bothbad)": Outcome.TIE,
-}
+DEFAULT_OUTCOME_MAP: OutcomeMap = MappingProxyType(
+    {
+        "model_a": Outcome.A,
+        "model_b": Outcome.B,
+        "tie": Outcome.TIE,
+        "tie (bothbad)": Outcome.TIE,
+    }
+)
 """Both tie kinds count as ties (FastChat / arena-rank convention)."""
 
-DROP_BOTHBAD_OUTCOME_MAP: OutcomeMap = {**DEFAULT_OUTCOME_MAP, "tie (bothbad)": None}
+DROP_BOTHBAD_OUTCOME_MAP: OutcomeMap = MappingProxyType(
+    {**DEFAULT_OUTCOME_MAP, "tie (bothbad)": None}
+)
 """Keep "tie (bothbad)" apart from "tie" by dropping it."""
 
 WINNER_LABELS: tuple[str, ...] = tuple(DEFAULT_OUTCOME_MAP)
@@ -57,12 +62,13 @@ class Battles:
     ----------
     models : tuple of str
         Model names; ``a``/``b`` index into it.
-    a, b : ndarray of int64, shape (n,)
+    a, b : ndarray of signed int (int32 or int64), shape (n,)
         Indices of model A and model B.
     outcome : ndarray of int8, shape (n,)
         :class:`Outcome` codes.
-    weight : ndarray of float64, shape (n,)
-        Non-negative finite battle weights (ones by default).
+    weight : ndarray of float64, shape (n,), or None
+        Non-negative finite battle weights; ``None`` means all ones (and
+        saves a pass over the data).
     features : ndarray of float64, shape (n, k), optional
         Per-battle contextual (style) features, already in difference form.
     feature_names : tuple of str
@@ -70,10 +76,10 @@ class Battles:
     """
 
     models: tuple[str, ...]
-    a: IntArray
-    b: IntArray
+    a: IndexArray
+    b: IndexArray
     outcome: NDArray[np.int8]
-    weight: FloatArray
+    weight: FloatArray | None
     features: FloatArray | None = None
     feature_names: tuple[str, ...] = field(default=())
 
@@ -81,7 +87,12 @@ class Battles:
         n = self.a.shape[0]
         if n == 0:
             raise RatingsInputError("no battles to rate (empty data after filtering)")
-        if self.b.shape != (n,) or self.outcome.shape != (n,) or self.weight.shape != (n,):
+        w = self.weight
+        if (
+            self.b.shape != (n,)
+            or self.outcome.shape != (n,)
+            or (w is not None and w.shape != (n,))
+        ):
             raise RatingsInputError("a, b, outcome and weight must have the same length")
         m = len(self.models)
         if self.a.min() < 0 or self.b.min() < 0 or max(self.a.max(), self.b.max()) >= m:
@@ -90,12 +101,11 @@ class Battles:
         if same.size:
             k = int(same[0])
             raise RatingsInputError(f"battle {k}: model {self.models[self.a[k]]!r} plays itself")
-        if not np.all(np.isfinite(self.weight)):
+        if w is not None and not np.all(np.isfinite(w)):
             raise RatingsInputError(
-                f"battle {int(np.flatnonzero(~np.isfinite(self.weight))[0])}: "
-                "weight is NaN or infinite"
+                f"battle {int(np.flatnonzero(~np.isfinite(w))[0])}: weight is NaN or infinite"
             )
-        if np.any(self.weight < 0):
+        if w is not None and np.any(w < 0):
             raise RatingsInputError("battle weights must be non-negative")
         if not np.all((self.outcome >= 0) & (self.outcome <= 2)):
             raise RatingsInputError("outcome codes must be 0 (A wins), 1 (B wins) or 2 (tie)")
@@ -112,6 +122,12 @@ class Battles:
     @property
     def n_battles(self) -> int:
         return int(self.a.shape[0])
+
+    def weights(self) -> FloatArray:
+        """Battle weights as an array (a shared zero-stride view of 1.0 when unweighted)."""
+        if self.weight is None:
+            return np.broadcast_to(np.float64(1.0), (self.n_battles,))
+        return self.weight
 
 
 def battles_from_arrays(
@@ -142,7 +158,7 @@ def battles_from_arrays(
         if models is None:
             raise RatingsInputError("integer model indices need the `models` names")
         names = tuple(models)
-        a, b = ma.astype(np.int64, copy=False), mb.astype(np.int64, copy=False)
+        a, b = _index(ma), _index(mb)
     else:
         names_arr, inv = np.unique(
             np.concatenate([ma.astype(str), mb.astype(str)]), return_inverse=True
@@ -172,10 +188,11 @@ def battles_from_arrays(
             table[k] = -1 if mapped is None else int(mapped)
         code = table[inv_w]
         keep = code >= 0
-    weight = np.ones(a.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
+    weight = None if weights is None else np.asarray(weights, dtype=np.float64)
     feats = None if features is None else np.asarray(features, dtype=np.float64)
     if not keep.all():
-        a, b, code, weight = a[keep], b[keep], code[keep], weight[keep]
+        a, b, code = a[keep], b[keep], code[keep]
+        weight = None if weight is None else weight[keep]
         feats = None if feats is None else feats[keep]
     return Battles(names, a, b, code, weight, feats, tuple(feature_names))
 
@@ -208,6 +225,12 @@ class PairCounts:
         return int(self.count.sum())
 
 
+def _index(x: NDArray[Any]) -> IndexArray:
+    if np.issubdtype(x.dtype, np.signedinteger):
+        return x
+    return x.astype(np.int64)
+
+
 def _f64(x: NDArray[Any]) -> FloatArray:
     return np.asarray(x, dtype=np.float64)
 
@@ -226,10 +249,12 @@ def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int =
         the inverse pair-frequency weighting of lmarena/arena-rank.
     """
     m = battles.n_models
-    w = battles.weight
-    unit = bool(np.all(w == 1.0))
+    unit = battles.weight is None or bool(np.all(battles.weight == 1.0))
+    w = battles.weights()
     if m * m * 3 <= max(3 * battles.n_battles, 1 << 22):
-        cell = (battles.a * m + battles.b) * 3 + battles.outcome
+        cell = np.multiply(battles.a, 3 * m, dtype=np.int64)
+        cell += battles.b * 3
+        cell += battles.outcome
         size = m * m * 3
 
         def fold(values: FloatArray) -> FloatArray:
@@ -242,8 +267,8 @@ def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int =
         i, j = np.nonzero(np.triu(count.sum(axis=2) > 0, 1))
         count, wsum, w2sum = count[i, j], wsum[i, j], w2sum[i, j]
     else:
-        lo = np.minimum(battles.a, battles.b)
-        hi = np.maximum(battles.a, battles.b)
+        lo = np.minimum(battles.a, battles.b).astype(np.int64)
+        hi = np.maximum(battles.a, battles.b).astype(np.int64)
         col = battles.outcome.astype(np.int64)
         col = np.where((battles.a > battles.b) & (col < 2), 1 - col, col)
         keys, pair_idx = np.unique(lo * m + hi, return_inverse=True)

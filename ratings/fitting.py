@@ -17,7 +17,7 @@ from ratings.errors import RatingsFitError
 from ratings.graph import mle_obstruction
 from ratings.style import fit_contextual
 from ratings.ties import derivatives, fit_tie_model, meat
-from ratings.typing import FloatArray, IntArray
+from ratings.typing import BoolArray, FloatArray, IntArray
 
 _Y = np.array([1.0, 0.0, 0.5])
 
@@ -33,6 +33,7 @@ class Fit:
     beta: FloatArray | None = None
     beta_lower: FloatArray | None = None
     beta_upper: FloatArray | None = None
+    invalid_rounds: int = 0
 
 
 def effective_pairs(pc: PairCounts, ties: str) -> PairCounts:
@@ -70,6 +71,15 @@ def _names(models: tuple[str, ...], idx: list[int]) -> str:
     return shown + (f" and {len(idx) - 5} more" if len(idx) > 5 else "")
 
 
+def _valid_samples(samples: FloatArray, valid: BoolArray) -> FloatArray:
+    if not valid.any():
+        raise RatingsFitError(
+            "no bootstrap round has finite maximum-likelihood ratings (the data are too "
+            "sparse); pass l2 > 0 or use the sandwich intervals"
+        )
+    return np.asarray(samples[valid])
+
+
 def fit_binary(
     pc: PairCounts,
     *,
@@ -79,14 +89,18 @@ def fit_binary(
     projector: FloatArray | None,
     rounds: int,
     rng: np.random.Generator,
+    labels: IntArray | None = None,
 ) -> Fit:
     """Bradley-Terry with ties as half wins (``"half"``) or ignored (``"drop"``)."""
     s, n = successes(pc.wsum, ties)
     theta = fit_newton(pc.i, pc.j, s, n, pc.n_models, l2=l2, projector=projector)
     if ci == "sandwich":
         return Fit(theta, cov=iv.bt_sandwich(pc, theta, ties=ties, l2=l2, projector=projector))
-    boot = iv.bt_bootstrap(pc, rounds=rounds, rng=rng, ties=ties, l2=l2, projector=projector)
-    return Fit(theta, samples=boot)
+    boot, valid = iv.bt_bootstrap(
+        pc, rounds=rounds, rng=rng, ties=ties, l2=l2, projector=projector, theta0=theta,
+        labels=labels,
+    )  # fmt: skip
+    return Fit(theta, samples=_valid_samples(boot, valid), invalid_rounds=int((~valid).sum()))
 
 
 def fit_ties(
@@ -103,9 +117,17 @@ def fit_ties(
     m = pc.n_models
     theta, kappa = fit_tie_model(model, pc.i, pc.j, pc.wsum, m, l2=l2, projector=projector)
     if ci == "bootstrap":
-        wb = iv.bootstrap_counts(pc, rounds, rng)
-        reps = [fit_tie_model(model, pc.i, pc.j, w, m, l2=l2, projector=projector)[0] for w in wb]
-        return Fit(theta, samples=np.asarray(reps), kappa=kappa)
+        reps, valid = [], []
+        for w in iv.bootstrap_counts(pc, rounds, rng):
+            try:
+                reps.append(fit_tie_model(model, pc.i, pc.j, w, m, l2=l2, projector=projector)[0])
+                valid.append(True)
+            except RatingsFitError:
+                reps.append(np.zeros(m))
+                valid.append(False)
+        ok = np.asarray(valid)
+        samples = _valid_samples(np.asarray(reps), ok)
+        return Fit(theta, samples=samples, kappa=kappa, invalid_rounds=int((~ok).sum()))
     _g, neg_h = derivatives(model, theta, kappa, pc.i, pc.j, pc.wsum, l2)
     kproj = None
     if projector is not None:
@@ -136,13 +158,13 @@ def fit_style(
     if battles.features is None:
         raise ValueError("style control needs battles with features")
     m = battles.n_models
-    a, b, w, x = battles.a, battles.b, battles.weight, battles.features
+    a, b, w, x = battles.a, battles.b, battles.weights(), battles.features
     y = _Y[battles.outcome]
     if ties == "drop":
         keep = battles.outcome != 2
         a, b, w, x, y = a[keep], b[keep], w[keep], x[keep], y[keep]
     if reweight:  # arena-rank ContextualPairDataset(reweighted=True): mean-normalised
-        key = np.minimum(a, b) * m + np.maximum(a, b)
+        key = np.minimum(a, b).astype(np.int64) * m + np.maximum(a, b)
         _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
         w = w / np.maximum(cnt[inv], 50)
         w = w / w.mean()

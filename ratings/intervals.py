@@ -22,9 +22,10 @@ from statistics import NormalDist
 
 import numpy as np
 
-from ratings.bradley_terry import fit_newton, neg_hessian, pair_laplacian, successes
+from ratings.bradley_terry import fit_chord, fit_newton, neg_hessian, pair_laplacian, successes
 from ratings.data import PairCounts
-from ratings.typing import FloatArray
+from ratings.graph import mle_obstruction
+from ratings.typing import BoolArray, FloatArray, IntArray
 
 _TARGET = {"half": np.array([1.0, 0.0, 0.5]), "drop": np.array([1.0, 0.0, 0.0])}
 
@@ -113,19 +114,49 @@ def bt_bootstrap(
     ties: str = "half",
     l2: float = 0.0,
     projector: FloatArray | None = None,
-) -> FloatArray:
+    theta0: FloatArray | None = None,
+    labels: IntArray | None = None,
+) -> tuple[FloatArray, BoolArray]:
     """Refit the binary BT model on ``rounds`` multinomial resamples at once.
+
+    ``theta0`` (the full-data fit) is a warm start that saves Newton steps.
+    With ``l2 == 0`` and component ``labels`` given, rounds whose resample
+    breaks Ford's condition (no finite MLE: a model that never lost or never
+    won, or a component split apart) are flagged invalid.
 
     Returns
     -------
-    ndarray, shape (rounds, m)
+    theta : ndarray, shape (rounds, m)
         ``theta`` per round (sum-to-zero per component when ``l2 == 0``).
+    valid : ndarray of bool, shape (rounds,)
     """
     if rounds < 1:
         raise ValueError("bootstrap rounds must be >= 1")
     w = bootstrap_counts(pc, rounds, rng)
     s, n = successes(w, ties)
-    return fit_newton(pc.i, pc.j, s, n, pc.n_models, l2=l2, projector=projector, strict=False)
+    m = pc.n_models
+    valid = np.ones(rounds, dtype=bool)
+    if l2 == 0.0 and labels is not None:
+        for r in range(rounds):
+            fwd, bwd = s[r] > 0, (n[r] - s[r]) > 0
+            src = np.concatenate([pc.i[fwd], pc.j[bwd]])
+            dst = np.concatenate([pc.j[fwd], pc.i[bwd]])
+            valid[r] = mle_obstruction(m, src, dst, labels) is None
+    if theta0 is None:
+        theta = fit_newton(pc.i, pc.j, s, n, m, l2=l2, projector=projector, strict=False)
+        return theta, valid
+    # Chord iterations from the full-data fit with its Hessian; rounds that do
+    # not settle fall back to full damped Newton.
+    _, n_full = successes(pc.wsum, ties)
+    h0 = neg_hessian(theta0, pc.i, pc.j, n_full) + l2 * np.eye(m)
+    h0_inv = pseudo_inverse(h0, None if l2 > 0 else projector)
+    theta, ok = fit_chord(pc.i, pc.j, s, n, theta0, h0_inv, l2=l2)
+    redo = ~ok & valid
+    if redo.any():
+        theta[redo] = fit_newton(
+            pc.i, pc.j, s[redo], n[redo], m, l2=l2, projector=projector, strict=False
+        )
+    return theta, valid
 
 
 def percentile_bounds(samples: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:

@@ -189,8 +189,16 @@ def compute_leaderboard(
     elif ties in TIE_MODELS:
         fit = fit_ties(pc, model=ties, ci=ci, l2=l2, projector=proj, rounds=rounds, rng=rng)
     else:
-        fit = fit_binary(pc, ties=ties, ci=ci, l2=l2, projector=proj, rounds=rounds, rng=rng)
+        fit = fit_binary(
+            pc, ties=ties, ci=ci, l2=l2, projector=proj, rounds=rounds, rng=rng, labels=labels
+        )
     theta, cov, samples = fit.theta, fit.cov, fit.samples
+    if fit.invalid_rounds:
+        notes.append(
+            f"{fit.invalid_rounds} of {rounds} bootstrap rounds had no finite maximum-likelihood "
+            "ratings (a resample where a model never lost or never won) and were left out; "
+            "the data are sparse: consider l2 > 0"
+        )
     coef: dict[str, float] = {}
     coef_lo: dict[str, float] = {}
     coef_hi: dict[str, float] = {}

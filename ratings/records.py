@@ -31,7 +31,10 @@ def _parse_time(value: str | datetime | float | None) -> float | None:
         return None
     if isinstance(value, (int, float)):
         return float(value)
-    dt = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    try:
+        dt = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise RatingsInputError(f"invalid time {value!r}: expected ISO 8601") from exc
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()

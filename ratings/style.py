@@ -22,7 +22,7 @@ import numpy as np
 
 from ratings.errors import RatingsFitError
 from ratings.intervals import sandwich_covariance
-from ratings.typing import FloatArray, IntArray
+from ratings.typing import FloatArray, IndexArray
 
 STYLE_FEATURES: tuple[str, ...] = ("length", "headers", "lists", "bold")
 ARENA_RANK_STYLE_REG = 1.0
@@ -116,8 +116,10 @@ class _Design:
     fresh temporaries cost more in page faults than in arithmetic.
     """
 
-    def __init__(self, a: IntArray, b: IntArray, x: FloatArray, m: int, *, standardize: bool = False) -> None:
-        self.a, self.b, self.m = a, b, m
+    def __init__(
+        self, a: IndexArray, b: IndexArray, x: FloatArray, m: int, *, standardize: bool = False
+    ) -> None:
+        self.a, self.b, self.m = a.astype(np.int64), b.astype(np.int64), m
         self.xt = np.array(x.T, dtype=np.float64, order="C")
         if standardize:
             for row in self.xt:
@@ -126,7 +128,7 @@ class _Design:
                 if std > 0:
                     row /= std
         self.k = x.shape[1]
-        self.key = a * m + b
+        self.key = self.a * m + self.b
         n = a.shape[0]
         self._tmp = np.empty(n)
 
@@ -163,8 +165,8 @@ class _Design:
 
 
 def fit_contextual(
-    a: IntArray,
-    b: IntArray,
+    a: IndexArray,
+    b: IndexArray,
     y: FloatArray,
     w: FloatArray,
     x: FloatArray,

@@ -40,6 +40,13 @@ def test_filters_anony_since_until() -> None:
     assert iso.n_battles == 2
 
 
+def test_bad_time_filter() -> None:
+    with pytest.raises(RatingsInputError, match="invalid time 'yesterday'"):
+        battles_from_records(RECS, since="yesterday")
+    with pytest.raises(RatingsInputError, match="tstamp"):
+        battles_from_records([{"model_a": "x", "model_b": "y", "winner": "tie"}], until=5.0)
+
+
 def test_bothbad_can_be_kept_apart() -> None:
     assert battles_from_records(RECS, outcome_map=DROP_BOTHBAD_OUTCOME_MAP).n_battles == 3
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from ratings import aggregate
+from ratings import RatingsWarning, aggregate, battles_from_arrays, compute_leaderboard
 from ratings.bradley_terry import fit_newton, successes
 from ratings.graph import component_labels, component_projector
 from ratings.intervals import (
@@ -36,7 +37,11 @@ def test_sandwich_and_bootstrap_cover_the_truth() -> None:
         theta = fit_newton(pc.i, pc.j, s, n, 6, projector=proj)
         sd = contrast_sd(bt_sandwich(pc, theta, projector=proj), None)
         hits_sw += int(np.sum(np.abs(theta - truth) <= z * sd))
-        boot = bt_bootstrap(pc, rounds=BOOT_ROUNDS, rng=rng, projector=proj)
+        labels = component_labels(6, pc.i, pc.j)
+        boot, valid = bt_bootstrap(
+            pc, rounds=BOOT_ROUNDS, rng=rng, projector=proj, theta0=theta, labels=labels
+        )
+        assert valid.all()
         lo, hi = percentile_bounds(boot, 0.95)
         hits_bs += int(np.sum((lo <= truth) & (truth <= hi)))
         total += 6
@@ -60,10 +65,37 @@ def test_sandwich_equals_model_based_covariance_for_binary_data() -> None:
     )
 
 
+def test_chord_bootstrap_equals_full_newton() -> None:
+    rng = np.random.default_rng(9)
+    pc = aggregate(simulate(TRUE_THETA, 2000, rng, tie_rate=0.1))
+    s, n = successes(pc.wsum, "half")
+    for l2 in (0.0, 0.5):
+        proj = component_projector(component_labels(6, pc.i, pc.j))
+        theta = fit_newton(pc.i, pc.j, s, n, 6, l2=l2, projector=proj)
+        fast, _ = bt_bootstrap(
+            pc, rounds=30, rng=np.random.default_rng(2), l2=l2, projector=proj, theta0=theta
+        )
+        slow, _ = bt_bootstrap(pc, rounds=30, rng=np.random.default_rng(2), l2=l2, projector=proj)
+        np.testing.assert_allclose(fast, slow, atol=1e-8)
+
+
 def test_bootstrap_is_seeded() -> None:
     rng = np.random.default_rng(6)
     pc = aggregate(simulate(TRUE_THETA, 500, rng))
     proj = component_projector(component_labels(6, pc.i, pc.j))
-    a = bt_bootstrap(pc, rounds=20, rng=np.random.default_rng(1), projector=proj)
-    b = bt_bootstrap(pc, rounds=20, rng=np.random.default_rng(1), projector=proj)
+    a, _ = bt_bootstrap(pc, rounds=20, rng=np.random.default_rng(1), projector=proj)
+    b, _ = bt_bootstrap(pc, rounds=20, rng=np.random.default_rng(1), projector=proj)
     np.testing.assert_array_equal(a, b)
+
+
+def test_sparse_bootstrap_rounds_without_mle_are_flagged() -> None:
+    # 8 battles: many resamples leave some model without a loss or a win
+    data = battles_from_arrays(
+        ["p", "q", "r", "p", "q", "r", "p", "q"],
+        ["q", "r", "p", "r", "p", "q", "q", "r"],
+        ["model_a"] * 6 + ["tie", "tie"],
+    )
+    with pytest.warns(RatingsWarning, match=r"of 200 bootstrap rounds had no finite"):
+        board = compute_leaderboard(data, ci="bootstrap", bootstrap_rounds=200, seed=1)
+    assert all(abs(r.upper - r.lower) < 2000 for r in board.rows)
+    assert not compute_leaderboard(data, ci="bootstrap", bootstrap_rounds=50, l2=1.0).warnings

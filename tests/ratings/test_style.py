@@ -79,11 +79,14 @@ def test_contextual_fit_is_stationary_and_recovers_beta() -> None:
     proj = np.full((6, 6), 1 / 6)
     th, be, cov = fit_contextual(a, b, y, w, x, 6, reg=0.0, projector=proj)
     design = _Design(a, b, x, 6)
-    p = 1 / (1 + np.exp(-design.eta(th, be)))
+    p = 1 / (1 + np.exp(-design.eta(th, be, np.empty(y.shape[0]))))
     assert np.max(np.abs(design.t_vec(y - p))) < 1e-6
+    # in-place standardisation gives the same fit as pre-standardised features
+    th2, be2, _ = fit_contextual(a, b, y, w, raw, 6, reg=0.0, projector=proj, standardize=True)
+    np.testing.assert_allclose(np.concatenate([th2, be2]), np.concatenate([th, be]), atol=1e-9)
     np.testing.assert_allclose(be, beta, atol=BETA_TOL)
     np.testing.assert_allclose(th, theta - theta.mean(), atol=0.05)
-    assert cov.shape == (9, 9) and np.all(np.diag(cov)[:6] > 0)
+    assert cov is not None and cov.shape == (9, 9) and np.all(np.diag(cov)[:6] > 0)
     # arena-rank's default reg=1 on the mean loss shrinks the coefficients
     _, shrunk, _ = fit_contextual(a, b, y, w, x, 6, reg=1.0, projector=proj)
     assert np.all(np.abs(shrunk) < np.abs(be) + 1e-12)
