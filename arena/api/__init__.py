@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from arena.api import live, routes
+from arena.api import leaderboard, live, routes
 
 router = APIRouter()
 router.include_router(routes.router)
 router.include_router(live.router)
+router.include_router(leaderboard.router)
 
 __all__ = ["router"]

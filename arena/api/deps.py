@@ -21,7 +21,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_voter(request: Request) -> Voter:
+async def get_voter(request: Request) -> Voter:
     """X-Voter-Id when a script sends one, else the browser's voter cookie."""
     header = request.headers.get(VOTER_HEADER)
     voter_id = header if valid_voter_id(header) else cookie_voter_id(request.scope)

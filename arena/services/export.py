@@ -66,7 +66,6 @@ _COLUMNS = (
 
 
 def _where(statement: Any, filters: ExportFilters) -> Any:
-    statement = statement.where(Battle.status == "voted")
     if filters.since is not None:
         statement = statement.where(Vote.created_at >= _utc(filters.since))
     if filters.until is not None:

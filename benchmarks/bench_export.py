@@ -1,0 +1,241 @@
+"""Export benchmark: N votes with conversations, each format, SQLite and PostgreSQL.
+
+    .venv/bin/python benchmarks/bench_export.py                 # 1,000,000 votes
+    .venv/bin/python benchmarks/bench_export.py --votes 20000   # a quick run
+
+Votes are bulk-inserted (SQLite executemany, PostgreSQL COPY) into a freshly
+migrated database; each export then runs as ``arena export votes`` in a child
+process, timed, with its peak RSS from ``os.wait4``. Target: peak < 500 MB.
+PostgreSQL: ``--postgres-url`` (a server where a scratch database may be created;
+default ARENA_TEST_POSTGRES_URL or postgres@127.0.0.1:5432/test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+
+from arena.config import load_settings
+from arena.context import Arena
+from arena.formats.votes import FORMATS
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = [f"bench-model-{k:02d}" for k in range(24)]
+WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
+CHUNK = 20_000
+START = datetime(2026, 1, 1, tzinfo=UTC)
+TARGET_MB = 500
+
+
+def conversation(k: int, side: str) -> str:
+    prompt = f"Question {k}: explain how a hash map handles collisions, with an example."
+    answer = (
+        f"Answer {side}{k}: a hash map stores keys in buckets chosen by a hash; "
+        "when two keys land in one bucket it chains them in a list or probes for "
+        "the next free slot. Example: inserting 'cat' and 'act' with a weak hash..."
+    )
+    return json.dumps(
+        [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+    )
+
+
+def rows(n: int) -> Iterator[tuple[tuple, tuple]]:
+    for k in range(n):
+        a = MODELS[k % len(MODELS)]
+        b = MODELS[(k * 7 + 1 + k // len(MODELS)) % len(MODELS)]
+        if a == b:
+            b = MODELS[(MODELS.index(a) + 1) % len(MODELS)]
+        when = START + timedelta(seconds=k * 7)
+        battle_id = f"{k:032x}"
+        battle = (
+            battle_id,
+            k % 5 != 0,
+            "answers",
+            a,
+            b,
+            "bench",
+            f"q{k % 500}",
+            "general",
+            "en",
+            conversation(k, "a"),
+            conversation(k, "b"),
+            "voted",
+            f"voter-{k % 40_000:08d}",
+            secrets.token_hex(16),
+            "en",
+            when,
+            False,
+            False,
+        )
+        vote = (battle_id, WINNERS[k % 4], battle[13], "en", when)
+        yield battle, vote
+
+
+BATTLE_COLUMNS = (
+    "id, anony, mode, model_a, model_b, answer_set, question_id, category, "
+    "language, conversation_a, conversation_b, status, voter_id, ip_hash, "
+    "ui_language, created_at, identity_leak, flagged"
+)
+VOTE_COLUMNS = "battle_id, winner, ip_hash, ui_language, created_at"
+
+
+def fill(arena: Arena, n: int) -> None:
+    raw = arena.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if arena.engine.dialect.name == "sqlite":
+            cursor.execute("BEGIN")
+        cursor.executemany(
+            "INSERT INTO arena_model (name, created_at, consecutive_failures) VALUES (?, ?, 0)"
+            if arena.engine.dialect.name == "sqlite"
+            else "INSERT INTO arena_model (name, created_at, consecutive_failures) "
+            "VALUES (%s, %s, 0)",
+            [(m, START) for m in MODELS],
+        )
+        if arena.engine.dialect.name == "postgresql":
+            with cursor.copy(f"COPY battle ({BATTLE_COLUMNS}) FROM STDIN") as battles:
+                for battle, _ in rows(n):
+                    battles.write_row(battle)
+            with cursor.copy(f"COPY vote ({VOTE_COLUMNS}) FROM STDIN") as votes:
+                for _, vote in rows(n):
+                    votes.write_row(vote)
+        else:
+            marks_b, marks_v = ",".join("?" * 18), ",".join("?" * 5)
+            batch_b: list[tuple] = []
+            batch_v: list[tuple] = []
+            for battle, vote in rows(n):
+                fmt = battle[15].strftime("%Y-%m-%d %H:%M:%S.%f")
+                batch_b.append((*battle[:15], fmt, *battle[16:]))
+                batch_v.append((*vote[:4], fmt))
+                if len(batch_b) >= CHUNK:
+                    cursor.executemany(
+                        f"INSERT INTO battle ({BATTLE_COLUMNS}) VALUES ({marks_b})", batch_b
+                    )
+                    cursor.executemany(
+                        f"INSERT INTO vote ({VOTE_COLUMNS}) VALUES ({marks_v})", batch_v
+                    )
+                    batch_b, batch_v = [], []
+            if batch_b:
+                cursor.executemany(
+                    f"INSERT INTO battle ({BATTLE_COLUMNS}) VALUES ({marks_b})", batch_b
+                )
+                cursor.executemany(f"INSERT INTO vote ({VOTE_COLUMNS}) VALUES ({marks_v})", batch_v)
+        raw.commit()
+        if arena.engine.dialect.name == "postgresql":
+            cursor.execute("ANALYZE")  # as autovacuum would soon after a bulk load
+            raw.commit()
+    finally:
+        raw.close()
+
+
+def run_export(url: str, fmt: str, out: Path) -> tuple[float, float, int]:
+    """Seconds, peak RSS (MB) and exit status of one `arena export votes` child."""
+    env = {
+        **os.environ,
+        "ARENA_DATABASE_URL": url,
+        "ARENA_SECRET_SALT": "bench-salt",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+    }
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "arena",
+            "export",
+            "votes",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+            "--include-flagged",
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, child.returncode
+
+
+@contextmanager
+def scratch_postgres(admin_url: str) -> Iterator[str]:
+    url = make_url(admin_url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"arena_bench_{secrets.token_hex(4)}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bench(label: str, url: str, n: int, formats: list[str], workdir: Path) -> list[str]:
+    arena = Arena.open(
+        load_settings(database_url=url, secret_salt="bench-salt", battle={"load_demo": False})
+    )
+    started = time.perf_counter()
+    fill(arena, n)
+    arena.close()
+    lines = [f"{label}: inserted {n:,} votes in {time.perf_counter() - started:.1f} s"]
+    for fmt in formats:
+        out = workdir / f"{label}.{fmt}"
+        seconds, peak, code = run_export(url, fmt, out)
+        size = out.stat().st_size / 1e6 if out.exists() else 0.0
+        flag = "ok" if code == 0 and peak < TARGET_MB else "FAIL"
+        lines.append(
+            f"  {fmt:<8} {seconds:7.1f} s  {n / seconds:9,.0f} votes/s  "
+            f"peak {peak:6.0f} MB  file {size:8.1f} MB  {flag}"
+        )
+        print(lines[-1], flush=True)
+        out.unlink(missing_ok=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--votes", type=int, default=1_000_000)
+    parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "ARENA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    args = parser.parse_args()
+    formats = args.formats.split(",")
+    report: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp:
+        workdir = Path(tmp)
+        for backend in args.backends.split(","):
+            print(f"{backend}: inserting {args.votes:,} votes...", flush=True)
+            if backend == "sqlite":
+                report += bench(
+                    "sqlite", f"sqlite:///{workdir / 'bench.db'}", args.votes, formats, workdir
+                )
+            else:
+                with scratch_postgres(args.postgres_url) as url:
+                    report += bench("postgresql", url, args.votes, formats, workdir)
+    print("\n".join(report))
+
+
+if __name__ == "__main__":
+    main()

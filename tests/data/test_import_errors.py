@@ -1,0 +1,104 @@
+"""Malformed files import nothing and name the line; other layouts import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from arena.context import Arena
+from arena.formats.jsonl import FormatError
+from arena.models import ArenaModel, Battle, Vote
+from tests.data.helpers import export_to, import_from, read_records
+
+
+def vote(k: int, **changes: object) -> dict:
+    record = {"question_id": f"q{k}", "model_a": "m-one", "model_b": f"m-new-{k % 3}",
+              "winner": "model_a", "judge": f"arena_user_10.0.0.{k}", "anony": True,
+              "tstamp": 1700000000.5 + k}
+    record.update(changes)
+    return record
+
+
+def stored(arena: Arena) -> tuple[int, int, int]:
+    with arena.session() as session:
+        return tuple(session.exec(select(func.count()).select_from(table)).one()
+                     for table in (Battle, Vote, ArenaModel))  # type: ignore[return-value]
+
+
+def test_bad_json_on_a_line_imports_nothing(arena: Arena, tmp_path: Path) -> None:
+    path = tmp_path / "votes.jsonl"
+    lines = [json.dumps(vote(k)) for k in range(1, 13)]
+    lines[10] = lines[10][:-3]  # line 11
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FormatError, match=r"votes\.jsonl:11: invalid JSON"):
+        import_from(arena, path)
+    assert stored(arena) == (0, 0, 0)
+
+
+def test_bad_winner_in_a_json_array_names_its_line(arena: Arena, tmp_path: Path) -> None:
+    path = tmp_path / "votes.json"
+    records = [vote(k) for k in range(1, 13)]
+    records[7]["winner"] = "model_c"
+    path.write_text(json.dumps(records, indent=2))  # record 8 starts on line 2 + 7 * 9
+    with pytest.raises(FormatError, match=r"votes\.json:65: unknown winner 'model_c'"):
+        import_from(arena, path)
+    assert stored(arena) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ("m-x,m-y,,", "exactly one of winner_model_a"),
+    ("m-x,m-y,1,1", "exactly one of winner_model_a"),
+    ("m-x,m-y,yes,0", "'winner_model_a' must be 0 or 1"),
+    (",m-y,1,0", "missing field 'model_a'"),
+])
+def test_bad_csv_row_names_its_line(arena: Arena, tmp_path: Path, row: str,
+                                    message: str) -> None:
+    path = tmp_path / "prefs.csv"
+    good = "m-x,m-y,0,1"
+    path.write_text("model_a,model_b,winner_model_a,winner_model_b\n"
+                    + f"{good}\n{good}\n{row}\n{good}\n")
+    with pytest.raises(FormatError, match=rf"prefs\.csv:4: .*{message}"):
+        import_from(arena, path)
+    assert stored(arena) == (0, 0, 0)
+
+
+def test_arena_human_preference_layout(arena: Arena, tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    path.write_text(
+        "id,model_a,model_b,prompt,response_a,response_b,winner_model_a,winner_model_b,"
+        "winner_tie\n"
+        '30192,gpt-4-1106-preview,gpt-4-0613,"[""Is it morally right?"", ""Why?""]",'
+        '"[""Yes."", ""Because.""]","[""No."", null]",1,0,0\n'
+        '53567,koala-13b,gpt-4-0613,"[""hi""]","[""hello""]","[""hey""]",0,1,0\n'
+        '65089,gpt-3.5-turbo-0613,mistral-medium,"[""q""]","[""a""]","[""b""]",0,0,1\n'
+    )
+    summary = import_from(arena, path, source="arena-human-preference-55k")
+    assert (summary.imported, len(summary.models)) == (3, 5)
+    out = tmp_path / "out.jsonl"
+    export_to(arena, out, "jsonl")
+    records = read_records(out)
+    assert [r["winner"] for r in records] == ["model_a", "model_b", "tie"]
+    assert records[0]["turn"] == 2
+    assert records[0]["conversation_b"] == [
+        {"role": "user", "content": "Is it morally right?"},
+        {"role": "assistant", "content": "No."},
+        {"role": "user", "content": "Why?"}, {"role": "assistant", "content": ""}]
+    with arena.session() as session:
+        ids = set(session.exec(select(Battle.source_id)))
+    assert ids == {"30192", "53567", "65089"}
+
+
+def test_records_without_ids_are_deduplicated_by_content(arena: Arena, tmp_path: Path) -> None:
+    path = tmp_path / "votes.jsonl"
+    records = [vote(k) for k in range(1, 6)] + [vote(1)]  # the last repeats the first
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    first = import_from(arena, path)
+    assert (first.imported, first.duplicates) == (6, 0)  # a repeat in one file is kept
+    again = import_from(arena, path)
+    assert (again.imported, again.duplicates) == (0, 6)
+    path.write_text("".join(json.dumps(r) + "\n" for r in [*records, vote(9)]))
+    grown = import_from(arena, path)
+    assert (grown.imported, grown.duplicates) == (1, 6)
