@@ -139,6 +139,16 @@ def test_identity_leak_in_an_answer_flags_the_battle(database_url) -> None:
     with live_arena(database_url, scripts) as (arena, _):
         battle, _ = play_turn(arena, "Are you ChatGPT?")  # words in the prompt do not count
         assert battle.identity_leak is True
+        services.record_vote(arena.session(), battle_id=battle.id, winner="tie", voter=VOTER)
+        from arena.services.export import ExportFilters, iter_record_batches
+
+        with arena.session() as session:
+            kept = [r for batch in iter_record_batches(
+                session, salt=arena.salt, filters=ExportFilters(include_flagged=True))
+                for r in batch]
+            default = [r for batch in iter_record_batches(session, salt=arena.salt)
+                       for r in batch]
+        assert [r["identity_leak"] for r in kept] == [True] and default == []
     with live_arena(database_url.replace("arena.db", "other.db"),
                     {ALPHA: Script(reply="Sure."), BETA: Script(reply="Metadata is fine.")}) as (
             arena, _):
@@ -178,6 +188,17 @@ def test_api_key_is_sent_as_bearer_and_stored_nowhere(database_url, monkeypatch)
             for table in ("battle", "vote", "arena_model", "app_meta"):
                 rows = connection.execute(text(f"SELECT * FROM {table}")).all()
                 assert secret not in repr(rows)
+        import io
+
+        from arena.services.export import ExportFilters, write_votes
+
+        for fmt in ("jsonl", "json", "csv"):
+            buffer = io.BytesIO()
+            with arena.session() as session:
+                count = write_votes(session, buffer, salt=arena.salt, fmt=fmt,
+                                    filters=ExportFilters(include_flagged=True))
+            assert count == 1 and b"lynx-live-alpha" in buffer.getvalue()
+            assert secret.encode() not in buffer.getvalue()
 
 
 def test_a_model_whose_key_is_missing_is_not_sampled(database_url, monkeypatch) -> None:
