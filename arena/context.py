@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import Engine
@@ -14,12 +15,16 @@ from arena.config import Settings
 from arena.db import make_engine, upgrade
 from arena.models import AppMeta
 
+if TYPE_CHECKING:
+    from arena.services.leaderboard import LeaderboardCache
+
 
 @dataclass
 class Arena:
     settings: Settings
     engine: Engine
     _salt: str | None = field(default=None, repr=False)
+    _leaderboard: LeaderboardCache | None = field(default=None, repr=False)
     _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = field(
         default_factory=weakref.WeakKeyDictionary, repr=False
     )
@@ -46,6 +51,17 @@ class Arena:
                         raise RuntimeError("database has no salt: run `arena db upgrade`")
                     self._salt = row.value
         return self._salt
+
+    @property
+    def leaderboard(self) -> LeaderboardCache:
+        """This process's live leaderboard (vote columns loaded on first use)."""
+        if self._leaderboard is None:
+            from arena.services.leaderboard import LeaderboardCache
+
+            self._leaderboard = LeaderboardCache(
+                self.engine, min_votes=self.settings.battle.leaderboard_min_votes
+            )
+        return self._leaderboard
 
     def http_client(self) -> httpx.AsyncClient:
         """A pooled client for model endpoints, one per event loop."""

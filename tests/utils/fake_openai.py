@@ -136,7 +136,8 @@ def main() -> None:
     fake = FakeOpenAI()
     default = Script(tokens=args.tokens, token_delay=args.token_delay)
     fake.scripts = _DefaultDict(default)
-    uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning",
+                timeout_keep_alive=120, backlog=4096)
 
 
 class _DefaultDict(dict):  # every model id follows the default script
