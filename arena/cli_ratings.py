@@ -1,4 +1,4 @@
-"""``arena ratings``: compute a leaderboard from a clean_battle file.
+"""``arena ratings``: compute a leaderboard from a clean_battle file or the app database.
 
 ``register(app)`` adds the command to the project's Typer app.  Exit codes:
 0 success, 2 bad input or options (the message names file and line), 1 the
@@ -12,15 +12,19 @@ import io
 import json
 import math
 import warnings
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from ratings import (
     DEFAULT_OUTCOME_MAP,
     DROP_BOTHBAD_OUTCOME_MAP,
+    Battles,
     Leaderboard,
     RatingsFitError,
     RatingsInputError,
@@ -107,9 +111,62 @@ def render(board: Leaderboard, fmt: Format) -> str:
     return "\n".join(lines)
 
 
+def _iso_time(value: str | None, option: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise RatingsInputError(f"{option}: not an ISO time: {value!r}") from exc
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def database_battles(
+    config: Path | None, *, anony_only: bool, style_control: bool, drop_bothbad: bool,
+    since: str | None, until: str | None,
+) -> Battles:
+    """Countable votes of the configured database (identity leaks and flagged left out)."""
+    from arena.cli import settings_or_exit
+    from arena.context import Arena
+    from arena.services.leaderboard import View, view_battles, view_mask
+
+    settings = settings_or_exit(config)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        raise RatingsInputError(
+            f"no database at {url.database} (pass --input FILE to rate a battle file)")
+    arena = Arena.open(settings, migrate=False)  # reads only; `arena db upgrade` migrates
+    try:
+        snap = arena.leaderboard.store.sync()
+    except SQLAlchemyError as exc:
+        raise RatingsInputError(
+            f"cannot read votes from the database ({type(exc).__name__}); "
+            "run `arena db upgrade` or pass --input FILE") from exc
+    finally:
+        arena.close()
+    view = View(anony_only=anony_only, style_control=style_control)
+    mask = view_mask(snap, view)
+    start, end = _iso_time(since, "--since"), _iso_time(until, "--until")
+    if drop_bothbad:
+        mask &= ~snap.cols["bothbad"]
+    if start is not None:
+        mask &= snap.cols["ts"] >= start
+    if end is not None:
+        mask &= snap.cols["ts"] < end
+    battles = view_battles(snap, view, mask)
+    if battles is None:
+        raise RatingsInputError("no votes to rate in the database (or pass --input FILE)")
+    return battles
+
+
 def ratings_command(
     input: Annotated[
-        Path | None, typer.Option("--input", "-i", help="clean_battle JSON array or JSONL file")
+        Path | None,
+        typer.Option("--input", "-i", help="clean_battle JSON array or JSONL file "
+                     "(default: the votes in the configured database)"),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML config file (without --input)")
     ] = None,
     ci: Annotated[Ci, typer.Option(help="interval method")] = Ci.sandwich,
     bootstrap: Annotated[int, typer.Option("--bootstrap", min=1, help="bootstrap rounds")] = 100,
@@ -137,27 +194,28 @@ def ratings_command(
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
 ) -> None:
     """Compute Bradley-Terry ratings with confidence intervals from battle votes."""
-    if input is None:
-        typer.echo(
-            "error: --input FILE is required (reading the app database is not supported yet)",
-            err=True,
-        )
-        raise typer.Exit(2)
     pinned = parse_anchor(anchor)
     outcome_map = DEFAULT_OUTCOME_MAP if bothbad is Bothbad.tie else DROP_BOTHBAD_OUTCOME_MAP
+    source = str(input) if input is not None else "database"
     try:
-        records, lines = read_battle_file(input)
-        battles = battles_from_records(
-            records,
-            lines=lines,
-            source=str(input),
-            outcome_map=outcome_map,
-            anony_only=anony_only,
-            since=since,
-            until=until,
-            feature_fn=(lambda rec: record_style_features(rec)) if style_control else None,
-            feature_names=STYLE_FEATURES if style_control else (),
-        )
+        if input is None:
+            battles = database_battles(
+                config, anony_only=anony_only, style_control=style_control,
+                drop_bothbad=bothbad is Bothbad.drop, since=since, until=until,
+            )  # fmt: skip
+        else:
+            records, lines = read_battle_file(input)
+            battles = battles_from_records(
+                records,
+                lines=lines,
+                source=str(input),
+                outcome_map=outcome_map,
+                anony_only=anony_only,
+                since=since,
+                until=until,
+                feature_fn=(lambda rec: record_style_features(rec)) if style_control else None,
+                feature_names=STYLE_FEATURES if style_control else (),
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RatingsWarning)
             board = compute_leaderboard(
@@ -176,7 +234,7 @@ def ratings_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except RatingsFitError as exc:
-        typer.echo(f"error: {input}: {exc}", err=True)
+        typer.echo(f"error: {source}: {exc}", err=True)
         raise typer.Exit(1) from exc
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -122,6 +122,9 @@ class Battle(SQLModel, table=True):
     # Imported votes: the dataset they came from and their id there (duplicates skipped).
     source: str | None = Field(default=None, max_length=200)
     source_id: str | None = Field(default=None, max_length=200)
+    # Leaderboard style features, set when the answers are final:
+    # {"a": [length, headers, lists, bold], "b": [...], "turns": n}; NULL = compute from text.
+    style: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Vote(SQLModel, table=True):

@@ -18,6 +18,7 @@ from arena.models import (
     NamedBattlePublic,
     Question,
 )
+from arena.services.battle_style import battle_style
 from arena.services.errors import InvalidInput, NotFound
 from arena.services.voters import Voter
 
@@ -125,6 +126,7 @@ def start_battle(
         ip_hash=voter.ip_hash,
         ui_language=voter.ui_language,
     )
+    battle.style = battle_style(battle.conversation_a, battle.conversation_b)
     session.add(battle)
     session.commit()
     return public_view(battle)

@@ -29,6 +29,7 @@ from arena.models import ArenaModel, Battle, utcnow
 from arena.providers import PROVIDERS, TextDelta, Usage
 from arena.providers.errors import ProviderError
 from arena.services.answer_sets import get_or_create_models
+from arena.services.battle_style import battle_style
 from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from arena.services.identity import identity_leak
 from arena.services.voters import Voter
@@ -294,6 +295,7 @@ def _finish_turn(arena: Arena, battle_id: str, results: dict[str, SideResult]) -
                                  {"role": "assistant", "content": results["b"].text}]
         stats = battle.stats or {}
         battle.stats = {s: [*stats.get(s, []), results[s].stats()] for s in SIDES}
+        battle.style = battle_style(battle.conversation_a, battle.conversation_b)
         answers = [m["content"] for conv in (battle.conversation_a, battle.conversation_b)
                    for m in conv if m["role"] == "assistant"]
         word = identity_leak(answers, live.identity_words)

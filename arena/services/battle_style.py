@@ -1,0 +1,28 @@
+"""Style counts of a battle's answers, stored once so the leaderboard never re-reads text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ratings.style import style_counts
+
+
+def _assistant_text(conversation: Sequence[Mapping[str, Any]]) -> str:
+    return "\n".join(
+        str(m.get("content", "")) for m in conversation if m.get("role") == "assistant"
+    )
+
+
+def battle_style(
+    conversation_a: Sequence[Mapping[str, Any]], conversation_b: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """``{"a": counts, "b": counts, "turns": user turns}`` with ``ratings.style.style_counts``."""
+    return {
+        "a": style_counts(_assistant_text(conversation_a)),
+        "b": style_counts(_assistant_text(conversation_b)),
+        "turns": sum(1 for m in conversation_a if m.get("role") == "user"),
+    }
+
+
+__all__ = ["battle_style"]

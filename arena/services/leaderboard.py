@@ -1,0 +1,230 @@
+"""The live leaderboard: views over the vote store, fitted by ``ratings`` and cached.
+
+A view (category, language, turns, style control, anonymous only, flagged and
+imported votes in or out) is a boolean mask over :class:`VoteStore` columns.
+Its fit is cached until the store's version changes, so a request between
+votes costs one indexed "votes above id N" query; the first request after a
+vote refits the view on the in-memory arrays (sandwich intervals, ~0.1 s at
+a million votes), never from database rows.  While one request refits, others
+get the previous board rather than queueing behind the fit.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from arena.models import ArenaModel
+from arena.services.leaderboard_store import LANGUAGES, Snapshot, VoteStore
+from ratings import (
+    SKLEARN_C1_L2,
+    Battles,
+    Leaderboard,
+    PairCounts,
+    RatingsError,
+    RatingsWarning,
+    aggregate,
+    compute_leaderboard,
+)
+from ratings.style import STYLE_FEATURES
+
+FIT_OPTIONS: dict[str, Any] = {"ci": "sandwich", "ties": "half", "l2": SKLEARN_C1_L2}
+"""Live fits: FastChat's ``C=1`` prior keeps a board with a handful of votes finite."""
+STYLE_FIT_OPTIONS: dict[str, Any] = {**FIT_OPTIONS, "l2": 0.0}
+"""Style control without a prior on the ratings (arena-rank's form): with ``l2 > 0`` the
+engine's style sandwich leaves the prior out of the bread, which is then singular."""
+Turns = Literal["single", "multi"]
+
+
+@dataclass(frozen=True)
+class View:
+    """Which votes a board counts; the defaults are the public leaderboard."""
+
+    category: str | None = None
+    language: str | None = None
+    turns: Turns | None = None
+    style_control: bool = False
+    anony_only: bool = True
+    include_flagged: bool = False
+    include_imported: bool = True
+
+    def __post_init__(self) -> None:
+        if self.language is not None and self.language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        if self.turns is not None and self.turns not in ("single", "multi"):
+            raise ValueError("turns must be 'single' or 'multi'")
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    model: str
+    rating: float
+    lower: float
+    upper: float
+    rank: int
+    rank_ub: int
+    votes: int
+    win_rate: float
+    component: int
+    organization: str | None
+    license: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Board:
+    """One view's leaderboard: rows above the vote minimum plus what the plots need."""
+
+    view: View
+    rows: tuple[BoardRow, ...]
+    hidden: int
+    total_votes: int
+    last_vote_at: float | None
+    version: tuple[int, int]
+    fit: Leaderboard | None = None
+    pairs: PairCounts | None = None
+    models: tuple[str, ...] = ()
+    error: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def view_mask(snap: Snapshot, view: View) -> np.ndarray:
+    """Which stored votes ``view`` counts."""
+    c = snap.cols
+    mask = np.ones(snap.n, dtype=bool) if view.include_flagged else ~c["excluded"]
+    if view.anony_only:
+        mask &= c["anony"]
+    if not view.include_imported:
+        mask &= ~c["imported"]
+    if view.language is not None:
+        mask &= c["language"] == LANGUAGES.index(view.language)
+    if view.category is not None:
+        code = snap.categories.index(view.category) if view.category in snap.categories else -2
+        mask &= c["category"] == code
+    if view.turns is not None:
+        mask &= c["multi"] if view.turns == "multi" else ~c["multi"]
+    return mask
+
+
+def view_battles(snap: Snapshot, view: View, mask: np.ndarray | None = None) -> Battles | None:
+    """The view's votes as ratings :class:`Battles` over the models that played in it."""
+    mask = view_mask(snap, view) if mask is None else mask
+    a, b = snap.cols["a"][mask], snap.cols["b"][mask]
+    if a.shape[0] == 0:
+        return None
+    m = len(snap.models)
+    present = (np.bincount(a, minlength=m) + np.bincount(b, minlength=m)) > 0
+    remap = np.cumsum(present, dtype=np.int32) - 1
+    models = tuple(m for m, p in zip(snap.models, present, strict=True) if p)
+    features = None
+    if view.style_control:
+        sa, sb = snap.style_a[mask].astype(np.float64), snap.style_b[mask].astype(np.float64)
+        features = (sa - sb) / (sa + sb + 1.0)
+    return Battles(
+        models, remap[a], remap[b], snap.cols["outcome"][mask], None, features,
+        STYLE_FEATURES if view.style_control else (),
+    )  # fmt: skip
+
+
+def fit_view(battles: Battles, view: View, **options: Any) -> Leaderboard:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RatingsWarning)
+        base = STYLE_FIT_OPTIONS if view.style_control else FIT_OPTIONS
+        return compute_leaderboard(battles, style_control=view.style_control,
+                                   **{**base, **options})
+
+
+class LeaderboardCache:
+    """Per-process boards, one per view, refitted only when votes arrive."""
+
+    def __init__(self, engine: Engine, *, min_votes: int = 0, reload_seconds: float = 600.0):
+        self.store = VoteStore(engine, reload_seconds=reload_seconds)
+        self.engine = engine
+        self.min_votes = min_votes
+        self._boards: dict[View, Board] = {}
+        self._extras: dict[tuple[str, View], tuple[tuple[int, int], Any]] = {}
+        self._fit_lock = threading.Lock()
+
+    def board(self, view: View | None = None) -> Board:
+        """The current board of ``view`` (default: the public leaderboard)."""
+        view = view or View()
+        snap = self.store.sync()
+        cached = self._boards.get(view)
+        if cached is not None and cached.version == snap.version:
+            return cached
+        if cached is not None and not self._fit_lock.acquire(blocking=False):
+            return cached  # another request is refitting: answer now, fresh on the next one
+        if cached is None:
+            self._fit_lock.acquire()
+        try:
+            cached = self._boards.get(view)
+            if cached is not None and cached.version == snap.version:
+                return cached
+            board = self._build(snap, view)
+            self._boards[view] = board
+            return board
+        finally:
+            self._fit_lock.release()
+
+    def extra(self, name: str, view: View, make: Any) -> Any:
+        """Cache ``make(snapshot, board)`` for ``view`` until votes arrive (plots, history)."""
+        board = self.board(view)
+        hit = self._extras.get((name, view))
+        if hit is not None and hit[0] == board.version:
+            return hit[1]
+        value = make(self.store.sync(), board)
+        self._extras[(name, view)] = (board.version, value)
+        return value
+
+    def categories(self) -> tuple[str, ...]:
+        return tuple(sorted(self.store.sync().categories))
+
+    def _build(self, snap: Snapshot, view: View) -> Board:
+        empty = Board(view, (), 0, 0, snap.last_vote_at, snap.version)
+        battles = view_battles(snap, view)
+        if battles is None:
+            return empty
+        try:
+            fit = fit_view(battles, view)
+        except (RatingsError, ValueError, np.linalg.LinAlgError) as exc:
+            return replace(empty, total_votes=battles.n_battles, error=str(exc))
+        meta = self._model_meta()
+        rows = [
+            BoardRow(**r.as_dict(), organization=meta.get(r.model, (None, None))[0],
+                     license=meta.get(r.model, (None, None))[1])
+            for r in fit.rows
+        ]
+        shown = tuple(r for r in rows if r.votes >= self.min_votes)
+        return Board(
+            view, shown, len(rows) - len(shown), battles.n_battles, snap.last_vote_at,
+            snap.version, fit=fit, pairs=aggregate(battles), models=battles.models,
+            notes=fit.warnings,
+        )  # fmt: skip
+
+    def _model_meta(self) -> dict[str, tuple[str | None, str | None]]:
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(ArenaModel.name, ArenaModel.organization, ArenaModel.license)
+            )
+            return {name: (org, lic) for name, org, lic in rows}
+
+
+__all__ = [
+    "FIT_OPTIONS",
+    "STYLE_FIT_OPTIONS",
+    "Board",
+    "BoardRow",
+    "LeaderboardCache",
+    "View",
+    "fit_view",
+    "view_battles",
+    "view_mask",
+]

@@ -1,0 +1,50 @@
+"""The leaderboard tab in a real browser: views, style control and plotly plots."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.leaderboard.factories import MODELS, add_votes, random_specs
+
+pytestmark = pytest.mark.browser
+PLOTS = ("ratings", "history", "winfraction", "predicted", "counts")
+
+
+def summary_votes(page) -> int:
+    text = page.inner_text("#leaderboard-summary")
+    return int(re.search(r"([\d,]+) votes", text).group(1).replace(",", ""))
+
+
+def test_leaderboard_views_style_control_and_plots(server, new_page, tmp_path: Path) -> None:
+    add_votes(server.arena, random_specs(240, seed=7))
+    page = new_page(server.url)
+    assert "charlie" not in page.content()  # nothing about models before the tab is opened
+    page.get_by_role("tab", name="Leaderboard").click()
+    page.wait_for_function(
+        "document.querySelector('#leaderboard-table').innerText.includes('charlie')")
+    table = page.inner_text("#leaderboard-table")
+    assert all(model in table for model in MODELS) and "Rank (UB)" in table
+    for name in PLOTS:
+        page.wait_for_selector(f"#leaderboard-plot-{name} .js-plotly-plot svg.main-svg",
+                               state="attached")
+    overall = summary_votes(page)
+
+    page.click("#leaderboard-category input")
+    page.get_by_role("option", name="coding", exact=True).click()
+    page.wait_for_function(
+        f"!document.querySelector('#leaderboard-summary').innerText.includes('{overall} votes')")
+    coding = summary_votes(page)
+    assert 0 < coding < overall
+
+    page.click("#leaderboard-style input")
+    page.wait_for_function(
+        "document.querySelector('#leaderboard-style-coefficients').innerText.includes('length')")
+    assert summary_votes(page) == coding
+    page.wait_for_selector("#leaderboard-plot-ratings .js-plotly-plot svg.main-svg",
+                           state="attached")
+    assert "charlie" in page.inner_text("#leaderboard-table")
+    page.screenshot(path=str(tmp_path / "leaderboard.png"), full_page=True)
+    assert (tmp_path / "leaderboard.png").stat().st_size > 10_000
