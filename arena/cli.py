@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -61,6 +62,9 @@ def serve(
         merged = settings.server.model_dump() | overrides["server"]  # type: ignore[operator]
         settings = settings_or_exit(config, server=merged)
     arena = prepare(settings)
+    # Load the leaderboard's vote columns now, not on the first visitor's request.
+    threading.Thread(target=arena.leaderboard.board, name="leaderboard-warmup",
+                     daemon=True).start()
     typer.echo(f"Arena on http://{settings.server.host}:{settings.server.port} "
                f"(database {arena.engine.url.render_as_string(hide_password=True)})")
     uvicorn.run(create_app(arena), host=settings.server.host, port=settings.server.port,
