@@ -5,14 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
-from tests.utils.server import free_port
+from tests.utils.server import free_port, wait_until_healthy
 
 
 def arena_env(database_url: str | None = None, **extra: str) -> dict[str, str]:
@@ -41,20 +38,13 @@ def serving(cwd: Path, env: dict[str, str], *, port: int | None = None,
         cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    def check_alive() -> None:
+        if process.poll() is not None:
+            log.flush()
+            raise RuntimeError(f"arena serve exited: {(cwd / log.name).read_text()[-2000:]}")
+
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                log.flush()
-                raise RuntimeError(f"arena serve exited: {(cwd / log.name).read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("arena serve did not become healthy")
-            time.sleep(0.2)
+        wait_until_healthy(url, timeout=90, check_alive=check_alive)
         yield url
     finally:
         process.terminate()

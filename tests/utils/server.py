@@ -29,6 +29,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_healthy(url: str, *, timeout: float,
+                       check_alive: Callable[[], None] = lambda: None) -> None:
+    """Poll GET {url}/healthz until 200; *check_alive* raises if the server died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        check_alive()
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not become healthy within {timeout:g}s")
+        time.sleep(0.1)
+
+
 @contextmanager
 def start_server(arena: Arena, *, wrap: Callable[[Any], Any] | None = None) -> Iterator[LiveServer]:
     """Serve create_app(arena) (optionally wrapped in ASGI middleware) until the block ends."""
@@ -40,16 +56,7 @@ def start_server(arena: Arena, *, wrap: Callable[[Any], Any] | None = None) -> I
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.1)
+    wait_until_healthy(url, timeout=30)
     try:
         yield LiveServer(url=url, arena=arena)
     finally:
