@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import threading
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -16,6 +18,7 @@ from arena.api.export import export_router  # noqa: E402
 from arena.api.routes import service_error_handler  # noqa: E402
 from arena.config import Settings  # noqa: E402
 from arena.context import Arena  # noqa: E402
+from arena.providers.transport import tls_context  # noqa: E402
 from arena.services import live  # noqa: E402
 from arena.ui import I18N, build_blocks  # noqa: E402
 from arena.web.voter_cookie import VoterCookieMiddleware  # noqa: E402
@@ -29,6 +32,19 @@ def prepare(settings: Settings) -> Arena:
             services.ensure_demo(session)
         live.sync_models(session, settings)
     return arena
+
+
+def serving_app(arena: Arena) -> FastAPI:
+    """The app as `arena serve` runs it: leaderboard warming, garbage collector tuned."""
+    # Load the leaderboard's vote columns now, not on the first visitor's request.
+    threading.Thread(target=arena.leaderboard.board, name="leaderboard-warmup",
+                     daemon=True).start()
+    application = create_app(arena)
+    tls_context()  # the certificate store, loaded before the first live battle needs it
+    # Gradio, plotly and friends leave millions of long-lived objects: without this,
+    # each full garbage collection walks them all and stalls every stream ~0.2 s.
+    gc.freeze()
+    return application
 
 
 def create_app(arena: Arena) -> FastAPI:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -47,27 +46,16 @@ def serve(
     """Migrate the database and serve the arena (UI at /, REST API at /api)."""
     import uvicorn
 
-    from arena.app import create_app, prepare
+    from arena.app import prepare, serving_app
 
-    overrides: dict[str, object] = {}
-    if host or port:
-        server: dict[str, object] = {}
-        if host:
-            server["host"] = host
-        if port:
-            server["port"] = port
-        overrides["server"] = server
+    server = {key: value for key, value in (("host", host), ("port", port)) if value}
     settings = settings_or_exit(config)
-    if overrides:
-        merged = settings.server.model_dump() | overrides["server"]  # type: ignore[operator]
-        settings = settings_or_exit(config, server=merged)
+    if server:
+        settings = settings_or_exit(config, server=settings.server.model_dump() | server)
     arena = prepare(settings)
-    # Load the leaderboard's vote columns now, not on the first visitor's request.
-    threading.Thread(target=arena.leaderboard.board, name="leaderboard-warmup",
-                     daemon=True).start()
     typer.echo(f"Arena on http://{settings.server.host}:{settings.server.port} "
                f"(database {arena.engine.url.render_as_string(hide_password=True)})")
-    uvicorn.run(create_app(arena), host=settings.server.host, port=settings.server.port,
+    uvicorn.run(serving_app(arena), host=settings.server.host, port=settings.server.port,
                 log_level="info")
 
 

@@ -7,16 +7,17 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from arena.config import Settings
-from arena.db import make_engine, upgrade
+from arena.db import make_engine, read_only, upgrade
 from arena.models import AppMeta
+from arena.providers.transport import EndpointClient
 
 if TYPE_CHECKING:
     from arena.services.leaderboard import LeaderboardCache
+    from arena.services.live_health import PausedModels
 
 
 @dataclass
@@ -25,7 +26,8 @@ class Arena:
     engine: Engine
     _salt: str | None = field(default=None, repr=False)
     _leaderboard: LeaderboardCache | None = field(default=None, repr=False)
-    _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = field(
+    _paused_models: PausedModels | None = field(default=None, repr=False)
+    _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EndpointClient] = field(
         default_factory=weakref.WeakKeyDictionary, repr=False
     )
 
@@ -38,6 +40,10 @@ class Arena:
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def read_session(self) -> Session:
+        """A session for reads only: on SQLite it never waits behind writers."""
+        return Session(read_only(self.engine), expire_on_commit=False)
 
     @property
     def salt(self) -> str:
@@ -63,14 +69,21 @@ class Arena:
             )
         return self._leaderboard
 
-    def http_client(self) -> httpx.AsyncClient:
+    @property
+    def paused_models(self) -> PausedModels:
+        """This process's copy of which live models are paused."""
+        if self._paused_models is None:
+            from arena.services.live_health import PausedModels
+
+            self._paused_models = PausedModels(self.engine)
+        return self._paused_models
+
+    def http_client(self) -> EndpointClient:
         """A pooled client for model endpoints, one per event loop."""
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
-            client = httpx.AsyncClient(limits=limits, follow_redirects=False)
-            self._clients[loop] = client
+            client = self._clients[loop] = EndpointClient()
         return client
 
     def close(self) -> None:

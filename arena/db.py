@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "arena_read_only"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -25,7 +26,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     SQLite: WAL (readers do not block the writer), foreign keys on, and every
     transaction opened with BEGIN IMMEDIATE so concurrent writers queue on the
     busy timeout instead of failing with "database is locked" when a read
-    transaction tries to become a write one.
+    transaction tries to become a write one (`read_only(engine)` opts out).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -49,13 +50,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            read = connection.get_execution_options().get(READ_ONLY_OPTION)
+            connection.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for transactions that only read: on SQLite they begin
+    deferred, so they never queue behind writers for the write lock."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -84,7 +84,7 @@ async def arena_battle(client: httpx.AsyncClient, arena: str, voter: int) -> Sam
                 first = time.perf_counter() - started
             elif battle_id is None and line.startswith("data: "):
                 battle_id = json.loads(line[6:])["battle_id"]
-            elif line.startswith("data: ") and '"status": "failed"' in line:
+            elif line.startswith("data: ") and '"status":"failed"' in line:
                 raise SystemExit(f"battle failed: {line[:300]}")
     return first or float("nan"), time.perf_counter() - started, battle_id
 

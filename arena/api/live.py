@@ -9,10 +9,10 @@ POST /api/battles/{id}/regenerate {"stream"}            the last turn answered a
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +25,9 @@ from arena.models import Battle
 from arena.services import live
 
 router = APIRouter()
+# Text that arrives within this long of the last event waits for the next one:
+# at most ~30 events a second per side, however fast the model writes.
+STREAM_FLUSH_S = 0.03
 VoterDep = Annotated[services.Voter, Depends(get_voter)]
 
 
@@ -41,11 +44,10 @@ class RegenerateRequest(BaseModel):
     stream: bool = False
 
 
-def _submit(arena: Arena, voter: services.Voter, prompt: str,
-            battle_id: str | None) -> Battle:
+def _submit(arena: Arena, voter: services.Voter, prompt: str, battle_id: str) -> Battle:
     with arena.session() as session:
-        return live.submit_prompt(session, voter=voter, prompt=prompt,
-                                  settings=arena.settings, battle_id=battle_id)
+        return live.submit_prompt(session, voter=voter, prompt=prompt, settings=arena.settings,
+                                  battle_id=battle_id, paused=arena.paused_models.current())
 
 
 def _regenerate(arena: Arena, voter: services.Voter, battle_id: str) -> Battle:
@@ -53,34 +55,30 @@ def _regenerate(arena: Arena, voter: services.Voter, battle_id: str) -> Battle:
         return live.prepare_regenerate(session, battle_id=battle_id, voter=voter)
 
 
-def _public(arena: Arena, battle_id: str) -> dict[str, object]:
-    with arena.session() as session:
-        return services.public_view(services.get_battle(session, battle_id)).model_dump()
+def _done(update: live.LiveUpdate) -> dict[str, object]:
+    if update.battle is None:
+        raise RuntimeError("a turn's last update carries the stored battle")
+    return {**update.battle.model_dump(), "errors": update.errors}
 
 
 def _sse(event: str, payload: object) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
 
 
 async def respond_with_turn(arena: Arena, battle: Battle, *, stream: bool,
                             status_code: int = 201) -> object:
     battle_id = battle.id
     if not stream:
-        errors: dict[str, str | None] = {}
-        async for update in live.run_turn(arena, battle):
-            errors = update.errors
-        body = await run_in_threadpool(_public, arena, battle_id)
-        return JSONResponse({**body, "errors": errors}, status_code=status_code)
+        updates = [update async for update in live.run_turn(arena, battle)]
+        return JSONResponse(_done(updates[-1]), status_code=status_code)
 
     async def events() -> AsyncIterator[bytes]:
         yield _sse("battle", {"battle_id": battle_id})
-        errors: dict[str, str | None] = {}
-        async for update in live.run_turn(arena, battle):
-            errors = update.errors
+        async for update in live.run_turn(arena, battle, flush_interval=STREAM_FLUSH_S):
             if update.side and update.delta:
                 yield _sse("delta", {"side": update.side, "text": update.delta})
-        body = await run_in_threadpool(_public, arena, battle_id)
-        yield _sse("done", {**body, "errors": errors})
+            elif update.finished:
+                yield _sse("done", _done(update))
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -89,7 +87,7 @@ async def respond_with_turn(arena: Arena, battle: Battle, *, stream: bool,
 async def start_live_battle(request: Request, voter: services.Voter, prompt: str,
                             stream: bool) -> object:
     arena = get_arena(request)
-    battle = await run_in_threadpool(_submit, arena, voter, prompt, None)
+    battle = await live.new_battle(arena, voter=voter, prompt=prompt)
     return await respond_with_turn(arena, battle, stream=stream)
 
 

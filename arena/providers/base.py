@@ -6,9 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-import httpx
-
 from arena.config_live import LiveModelSettings
+from arena.providers.transport import EndpointClient
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,6 @@ class ChatProvider(ABC):
 
     @abstractmethod
     def stream(
-        self, messages: Sequence[dict[str, str]], *, client: httpx.AsyncClient
+        self, messages: Sequence[dict[str, str]], *, client: EndpointClient
     ) -> AsyncIterator[StreamEvent]:
         ...

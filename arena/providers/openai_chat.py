@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
+import orjson
 
 from arena.providers.base import ChatProvider, StreamEvent, TextDelta, Usage
 from arena.providers.errors import (
@@ -19,7 +19,8 @@ from arena.providers.errors import (
     UpstreamRequestError,
     UpstreamServerError,
 )
-from arena.providers.sse import sse_data
+from arena.providers.sse import SSE_HEADERS, SSEStream
+from arena.providers.transport import EndpointClient
 
 log = logging.getLogger("arena.providers")
 
@@ -41,15 +42,15 @@ class OpenAIChatProvider(ChatProvider):
         return body
 
     def headers(self) -> dict[str, str]:
-        headers = {"Accept": "text/event-stream"}
+        headers = {**SSE_HEADERS, "Content-Type": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
 
     async def stream(
-        self, messages: Sequence[dict[str, str]], *, client: httpx.AsyncClient
+        self, messages: Sequence[dict[str, str]], *, client: EndpointClient
     ) -> AsyncIterator[StreamEvent]:
-        body = self.request_body(messages)
+        body = orjson.dumps(self.request_body(messages))
         for attempt in (1, 2):
             try:
                 async for event in self._stream_once(body, client, retry=attempt == 1):
@@ -58,23 +59,24 @@ class OpenAIChatProvider(ChatProvider):
             except _RetryAfter as wait:
                 await asyncio.sleep(wait.seconds)
 
-    async def _stream_once(self, body: dict[str, Any], client: httpx.AsyncClient, *,
+    async def _stream_once(self, body: bytes, client: EndpointClient, *,
                            retry: bool) -> AsyncIterator[StreamEvent]:
         url = f"{self.config.base_url}/chat/completions"
         timeout = httpx.Timeout(connect=self.config.connect_timeout, read=None, write=30,
                                 pool=self.config.connect_timeout)
         try:
-            async with client.stream("POST", url, json=body, headers=self.headers(),
+            async with client.stream("POST", url, content=body, headers=self.headers(),
                                      timeout=timeout) as response:
                 if response.status_code != 200:
                     await self._raise_for_status(response, retry=retry)
                 got_text = False
                 deadline = asyncio.get_running_loop().time() + self.config.total_timeout
-                async for data in sse_data(response, first_timeout=self.config.first_token_timeout,
-                                           stall_timeout=self.config.stall_timeout,
-                                           deadline=deadline):
-                    if data.strip() == "[DONE]":
-                        break
+                events = SSEStream(response, first_timeout=self.config.first_token_timeout,
+                                   stall_timeout=self.config.stall_timeout, deadline=deadline)
+                async for data in events:
+                    if data.strip() == b"[DONE]":
+                        events.end()  # read the body's end: the connection can be reused
+                        continue
                     for event in self._parse(data):
                         got_text = got_text or isinstance(event, TextDelta)
                         yield event
@@ -87,9 +89,9 @@ class OpenAIChatProvider(ChatProvider):
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise MalformedStream(f"connection broken mid-stream: {exc}") from exc
 
-    def _parse(self, data: str) -> list[StreamEvent]:
+    def _parse(self, data: bytes) -> list[StreamEvent]:
         try:
-            chunk = json.loads(data)
+            chunk = orjson.loads(data)
             events: list[StreamEvent] = []
             for choice in chunk.get("choices") or []:
                 text = (choice.get("delta") or {}).get("content")
@@ -99,8 +101,9 @@ class OpenAIChatProvider(ChatProvider):
             if usage:
                 events.append(Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")))
             return events
-        except (json.JSONDecodeError, AttributeError, TypeError) as exc:
-            raise MalformedStream(f"not a chat-completions chunk: {data[:200]!r}") from exc
+        except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:
+            text = data[:200].decode("utf-8", errors="replace")
+            raise MalformedStream(f"not a chat-completions chunk: {text!r}") from exc
 
     async def _raise_for_status(self, response: httpx.Response, *, retry: bool) -> None:
         body = (await response.aread())[:500].decode("utf-8", errors="replace")

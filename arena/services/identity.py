@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=256)
 def _pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
     parts = []
     for word in words:
@@ -22,12 +22,14 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def identity_leak(answers: Iterable[str], words: Sequence[str]) -> str | None:
-    """The first listed word found in the answers (never the prompts), or None."""
-    pattern = _pattern(tuple(words))
-    if pattern is None:
-        return None
+    """The first word of the list found in the answers (never the prompts), or None."""
     for answer in answers:
-        found = pattern.search(answer)
+        # A plain substring test first: the word-boundary pattern of the whole
+        # list costs ~0.5 ms per answer, most answers contain none of the words.
+        lowered = answer.lower()
+        present = tuple(word for word in words if word.lower() in lowered)
+        pattern = _pattern(present) if present else None
+        found = pattern.search(answer) if pattern else None
         if found:
             return found.group(0)
     return None

@@ -1,9 +1,14 @@
 """Live battles: two anonymous endpoints answer the voter's own prompt, streamed.
 
-A turn is `submit_prompt` (or `prepare_regenerate`) followed by `run_turn`,
-which streams both sides at once and, when both ended, stores the answers,
-per-turn timings and token counts, the identity-leak flag and each model's
-health. A side that fails marks the battle failed: it can no longer be voted.
+A turn is `new_battle` or `submit_prompt` (or `prepare_regenerate`) followed by
+`run_turn`, which streams both sides at once and, when both ended, stores the
+answers, per-turn timings and token counts, the identity-leak flag and each
+model's health. A side that fails marks the battle failed: it can no longer be
+voted.
+
+A new battle is drawn in memory and stored, with its first answers, when its
+first turn ends: the voter's first token never waits for the database, and a
+turn costs one write. It can be voted only once stored and `ready`.
 """
 
 from __future__ import annotations
@@ -14,24 +19,32 @@ import os
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
 from typing import Any
 
 from anyio import to_thread
-from sqlmodel import Session, select
+from sqlalchemy import inspect
+from sqlmodel import Session
 
 from arena.config import Settings
 from arena.config_live import LiveModelSettings
 from arena.context import Arena
-from arena.models import ArenaModel, Battle, utcnow
+from arena.models import ArenaModel, Battle, BattlePublic
 from arena.providers import PROVIDERS, TextDelta, Usage
 from arena.providers.errors import ProviderError
 from arena.services.answer_sets import get_or_create_models
 from arena.services.battle_style import battle_style
+from arena.services.battles import public_view
 from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from arena.services.identity import identity_leak
+from arena.services.live_health import (
+    available_models,
+    drawable,
+    live_model_status,
+    paused_now,
+    record_health,
+)
 from arena.services.voters import Voter
 from arena.text import detect_language
 
@@ -50,6 +63,7 @@ class SideResult:
     error: ProviderError | None = None
     started: float = field(default_factory=time.perf_counter)
     first_token_s: float | None = None
+    unsent: str = ""
     finished_s: float | None = None
     usage: Usage | None = None
 
@@ -75,28 +89,7 @@ class LiveUpdate:
     errors: dict[str, str | None]
     finished: bool = False
     status: str = "generating"
-
-
-def available_models(session: Session, settings: Settings) -> list[LiveModelSettings]:
-    """Configured models with a key at hand, a weight above zero and not paused."""
-    now = utcnow()
-    paused = {
-        name for name, until in session.exec(
-            select(ArenaModel.name, ArenaModel.paused_until).where(
-                ArenaModel.paused_until.is_not(None))  # type: ignore[union-attr]
-        )
-        if _aware(until) > now
-    }
-    return [m for m in settings.models
-            if m.weight > 0 and m.name not in paused and _has_key(m)]
-
-
-def _aware(moment: Any) -> Any:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _has_key(model: LiveModelSettings) -> bool:
-    return model.api_key_env is None or bool(os.environ.get(model.api_key_env))
+    battle: BattlePublic | None = None  # on the finished update: the stored battle
 
 
 def sync_models(session: Session, settings: Settings) -> None:
@@ -130,11 +123,14 @@ def _own_live_battle(session: Session, battle_id: str, voter: Voter) -> Battle:
 
 
 def submit_prompt(session: Session, *, voter: Voter, prompt: str, settings: Settings,
-                  battle_id: str | None = None, rng: random.Random = _rng) -> Battle:
-    """Continue the voter's battle with a new turn, or start a new live battle.
+                  battle_id: str | None = None, paused: Collection[str] | None = None,
+                  rng: random.Random = _rng) -> Battle:
+    """Continue the voter's battle with a new turn, or draw a new live battle.
 
     A battle continues while it is ready (not voted, not failed) and below
-    live.max_turns; otherwise the prompt opens a new battle with a new pair.
+    live.max_turns; otherwise the prompt opens a new battle with a new pair,
+    returned unsaved (see the module's docstring). *paused*: the models not to
+    draw; read from the database when not given.
     """
     prompt = _check_prompt(prompt, settings)
     if battle_id:
@@ -154,12 +150,22 @@ def submit_prompt(session: Session, *, voter: Voter, prompt: str, settings: Sett
             session.add(battle)
             session.commit()
             return battle
-    return _new_battle(session, voter=voter, prompt=prompt, settings=settings, rng=rng)
+    return draw_battle(settings, paused_now(session) if paused is None else paused,
+                       voter=voter, prompt=prompt, rng=rng)
 
 
-def _new_battle(session: Session, *, voter: Voter, prompt: str, settings: Settings,
-                rng: random.Random) -> Battle:
-    models = available_models(session, settings)
+async def new_battle(arena: Arena, *, voter: Voter, prompt: str,
+                     rng: random.Random = _rng) -> Battle:
+    """A new live battle for *prompt*, drawn without waiting on the database."""
+    prompt = _check_prompt(prompt, arena.settings)
+    paused = await arena.paused_models.current_async()
+    return draw_battle(arena.settings, paused, voter=voter, prompt=prompt, rng=rng)
+
+
+def draw_battle(settings: Settings, paused: Collection[str], *, voter: Voter, prompt: str,
+                rng: random.Random = _rng) -> Battle:
+    """Two different models by sampling weight, in random order; the battle is not stored."""
+    models = drawable(settings, paused)
     if len(models) < 2:
         raise ModelsUnavailable("fewer than two live models are available right now")
     first = rng.choices(models, weights=[m.weight for m in models])[0]
@@ -168,7 +174,7 @@ def _new_battle(session: Session, *, voter: Voter, prompt: str, settings: Settin
     pair = [first, second]
     rng.shuffle(pair)
     message = [{"role": "user", "content": prompt}]
-    battle = Battle(
+    return Battle(
         id=secrets.token_hex(16), anony=True, mode="live",
         model_a=pair[0].name, model_b=pair[1].name,
         conversation_a=message, conversation_b=list(message), status="generating",
@@ -176,9 +182,6 @@ def _new_battle(session: Session, *, voter: Voter, prompt: str, settings: Settin
         voter_id=voter.id, ip_hash=voter.ip_hash, ui_language=voter.ui_language,
         stats={"a": [], "b": []},
     )
-    session.add(battle)
-    session.commit()
-    return battle
 
 
 def prepare_regenerate(session: Session, *, battle_id: str, voter: Voter) -> Battle:
@@ -196,20 +199,27 @@ def prepare_regenerate(session: Session, *, battle_id: str, voter: Voter) -> Bat
     return battle
 
 
-async def run_turn(arena: Arena, battle: Battle) -> AsyncIterator[LiveUpdate]:
+async def run_turn(arena: Arena, battle: Battle, *,
+                   flush_interval: float = 0.0) -> AsyncIterator[LiveUpdate]:
     """Stream both answers of the pending turn, then store them; yields LiveUpdates.
 
-    *battle* is what `submit_prompt` or `prepare_regenerate` returned: those
-    checked the voter and put the battle in the `generating` state.
+    *battle* is what `new_battle`, `submit_prompt` or `prepare_regenerate`
+    returned: those checked the voter and put the battle in the `generating`
+    state. An unsaved battle is stored when the turn ends. Text that arrives
+    within *flush_interval* seconds of the last update waits for the next one
+    (one update per side then carries it all); the first never waits.
     """
     if battle.status != "generating":
         raise Conflict("this battle has no turn waiting for answers")
     battle_id = battle.id
+    unsaved = battle if inspect(battle).transient else None
     configs = {m.name: m for m in arena.settings.models}
     results = {side: SideResult() for side in SIDES}
-    queue: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue()
     conversations = {"a": battle.conversation_a, "b": battle.conversation_b}
     names = {"a": battle.model_a, "b": battle.model_b}
+    client = arena.http_client()
+    changed = asyncio.Event()
+    ended: list[str] = []
 
     async def run_side(side: str) -> None:
         result = results[side]
@@ -218,47 +228,53 @@ async def run_turn(arena: Arena, battle: Battle) -> AsyncIterator[LiveUpdate]:
             if config is None:
                 raise _Unconfigured(f"model {names[side]!r} is no longer configured")
             provider = PROVIDERS[config.provider](config, api_key=_api_key(config))
-            async for event in provider.stream(conversations[side], client=arena.http_client()):
+            async for event in provider.stream(conversations[side], client=client):
                 if isinstance(event, TextDelta):
                     if result.first_token_s is None:
                         result.first_token_s = time.perf_counter() - result.started
                     result.text += event.text
-                    queue.put_nowait((side, event.text))
+                    result.unsent += event.text
+                    changed.set()
                 else:
                     result.usage = event
         except ProviderError as exc:
             result.error = exc
         finally:
             result.finished_s = time.perf_counter() - result.started
-            queue.put_nowait(None)
+            ended.append(side)
+            changed.set()
 
     tasks = [asyncio.create_task(run_side(side)) for side in SIDES]
+    loop = asyncio.get_running_loop()
     finished = False
     try:
-        running = len(tasks)
-        while running:
-            items = [await queue.get()]
-            while not queue.empty():  # under load, send what piled up as one delta per side
-                items.append(queue.get_nowait())
-            deltas = {side: "".join(d for s, d in filter(None, items) if s == side)
-                      for side in SIDES}
+        reported, last_flush = 0, float("-inf")
+        while reported < len(SIDES):
+            await changed.wait()
+            wait = last_flush + flush_interval - loop.time()
+            if wait > 0 and len(ended) == reported:
+                await asyncio.sleep(wait)
+            changed.clear()
+            last_flush = loop.time()
             for side in SIDES:
-                if deltas[side]:
-                    yield _update(battle_id, results, side, deltas[side])
-            ended = items.count(None)
-            if ended:
-                running -= ended
+                delta, results[side].unsent = results[side].unsent, ""
+                if delta:
+                    yield _update(battle_id, results, side, delta)
+            if len(ended) > reported:
+                reported = len(ended)
                 yield _update(battle_id, results, None, "")
-        status = await to_thread.run_sync(_finish_turn, arena, battle_id, results)
+        stored = await to_thread.run_sync(_finish_turn, arena, battle_id, results, unsaved)
         finished = True
-        yield _update(battle_id, results, None, "", finished=True, status=status)
+        yield _update(battle_id, results, None, "", finished=True, status=stored.status,
+                      battle=stored)
     finally:
-        if not finished:  # the voter went away mid-turn: stop and close the battle
+        if not finished:  # the voter went away mid-turn: stop, and close the battle
             for task in tasks:
                 task.cancel()
             for side in SIDES:
                 results[side].error = results[side].error or _Cancelled("voter left mid-turn")
-            await asyncio.shield(to_thread.run_sync(_finish_turn, arena, battle_id, results))
+            await asyncio.shield(
+                to_thread.run_sync(_finish_turn, arena, battle_id, results, unsaved))
 
 
 class _Unconfigured(ProviderError):
@@ -274,21 +290,31 @@ def _api_key(config: LiveModelSettings) -> str | None:
 
 
 def _update(battle_id: str, results: dict[str, SideResult], side: str | None, delta: str, *,
-            finished: bool = False, status: str = "generating") -> LiveUpdate:
+            finished: bool = False, status: str = "generating",
+            battle: BattlePublic | None = None) -> LiveUpdate:
     return LiveUpdate(
         battle_id=battle_id, side=side, delta=delta,
         texts={s: r.text for s, r in results.items()},
         errors={s: (r.error.kind if r.error else None) for s, r in results.items()},
-        finished=finished, status=status,
+        finished=finished, status=status, battle=battle,
     )
 
 
-def _finish_turn(arena: Arena, battle_id: str, results: dict[str, SideResult]) -> str:
+def _finish_turn(arena: Arena, battle_id: str, results: dict[str, SideResult],
+                 unsaved: Battle | None) -> BattlePublic:
+    """Store the turn (and the battle, when new) in one transaction."""
     live = arena.settings.live
     with arena.session() as session:
-        battle = session.get(Battle, battle_id)
-        if battle is None or battle.status != "generating":
-            return battle.status if battle else "failed"
+        if unsaved is not None:
+            battle = unsaved  # run_turn's caller no longer reads or changes it
+            session.add(battle)
+        else:
+            found = session.get(Battle, battle_id)
+            if found is None:
+                raise NotFound(f"no live battle with id {battle_id!r}")
+            if found.status != "generating":
+                return public_view(found)
+            battle = found
         battle.conversation_a = [*battle.conversation_a,
                                  {"role": "assistant", "content": results["a"].text}]
         battle.conversation_b = [*battle.conversation_b,
@@ -314,46 +340,17 @@ def _finish_turn(arena: Arena, battle_id: str, results: dict[str, SideResult]) -
         else:
             battle.status = "ready"
         session.add(battle)
-        _record_health(session, battle, results, live.failures_before_pause, live.pause_seconds)
+        outcomes = {name: results[side].error for side, name in
+                    (("a", battle.model_a), ("b", battle.model_b))
+                    if not isinstance(results[side].error, _Cancelled)}
+        paused = record_health(session, outcomes, threshold=live.failures_before_pause,
+                               pause_seconds=live.pause_seconds)
         session.commit()
-        return battle.status
+    for name, until in paused.items():
+        arena.paused_models.note(name, until)
+    return public_view(battle)
 
 
-def _record_health(session: Session, battle: Battle, results: dict[str, SideResult],
-                   threshold: int, pause_seconds: float) -> None:
-    for side, name in (("a", battle.model_a), ("b", battle.model_b)):
-        error = results[side].error
-        if isinstance(error, _Cancelled):
-            continue
-        model = session.exec(select(ArenaModel).where(ArenaModel.name == name)).first()
-        if model is None:
-            continue
-        if error is None:
-            model.consecutive_failures, model.paused_until = 0, None
-        else:
-            model.consecutive_failures += 1
-            if model.consecutive_failures >= threshold:
-                model.paused_until = utcnow() + timedelta(seconds=pause_seconds)
-                log.warning("model %s paused for %.0fs after %d failures in a row", name,
-                            pause_seconds, model.consecutive_failures)
-        session.add(model)
-
-
-def live_model_status(session: Session, settings: Settings) -> list[dict[str, Any]]:
-    """For the owner: each configured model and whether it is sampled now."""
-    rows = {m.name: m for m in session.exec(select(ArenaModel))}
-    now = utcnow()
-    status = []
-    for config in settings.models:
-        row = rows.get(config.name)
-        paused = row is not None and row.paused_until is not None and _aware(
-            row.paused_until) > now
-        status.append({
-            "model": config.name,
-            "available": (not paused) and _has_key(config) and config.weight > 0,
-            "paused_until": row.paused_until if paused and row else None,
-            "missing_key": not _has_key(config),
-            "consecutive_failures": row.consecutive_failures if row else 0,
-        })
-    return status
-
+__all__ = ["available_models", "live_model_status", "ModelsUnavailable", "LiveUpdate",
+           "new_battle", "submit_prompt", "draw_battle", "prepare_regenerate", "run_turn",
+           "sync_models"]

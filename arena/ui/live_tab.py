@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -35,12 +34,9 @@ def render(arena: Arena) -> None:
     async def stream(battle: Battle, voter: services.Voter) -> AsyncIterator[tuple[Any, ...]]:
         base_a = battle.conversation_a
         base_b = battle.conversation_b
-        last = 0.0
-        async for update in live.run_turn(arena, battle):
-            now = time.monotonic()
-            if not update.finished and now - last < STREAM_REFRESH_S and update.side:
-                continue
-            last = now
+        async for update in live.run_turn(arena, battle, flush_interval=STREAM_REFRESH_S):
+            if update.side is None and not update.finished and not any(update.errors.values()):
+                continue  # a side ended well: its text is already on screen
             chats = [
                 base + [{"role": "assistant",
                          "content": update.texts[side] + failure_text(update.errors[side],
@@ -75,7 +71,8 @@ def render(arena: Arena) -> None:
     def submit(battle_id: str | None, text: str, voter: services.Voter) -> Battle:
         with arena.session() as session:
             return live.submit_prompt(session, voter=voter, prompt=text or "",
-                                      settings=arena.settings, battle_id=battle_id)
+                                      settings=arena.settings, battle_id=battle_id,
+                                      paused=arena.paused_models.current())
 
     def again(battle_id: str | None, _text: str, voter: services.Voter) -> Battle:
         if not battle_id:

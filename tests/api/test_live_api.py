@@ -26,7 +26,8 @@ def read_events(response: httpx.Response) -> list[tuple[str, dict]]:
 
 
 def test_streamed_battle_then_vote(database_url: str) -> None:
-    scripts = {name: Script(reply=f"answer number {i} here", token_delay=0.01)
+    # Tokens slower than the API's flush interval: each one is its own delta event.
+    scripts = {name: Script(reply=f"answer number {i} here", token_delay=0.06)
                for i, name in enumerate(LIVE_MODELS)}
     with live_arena(database_url, scripts) as (arena, _), start_server(arena) as server:
         with httpx.Client(base_url=server.url, headers=HEADERS, timeout=30) as client:

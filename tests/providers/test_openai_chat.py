@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
 import pytest
 
 from arena.config_live import LiveModelSettings
@@ -21,6 +20,7 @@ from arena.providers.errors import (
     UpstreamServerError,
 )
 from arena.providers.openai_chat import OpenAIChatProvider
+from arena.providers.transport import EndpointClient
 from tests.utils.fake_openai import Script
 from tests.utils.server import free_port
 
@@ -36,12 +36,15 @@ def provider(base_url: str, model: str = "m", api_key: str | None = None, **opti
 
 async def collect(chat: OpenAIChatProvider) -> tuple[str, list[Usage]]:
     text, usage = "", []
-    async with httpx.AsyncClient() as client:
+    client = EndpointClient()
+    try:
         async for event in chat.stream(MESSAGES, client=client):
             if isinstance(event, TextDelta):
                 text += event.text
             else:
                 usage.append(event)
+    finally:
+        await client.aclose()
     return text, usage
 
 
@@ -88,10 +91,9 @@ def test_stall_keeps_the_text_received_so_far(fake_openai) -> None:
     received = []
 
     async def consume() -> None:
-        async with httpx.AsyncClient() as client:
-            async for event in provider(url).stream(MESSAGES, client=client):
-                if isinstance(event, TextDelta):
-                    received.append(event.text)
+        async for event in provider(url).stream(MESSAGES, client=EndpointClient()):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
 
     with pytest.raises(StreamStalled):
         asyncio.run(consume())
