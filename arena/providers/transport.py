@@ -18,7 +18,6 @@ HTTP(S)_PROXY / NO_PROXY from the environment are honoured, as httpx does.
 from __future__ import annotations
 
 import functools
-import itertools
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator
@@ -29,6 +28,9 @@ import httpx
 SHARDS = 16
 CONNECTIONS_PER_SHARD = 32
 KEEPALIVE_PER_SHARD = 8
+# Idle connections are kept this long (httpx's default is 5 s: between the
+# battles of a quiet arena every answer would pay a new TLS handshake).
+KEEPALIVE_EXPIRY_S = 30.0
 USER_AGENT = "arena-llm-evaluation"
 
 
@@ -38,34 +40,50 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class ShardedTransport(httpx.AsyncBaseTransport):
-    """Round-robin over *shards* independent connection pools."""
+class ShardedPools:
+    """Several small connection pools; each request goes to the least busy one.
+
+    At low traffic that is always the first pool, so its connections are
+    reused; under load requests spread evenly and no pool grows large.
+    """
 
     def __init__(self, shards: int = SHARDS, proxy: str | None = None) -> None:
         limits = httpx.Limits(max_connections=CONNECTIONS_PER_SHARD,
-                              max_keepalive_connections=KEEPALIVE_PER_SHARD)
+                              max_keepalive_connections=KEEPALIVE_PER_SHARD,
+                              keepalive_expiry=KEEPALIVE_EXPIRY_S)
         self.proxy = proxy
-        self._shards = [httpx.AsyncHTTPTransport(limits=limits, verify=tls_context(), proxy=proxy)
-                        for _ in range(shards)]
-        self._next = itertools.cycle(self._shards)
+        self._pools = [httpx.AsyncHTTPTransport(limits=limits, verify=tls_context(), proxy=proxy)
+                       for _ in range(shards)]
+        self._busy = [0] * shards
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await next(self._next).handle_async_request(request)
+    @asynccontextmanager
+    async def send(self, request: httpx.Request) -> AsyncIterator[httpx.Response]:
+        index = self._busy.index(min(self._busy))
+        self._busy[index] += 1
+        try:
+            response = await self._pools[index].handle_async_request(request)
+            response.request = request
+            try:
+                yield response
+            finally:
+                await response.aclose()
+        finally:
+            self._busy[index] -= 1
 
     async def aclose(self) -> None:
-        for shard in self._shards:
-            await shard.aclose()
+        for pool in self._pools:
+            await pool.aclose()
 
 
 class EndpointClient:
     """Streams requests to model endpoints; one per event loop."""
 
     def __init__(self) -> None:
-        self._direct = ShardedTransport()
+        self._direct = ShardedPools()
         self._proxies = urllib.request.getproxies_environment()  # read once: a scan of os.environ
-        self._routes: dict[tuple[str, str], ShardedTransport] = {}
+        self._routes: dict[tuple[str, str], ShardedPools] = {}
 
-    def _transport(self, url: httpx.URL) -> ShardedTransport:
+    def _pools(self, url: httpx.URL) -> ShardedPools:
         route = self._routes.get((url.scheme, url.host))
         if route is None:
             proxy = self._proxies.get(url.scheme)
@@ -73,7 +91,7 @@ class EndpointClient:
                 route = self._direct
             else:
                 route = next((t for t in self._routes.values() if t.proxy == proxy), None)
-                route = route or ShardedTransport(shards=2, proxy=proxy)
+                route = route or ShardedPools(shards=2, proxy=proxy)
             self._routes[(url.scheme, url.host)] = route
         return route
 
@@ -83,12 +101,8 @@ class EndpointClient:
         request = httpx.Request(method, url, content=content,
                                 headers={"User-Agent": USER_AGENT, **headers},
                                 extensions={"timeout": timeout.as_dict()})
-        response = await self._transport(request.url).handle_async_request(request)
-        response.request = request
-        try:
+        async with self._pools(request.url).send(request) as response:
             yield response
-        finally:
-            await response.aclose()
 
     async def aclose(self) -> None:
         for transport in {id(t): t for t in (self._direct, *self._routes.values())}.values():

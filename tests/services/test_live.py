@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from sqlmodel import select
 
 from arena import services
+from arena.context import Arena
 from arena.models import ArenaModel, Battle, Vote
 from arena.services import live
 from arena.services.voters import Voter
@@ -231,3 +233,76 @@ def test_owner_sees_paused_and_keyless_models_in_arena_models(database_url, tmp_
     lines = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
     assert "paused until" in lines[BETA] and "1 failures" in lines[BETA]
     assert "API key variable not set" in lines[ALPHA]
+
+
+def test_a_new_battle_is_stored_only_with_its_first_answers(database_url) -> None:
+    scripts = {name: Script(reply="slow words here", token_delay=0.2) for name in LIVE_MODELS}
+    with live_arena(database_url, scripts) as (arena, _):
+        with arena.session() as session:
+            battle = live.submit_prompt(session, voter=VOTER, prompt="Hi",
+                                        settings=arena.settings)
+
+        async def consume() -> list:
+            updates = []
+            async for update in live.run_turn(arena, battle):
+                if not updates:  # answers are streaming: nothing to vote on yet
+                    with arena.session() as session, pytest.raises(services.NotFound):
+                        services.record_vote(session, battle_id=battle.id, winner="tie",
+                                             voter=VOTER)
+                updates.append(update)
+            return updates
+
+        updates = asyncio.run(consume())
+        assert updates[-1].battle.status == "ready" and updates[-1].battle.battle_id == battle.id
+        with arena.session() as session:
+            assert services.record_vote(session, battle_id=battle.id, winner="tie",
+                                        voter=VOTER).model_a in LIVE_MODELS
+
+
+def test_a_voter_who_leaves_mid_turn_closes_the_battle_without_blaming_the_models(
+        database_url) -> None:
+    scripts = {name: Script(reply="a long answer " * 20, token_delay=0.05)
+               for name in LIVE_MODELS}
+    with live_arena(database_url, scripts, live={"failures_before_pause": 1}) as (arena, _):
+        with arena.session() as session:
+            battle = live.submit_prompt(session, voter=VOTER, prompt="Hi",
+                                        settings=arena.settings)
+
+        async def leave_early() -> None:
+            turn = live.run_turn(arena, battle)
+            async for update in turn:
+                if update.side:
+                    break
+            await turn.aclose()
+
+        asyncio.run(leave_early())
+        with arena.session() as session:
+            stored = session.get(Battle, battle.id)
+            assert stored.status == "failed" and "cancelled" in stored.failure_reason
+            assert all(m.consecutive_failures == 0 for m in session.exec(select(ArenaModel)))
+            with pytest.raises(services.Conflict):
+                services.record_vote(session, battle_id=battle.id, winner="tie", voter=VOTER)
+        assert len(live.available_models(arena.session(), arena.settings)) == 2
+
+
+def test_a_model_paused_by_another_process_is_not_drawn_after_a_refresh(database_url) -> None:
+    scripts = {BETA: Script(status=500)}
+    with live_arena(database_url, scripts, models=(*LIVE_MODELS, "puffin-live-gamma"),
+                    live={"failures_before_pause": 1, "pause_seconds": 600}) as (arena, _):
+        other = Arena.open(arena.settings)  # another `arena serve` on the same database
+        other.paused_models.ttl = 0.2
+        try:
+            assert asyncio.run(other.paused_models.current_async()) == set()
+            for _ in range(50):  # until BETA has failed once in this arena
+                battle, _ = play_turn(arena, "Hi")
+                if BETA in (battle.model_a, battle.model_b):
+                    break
+            assert BETA in arena.paused_models.current()
+            time.sleep(0.3)
+            other.paused_models.current()  # stale: re-read from the database
+            pairs = [live.draw_battle(other.settings, other.paused_models.current(),
+                                      voter=VOTER, prompt="Hi") for _ in range(30)]
+            drawn = {name for pair in pairs for name in (pair.model_a, pair.model_b)}
+            assert drawn == {ALPHA, "puffin-live-gamma"}
+        finally:
+            other.close()

@@ -37,6 +37,7 @@ class Script:
     retry_after: str | None = None  # with status 429: fail once, then answer
     malformed: bool = False
     usage: bool = True
+    linger_after_done: float = 0.0  # keep the response open this long after [DONE]
 
 
 @dataclass
@@ -51,7 +52,8 @@ class FakeOpenAI:
 
     async def completions(self, request: Request) -> Response:
         body = await request.json()
-        self.requests.append({"headers": dict(request.headers), "body": body})
+        peer = (request.client.host, request.client.port) if request.client else None
+        self.requests.append({"headers": dict(request.headers), "body": body, "peer": peer})
         model = body.get("model", "")
         script = self.scripts.get(model, Script())
         if script.status == 429 and script.retry_after is not None:
@@ -86,6 +88,8 @@ class FakeOpenAI:
             yield _event({"id": "c1", "choices": [], "usage": {
                 "prompt_tokens": 11, "completion_tokens": count, "total_tokens": count + 11}})
         yield b"data: [DONE]\n\n"
+        if script.linger_after_done:
+            await asyncio.sleep(script.linger_after_done)
 
 
 def _tokens(script: Script) -> list[str]:

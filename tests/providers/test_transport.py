@@ -1,0 +1,94 @@
+"""The endpoint client against a real HTTP server: keep-alive, the end of a stream, proxies."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from arena.providers import TextDelta
+from arena.providers.errors import ConnectFailed
+from arena.providers.transport import EndpointClient
+from tests.providers.test_openai_chat import MESSAGES, provider
+from tests.utils.fake_openai import Script
+
+
+async def answer(chat, client: EndpointClient) -> str:
+    return "".join([e.text async for e in chat.stream(MESSAGES, client=client)
+                    if isinstance(e, TextDelta)])
+
+
+def test_answers_reuse_the_connection_after_done(fake_openai) -> None:
+    fake, url = fake_openai
+    fake.scripts["m"] = Script(reply="one two")
+
+    async def run() -> list[str]:
+        client = EndpointClient()
+        try:
+            return [await answer(provider(url), client) for _ in range(5)]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(run()) == ["one two "] * 5
+    assert len({r["peer"] for r in fake.requests}) == 1  # one TCP connection, five answers
+
+
+def test_concurrent_answers_reuse_their_connections_next_time(fake_openai) -> None:
+    fake, url = fake_openai
+    fake.scripts["m"] = Script(reply="a b c", token_delay=0.05)
+
+    async def run() -> None:
+        client = EndpointClient()
+        try:
+            for _ in range(2):
+                texts = await asyncio.gather(*[answer(provider(url), client) for _ in range(40)])
+                assert texts == ["a b c "] * 40
+        finally:
+            await client.aclose()
+
+    asyncio.run(run())
+    first = {r["peer"] for r in fake.requests[:40]}
+    second = {r["peer"] for r in fake.requests[40:]}
+    assert len(first) == 40 and second <= first
+
+
+def test_a_server_that_keeps_the_stream_open_after_done_does_not_hold_the_answer(
+        fake_openai) -> None:
+    fake, url = fake_openai
+    fake.scripts["m"] = Script(reply="all done", linger_after_done=30)
+
+    async def run() -> str:
+        client = EndpointClient()
+        try:
+            return await answer(provider(url, stall_timeout=10), client)
+        finally:
+            await client.aclose()
+
+    started = time.monotonic()
+    assert asyncio.run(run()) == "all done "
+    assert time.monotonic() - started < 5  # the 1 s grace, not the 10 s stall timeout
+
+
+def test_requests_go_through_the_environment_proxy_unless_no_proxy(fake_openai,
+                                                                   monkeypatch) -> None:
+    fake, url = fake_openai
+    fake.scripts["m"] = Script(reply="via proxy")
+    monkeypatch.setenv("HTTP_PROXY", url.removesuffix("/v1"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("http_proxy", raising=False)
+    remote = "http://models.arena-test.invalid/v1"  # resolvable only by the proxy
+
+    async def run() -> str:
+        client = EndpointClient()
+        try:
+            return await answer(provider(remote, connect_timeout=2), client)
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(run()) == "via proxy "
+    assert fake.requests[-1]["headers"]["host"] == "models.arena-test.invalid"
+    monkeypatch.setenv("NO_PROXY", "models.arena-test.invalid")
+    with pytest.raises(ConnectFailed):
+        asyncio.run(run())
