@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import os
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -48,8 +50,13 @@ def serving_app(arena: Arena) -> FastAPI:
 
 
 def create_app(arena: Arena) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await arena.aclose_http_client()
+
     app = FastAPI(title=arena.settings.server.title, docs_url="/api/docs",
-                  redoc_url=None, openapi_url="/api/openapi.json")
+                  redoc_url=None, openapi_url="/api/openapi.json", lifespan=lifespan)
     app.state.arena = arena
     app.add_exception_handler(services.ServiceError, service_error_handler)
     app.include_router(router)

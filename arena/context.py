@@ -86,5 +86,11 @@ class Arena:
             client = self._clients[loop] = EndpointClient()
         return client
 
+    async def aclose_http_client(self) -> None:
+        """Close this event loop's endpoint client (the app does at shutdown)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
     def close(self) -> None:
         self.engine.dispose()

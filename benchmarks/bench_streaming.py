@@ -142,6 +142,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--rounds", type=int, default=20,
                         help="battles in a row at concurrency 1; rounds/4 (min 2) rounds above")
+    parser.add_argument("--upstream", choices=["lean", "fake"], default="lean",
+                        help="lean: benchmarks/upstream.py (raw asyncio, little CPU); "
+                             "fake: tests/utils/fake_openai.py (uvicorn + Starlette)")
     parser.add_argument("--database-url", default=None,
                         help="default: a SQLite file in a temporary folder")
     args = parser.parse_args()
@@ -158,8 +161,10 @@ def main() -> None:
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
            "PYTHONPATH": str(REPO)}
     env.pop("ARENA_DATABASE_URL", None)
+    server = (["benchmarks/upstream.py"] if args.upstream == "lean"
+              else ["-m", "tests.utils.fake_openai"])
     fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.utils.fake_openai", "--port", str(upstream_port),
+        [sys.executable, *server, "--port", str(upstream_port),
          "--tokens", str(args.tokens), "--token-delay", str(args.token_delay)],
         cwd=REPO, env=env)
     arena = subprocess.Popen(

@@ -14,8 +14,11 @@ from arena.providers.base import ChatProvider, StreamEvent, TextDelta, Usage
 from arena.providers.errors import (
     ConnectFailed,
     EmptyAnswer,
+    FirstTokenTimeout,
     MalformedStream,
+    ProviderError,
     RateLimited,
+    StreamStalled,
     UpstreamRequestError,
     UpstreamServerError,
 )
@@ -64,9 +67,12 @@ class OpenAIChatProvider(ChatProvider):
         url = f"{self.config.base_url}/chat/completions"
         timeout = httpx.Timeout(connect=self.config.connect_timeout, read=None, write=30,
                                 pool=self.config.connect_timeout)
+        answering = False  # set once the response headers are in
         try:
             async with client.stream("POST", url, content=body, headers=self.headers(),
-                                     timeout=timeout) as response:
+                                     timeout=timeout,
+                                     response_timeout=self.config.first_token_timeout) as response:
+                answering = True
                 if response.status_code != 200:
                     await self._raise_for_status(response, retry=retry)
                 got_text = False
@@ -82,12 +88,19 @@ class OpenAIChatProvider(ChatProvider):
                         yield event
                 if not got_text:
                     raise EmptyAnswer("stream ended without any text")
-        except httpx.ConnectError as exc:
-            raise ConnectFailed(f"cannot connect to {url}: {exc}") from exc
-        except httpx.ConnectTimeout as exc:
-            raise ConnectFailed(f"connect timeout to {url}") from exc
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise MalformedStream(f"connection broken mid-stream: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, url, answering=answering) from exc
+
+    def _transport_error(self, exc: httpx.TransportError, url: str, *,
+                         answering: bool) -> ProviderError:
+        if answering:
+            if isinstance(exc, httpx.TimeoutException):
+                return StreamStalled(f"read timeout mid-stream: {exc}")
+            return MalformedStream(f"connection broken mid-stream: {exc}")
+        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+            return FirstTokenTimeout(
+                f"no response from {url} within {self.config.first_token_timeout:g}s")
+        return ConnectFailed(f"cannot connect to {url}: {exc}")
 
     def _parse(self, data: bytes) -> list[StreamEvent]:
         try:

@@ -1,22 +1,24 @@
-"""The HTTP client for model endpoints: lean per request, keep-alive without a
-quadratic pool.
+"""The HTTP client for model endpoints: httpx requests and responses carried by aiohttp.
 
-- httpcore's connection pool re-checks every pooled connection against every
-  other one each time a request starts or a response closes, so its cost grows
-  with the square of the pool: with 100 streamed answers at once and their
-  connections kept alive, reading one event cost ~0.9 ms of CPU instead of
-  ~0.12 ms. Spreading requests over several small pools keeps each scan short
-  and keeps connections alive all the same.
-- `httpx.AsyncClient` runs a cookie jar, auth and redirect handling and event
-  hooks on every request; a model endpoint needs none of them, and on a busy
-  arena they were a tenth of the CPU spent per answer. Requests go straight to
-  the transport instead (httpx's documented transport API).
+A live arena relays every token of every answer: 50 battles at 100 tokens/s
+are 10,000 server-sent events a second through one event loop. httpx's own
+transport (httpcore + h11, pure Python) costs ~120 us of CPU per event and
+saturates a core before that; httpx-aiohttp's transport (aiohttp's C HTTP
+parser under the same httpx Request/Response API) costs ~55 us
+(benchmarks/bench_streaming.py). httpcore's pool also re-checks every pooled
+connection against every other one on each request and response close
+(quadratic in the pool size: 0.9 ms per event with 100 kept-alive streams);
+aiohttp's pool does not.
 
-HTTP(S)_PROXY / NO_PROXY from the environment are honoured, as httpx does.
+Requests go straight to the transport: no cookie jar, auth, redirects or event
+hooks, which a model endpoint does not need and which cost a tenth of the CPU
+per answer through `httpx.AsyncClient`. HTTP(S)_PROXY / NO_PROXY from the
+environment are honoured, as httpx does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ssl
 import urllib.request
@@ -24,86 +26,68 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
-SHARDS = 16
-CONNECTIONS_PER_SHARD = 32
-KEEPALIVE_PER_SHARD = 8
 # Idle connections are kept this long (httpx's default is 5 s: between the
 # battles of a quiet arena every answer would pay a new TLS handshake).
 KEEPALIVE_EXPIRY_S = 30.0
+MAX_CONNECTIONS = 1000
 USER_AGENT = "arena-llm-evaluation"
 
 
 @functools.cache
 def tls_context() -> ssl.SSLContext:
-    """One certificate store for all pools: loading it takes ~50 ms of CPU."""
+    """One certificate store for every transport: loading it takes ~50 ms of CPU."""
     return httpx.create_ssl_context()
 
 
-class ShardedPools:
-    """Several small connection pools; each request goes to the least busy one.
-
-    At low traffic that is always the first pool, so its connections are
-    reused; under load requests spread evenly and no pool grows large.
-    """
-
-    def __init__(self, shards: int = SHARDS, proxy: str | None = None) -> None:
-        limits = httpx.Limits(max_connections=CONNECTIONS_PER_SHARD,
-                              max_keepalive_connections=KEEPALIVE_PER_SHARD,
-                              keepalive_expiry=KEEPALIVE_EXPIRY_S)
-        self.proxy = proxy
-        self._pools = [httpx.AsyncHTTPTransport(limits=limits, verify=tls_context(), proxy=proxy)
-                       for _ in range(shards)]
-        self._busy = [0] * shards
-
-    @asynccontextmanager
-    async def send(self, request: httpx.Request) -> AsyncIterator[httpx.Response]:
-        index = self._busy.index(min(self._busy))
-        self._busy[index] += 1
-        try:
-            response = await self._pools[index].handle_async_request(request)
-            response.request = request
-            try:
-                yield response
-            finally:
-                await response.aclose()
-        finally:
-            self._busy[index] -= 1
-
-    async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
+def _transport(proxy: str | None = None) -> AiohttpTransport:
+    limits = httpx.Limits(max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY_S)
+    return AiohttpTransport(verify=tls_context(), limits=limits, trust_env=False,
+                            proxy=httpx.Proxy(proxy) if proxy else None)
 
 
 class EndpointClient:
-    """Streams requests to model endpoints; one per event loop."""
+    """Streams requests to model endpoints; one per event loop (`Arena.http_client`)."""
 
     def __init__(self) -> None:
-        self._direct = ShardedPools()
         self._proxies = urllib.request.getproxies_environment()  # read once: a scan of os.environ
-        self._routes: dict[tuple[str, str], ShardedPools] = {}
+        self._routes: dict[tuple[str, str], AiohttpTransport] = {}
+        self._transports: dict[str | None, AiohttpTransport] = {}
 
-    def _pools(self, url: httpx.URL) -> ShardedPools:
+    def _route(self, url: httpx.URL) -> AiohttpTransport:
         route = self._routes.get((url.scheme, url.host))
         if route is None:
             proxy = self._proxies.get(url.scheme)
-            if not proxy or urllib.request.proxy_bypass_environment(url.host, self._proxies):
-                route = self._direct
-            else:
-                route = next((t for t in self._routes.values() if t.proxy == proxy), None)
-                route = route or ShardedPools(shards=2, proxy=proxy)
-            self._routes[(url.scheme, url.host)] = route
+            if proxy and urllib.request.proxy_bypass_environment(url.host, self._proxies):
+                proxy = None
+            if proxy not in self._transports:
+                self._transports[proxy] = _transport(proxy)
+            route = self._routes[(url.scheme, url.host)] = self._transports[proxy]
         return route
 
     @asynccontextmanager
     async def stream(self, method: str, url: str, *, content: bytes, headers: dict[str, str],
-                     timeout: httpx.Timeout) -> AsyncIterator[httpx.Response]:
+                     timeout: httpx.Timeout, response_timeout: float
+                     ) -> AsyncIterator[httpx.Response]:
+        """The response once its headers are in (within *response_timeout* seconds,
+        else httpx.ReadTimeout); the body is read by the caller."""
         request = httpx.Request(method, url, content=content,
                                 headers={"User-Agent": USER_AGENT, **headers},
                                 extensions={"timeout": timeout.as_dict()})
-        async with self._pools(request.url).send(request) as response:
+        try:
+            async with asyncio.timeout(response_timeout):
+                response = await self._route(request.url).handle_async_request(request)
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(f"no response headers within {response_timeout:g}s",
+                                    request=request) from exc
+        try:
             yield response
+        finally:
+            await response.aclose()
 
     async def aclose(self) -> None:
-        for transport in {id(t): t for t in (self._direct, *self._routes.values())}.values():
+        for transport in self._transports.values():
             await transport.aclose()
+        self._transports.clear()
+        self._routes.clear()

@@ -91,9 +91,13 @@ def test_stall_keeps_the_text_received_so_far(fake_openai) -> None:
     received = []
 
     async def consume() -> None:
-        async for event in provider(url).stream(MESSAGES, client=EndpointClient()):
-            if isinstance(event, TextDelta):
-                received.append(event.text)
+        client = EndpointClient()
+        try:
+            async for event in provider(url).stream(MESSAGES, client=client):
+                if isinstance(event, TextDelta):
+                    received.append(event.text)
+        finally:
+            await client.aclose()
 
     with pytest.raises(StreamStalled):
         asyncio.run(consume())

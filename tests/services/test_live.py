@@ -14,7 +14,7 @@ from arena.models import ArenaModel, Battle, Vote
 from arena.services import live
 from arena.services.voters import Voter
 from tests.utils.fake_openai import Script
-from tests.utils.live import LIVE_MODELS, live_arena
+from tests.utils.live import LIVE_MODELS, live_arena, run_live
 
 VOTER = Voter(id="live-voter-001", ui_language="en")
 ALPHA, BETA = LIVE_MODELS
@@ -28,7 +28,7 @@ def play_turn(arena, prompt: str, battle_id: str | None = None) -> tuple[Battle,
     async def consume() -> list:
         return [u async for u in live.run_turn(arena, battle)]
 
-    updates = asyncio.run(consume())
+    updates = run_live(arena, consume())
     with arena.session() as session:
         return session.get(Battle, battle.id), updates
 
@@ -168,7 +168,7 @@ def test_regenerate_replaces_the_last_answers(database_url) -> None:
             async for _ in live.run_turn(arena, pending):
                 pass
 
-        asyncio.run(consume())
+        run_live(arena, consume())
         with arena.session() as session:
             again = session.get(Battle, battle.id)
         assert [m["role"] for m in again.conversation_a] == ["user", "assistant"]
@@ -252,7 +252,7 @@ def test_a_new_battle_is_stored_only_with_its_first_answers(database_url) -> Non
                 updates.append(update)
             return updates
 
-        updates = asyncio.run(consume())
+        updates = run_live(arena, consume())
         assert updates[-1].battle.status == "ready" and updates[-1].battle.battle_id == battle.id
         with arena.session() as session:
             assert services.record_vote(session, battle_id=battle.id, winner="tie",
@@ -275,7 +275,7 @@ def test_a_voter_who_leaves_mid_turn_closes_the_battle_without_blaming_the_model
                     break
             await turn.aclose()
 
-        asyncio.run(leave_early())
+        run_live(arena, leave_early())
         with arena.session() as session:
             stored = session.get(Battle, battle.id)
             assert stored.status == "failed" and "cancelled" in stored.failure_reason

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from arena.app import prepare
 from arena.config import load_settings
@@ -13,6 +14,7 @@ from tests.utils.fake_openai import FakeOpenAI, Script, serve_fake_openai
 from tests.utils.server import free_port
 
 LIVE_MODELS = ("lynx-live-alpha", "otter-live-beta")
+T = TypeVar("T")
 
 
 @contextmanager
@@ -35,3 +37,15 @@ def live_arena(database_url: str, scripts: dict[str, Script] | None = None,
             yield arena, fake
         finally:
             arena.close()
+
+
+def run_live(arena: Arena, coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run *coroutine* in a new event loop, then close that loop's endpoint client."""
+
+    async def main() -> T:
+        try:
+            return await coroutine
+        finally:
+            await arena.aclose_http_client()
+
+    return asyncio.run(main())
