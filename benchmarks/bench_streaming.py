@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,15 +56,30 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> N
     raise SystemExit(f"{url} did not come up")
 
 
+async def read_stream(response: httpx.Response, started: float,
+                      first_marker: bytes) -> tuple[float, float, bytes]:
+    """(time to the first chunk holding *first_marker*, total time, the first 4 kB + last 4 kB).
+
+    Reads raw chunks: this client shares the cores with the arena and the upstream,
+    so it spends as little as it can per event, on both paths alike.
+    """
+    first = None
+    head = tail = b""
+    async for chunk in response.aiter_raw():
+        if first is None and first_marker in chunk:
+            first = time.perf_counter() - started
+        if len(head) < 4096:
+            head += chunk
+        tail = (tail + chunk)[-4096:]
+    return first or float("nan"), time.perf_counter() - started, head + tail
+
+
 async def direct_stream(client: httpx.AsyncClient, upstream: str) -> tuple[float, float]:
     started = time.perf_counter()
-    first = None
     body = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
     async with client.stream("POST", f"{upstream}/chat/completions", json=body) as response:
-        async for line in response.aiter_lines():
-            if first is None and line.startswith("data: {") and '"content"' in line:
-                first = time.perf_counter() - started
-    return first or float("nan"), time.perf_counter() - started
+        first, total, _ = await read_stream(response, started, b'"content"')
+    return first, total
 
 
 async def direct_battle(client: httpx.AsyncClient, upstream: str, _: int) -> Sample:
@@ -73,32 +89,29 @@ async def direct_battle(client: httpx.AsyncClient, upstream: str, _: int) -> Sam
 
 async def arena_battle(client: httpx.AsyncClient, arena: str, voter: int) -> Sample:
     started = time.perf_counter()
-    first = None
-    battle_id = None
     headers = {"X-Voter-Id": f"bench-voter-{voter:06d}"}
     async with client.stream("POST", f"{arena}/api/battles", headers=headers,
                              json={"prompt": "Hi", "stream": True}) as response:
         response.raise_for_status()
-        async for line in response.aiter_lines():
-            if first is None and line == "event: delta":
-                first = time.perf_counter() - started
-            elif battle_id is None and line.startswith("data: "):
-                battle_id = json.loads(line[6:])["battle_id"]
-            elif line.startswith("data: ") and '"status":"failed"' in line:
-                raise SystemExit(f"battle failed: {line[:300]}")
-    return first or float("nan"), time.perf_counter() - started, battle_id
+        first, total, seen = await read_stream(response, started, b"event: delta")
+    if b'"status":"failed"' in seen:
+        raise SystemExit(f"battle failed: {seen[-600:]!r}")
+    battle_id = json.loads(seen.split(b"\n", 2)[1].removeprefix(b"data: "))["battle_id"]
+    return first, total, battle_id
 
 
 async def measure(kind: str, url: str, concurrency: int, rounds: int) -> list[Sample]:
     """*rounds* rounds of *concurrency* battles at once, after one uncounted warm-up round.
 
-    Each battle opens its own connections, as independent voters do (and because
-    httpx stalls for seconds when many streamed keep-alive connections are reused).
+    The client keeps connections alive and reads through httpx-aiohttp's transport,
+    as the arena does upstream, so that the client costs the same per event on
+    both paths and as little as possible.
     """
     battle = direct_battle if kind == "direct" else arena_battle
-    limits = httpx.Limits(max_connections=4 * concurrency + 10, max_keepalive_connections=0)
+    limits = httpx.Limits(max_connections=4 * concurrency + 10, keepalive_expiry=60)
     results: list[Sample] = []
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+    transport = AiohttpTransport(limits=limits)
+    async with httpx.AsyncClient(timeout=120, transport=transport) as client:
         for number in range(rounds + 1):
             batch = [battle(client, url, number * concurrency + i) for i in range(concurrency)]
             measured = await asyncio.gather(*batch)

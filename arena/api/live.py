@@ -10,12 +10,14 @@ POST /api/battles/{id}/regenerate {"stream"}            the last turn answered a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from arena import services
@@ -67,21 +69,23 @@ def _sse(event: str, payload: object) -> bytes:
 
 async def respond_with_turn(arena: Arena, battle: Battle, *, stream: bool,
                             status_code: int = 201) -> object:
-    battle_id = battle.id
+    turn = live.start_turn(arena, battle)  # both requests leave before the response starts
     if not stream:
-        updates = [update async for update in live.run_turn(arena, battle)]
+        updates = [update async for update in turn.updates()]
         return JSONResponse(_done(updates[-1]), status_code=status_code)
 
     async def events() -> AsyncIterator[bytes]:
-        yield _sse("battle", {"battle_id": battle_id})
-        async for update in live.run_turn(arena, battle, flush_interval=STREAM_FLUSH_S):
-            if update.side and update.delta:
-                yield _sse("delta", {"side": update.side, "text": update.delta})
-            elif update.finished:
-                yield _sse("done", _done(update))
+        yield _sse("battle", {"battle_id": turn.battle_id})
+        async with aclosing(turn.updates(flush_interval=STREAM_FLUSH_S)) as updates:
+            async for update in updates:
+                if update.side and update.delta:
+                    yield _sse("delta", {"side": update.side, "text": update.delta})
+                elif update.finished:
+                    yield _sse("done", _done(update))
 
     return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                             background=BackgroundTask(turn.abandon))
 
 
 async def start_live_battle(request: Request, voter: services.Voter, prompt: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Any
 
 import gradio as gr
@@ -31,23 +32,25 @@ def render(arena: Arena) -> None:
     panel.wire_votes()
     outputs = [*panel.battle_outputs, prompt]
 
-    async def stream(battle: Battle, voter: services.Voter) -> AsyncIterator[tuple[Any, ...]]:
-        base_a = battle.conversation_a
-        base_b = battle.conversation_b
-        async for update in live.run_turn(arena, battle, flush_interval=STREAM_REFRESH_S):
-            if update.side is None and not update.finished and not any(update.errors.values()):
-                continue  # a side ended well: its text is already on screen
-            chats = [
-                base + [{"role": "assistant",
-                         "content": update.texts[side] + failure_text(update.errors[side],
-                                                                      voter.ui_language)}]
-                for side, base in (("a", base_a), ("b", base_b))
-            ]
-            message = ""
-            if update.finished and update.status == "failed":
-                message = tr("live_failed", voter.ui_language)
-            ready = update.finished and update.status == "ready"
-            yield (battle.id, *chats, message, *panel._buttons(ready), gr.Textbox())
+    def render_update(turn: live.LiveTurn, update: live.LiveUpdate,
+                      bases: tuple[list[Any], list[Any]], language: str) -> tuple[Any, ...]:
+        chats = [
+            base + [{"role": "assistant",
+                     "content": update.texts[side] + failure_text(update.errors[side], language)}]
+            for side, base in zip(("a", "b"), bases, strict=True)
+        ]
+        failed = update.finished and update.status == "failed"
+        message = tr("live_failed", language) if failed else ""
+        ready = update.finished and update.status == "ready"
+        return (turn.battle_id, *chats, message, *panel._buttons(ready), gr.Textbox())
+
+    async def stream(turn: live.LiveTurn, bases: tuple[list[Any], list[Any]],
+                     voter: services.Voter) -> AsyncIterator[tuple[Any, ...]]:
+        async with aclosing(turn.updates(flush_interval=STREAM_REFRESH_S)) as updates:
+            async for update in updates:
+                if update.side or update.finished or any(update.errors.values()):
+                    # (a side that ended well changes nothing on screen)
+                    yield render_update(turn, update, bases, voter.ui_language)
 
     def turn_handler(prepare: Callable[..., Battle]) -> Callable[..., Any]:
         async def handler(battle_id: str | None, text: str,
@@ -60,11 +63,15 @@ def render(arena: Arena) -> None:
                 yield (battle_id, gr.Chatbot(), gr.Chatbot(), message,
                        *[gr.Button() for _ in panel.buttons], gr.Textbox())
                 return
-            first = (battle.id, battle.conversation_a, battle.conversation_b, "",
-                     *panel._buttons(False), gr.Textbox(value=""))
-            yield first
-            async for update in stream(battle, voter):
-                yield update
+            # Read before the turn starts: storing it extends these conversations.
+            bases = (list(battle.conversation_a), list(battle.conversation_b))
+            turn = live.start_turn(arena, battle)
+            try:
+                yield (turn.battle_id, *bases, "", *panel._buttons(False), gr.Textbox(value=""))
+                async for update in stream(turn, bases, voter):
+                    yield update
+            finally:
+                await turn.abandon()
 
         return handler
 
