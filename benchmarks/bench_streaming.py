@@ -1,21 +1,24 @@
 """Streaming overhead of the arena: time to first token (TTFT) and total time seen by
 a client through the arena's REST API (SSE) versus straight from the upstream.
 
-The upstream is tests/utils/fake_openai.py in its own process, streaming --tokens
-tokens at a fixed rate; the arena is `arena serve` in its own process with two live
-models pointing at it; this process is the client. A "direct battle" opens the same
-two concurrent upstream streams the arena opens.
+The upstream is benchmarks/upstream.py (or, with --upstream fake, the tests'
+tests/utils/fake_openai.py) in its own process, streaming --tokens tokens, one
+server-sent event each, at a fixed rate; the arena is `arena serve` in its own
+process with two live models pointing at it; this process is the client, on
+the same cores. A "direct battle" opens the same two concurrent upstream streams
+the arena opens. Each concurrency level runs direct, then through the arena, in
+rounds of N battles started together.
 
-Two measures of what the arena adds:
-- "vs direct": arena TTFT median minus direct TTFT median, in separate phases of
-  the same run (on 2 cores, the direct phase at 50 battles is dominated by the
-  client and upstream processes competing for CPU, so this one is noisy);
+What the arena adds:
+- "TTFT vs direct": median TTFT through the arena minus median TTFT direct, in
+  the same run (the target: < 50 ms at 1 battle, < 200 ms at 50);
+- "total vs direct": median total time through the arena over direct;
 - "added": per battle, the client's TTFT through the arena minus the upstream's
   TTFT as the arena itself measured it (stored with the battle): the time the
   arena spends before and after the upstream, battle by battle.
 
     .venv/bin/python benchmarks/bench_streaming.py [--tokens 200] [--token-delay 0.01]
-        [--concurrency 1 50] [--rounds 20] [--database-url URL]
+        [--concurrency 1 50] [--rounds 20] [--upstream lean|fake] [--database sqlite|postgresql]
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -38,6 +42,7 @@ from sqlalchemy import create_engine, text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.utils.postgres import fresh_postgres_database  # noqa: E402
 from tests.utils.server import free_port  # noqa: E402
 
 Sample = tuple[float, float, str | None]  # ttft s, total s, battle id
@@ -158,12 +163,18 @@ def main() -> None:
     parser.add_argument("--upstream", choices=["lean", "fake"], default="lean",
                         help="lean: benchmarks/upstream.py (raw asyncio, little CPU); "
                              "fake: tests/utils/fake_openai.py (uvicorn + Starlette)")
-    parser.add_argument("--database-url", default=None,
-                        help="default: a SQLite file in a temporary folder")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="sqlite: a file in a temporary folder; postgresql: a new database "
+                             "on ARENA_TEST_POSTGRES_URL's server (default 127.0.0.1:5432)")
     args = parser.parse_args()
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-streaming-")))
+        database_url = (f"sqlite:///{work / 'bench.db'}" if args.database == "sqlite"
+                        else stack.enter_context(fresh_postgres_database()))
+        run(args, work, database_url)
 
-    work = Path(tempfile.mkdtemp(prefix="bench-streaming-"))
-    database_url = args.database_url or f"sqlite:///{work / 'bench.db'}"
+
+def run(args: argparse.Namespace, work: Path, database_url: str) -> None:
     upstream_port, arena_port = free_port(), free_port()
     upstream = f"http://127.0.0.1:{upstream_port}/v1"
     config = work / "arena.toml"
@@ -190,7 +201,8 @@ def main() -> None:
         print(f"upstream: {args.tokens} tokens at {1 / args.token_delay:.0f} tokens/s per stream;"
               f" arena: `arena serve` on {database_url.split(':')[0]}; {os.cpu_count()} cores")
         print(f"{'battles':>7} {'path':>6} {'n':>4} {'TTFT med':>9} {'TTFT p95':>9} "
-              f"{'total med':>10} {'total p95':>10}  {'vs direct':>10}  added TTFT med / p95")
+              f"{'total med':>10} {'total p95':>10}  {'TTFT vs direct':>14} "
+              f"{'total vs direct':>15}  added TTFT med / p95")
         for concurrency in args.concurrency:
             rounds = args.rounds if concurrency == 1 else max(2, args.rounds // 4)
             direct_samples = asyncio.run(measure("direct", upstream, concurrency, rounds))
@@ -203,7 +215,9 @@ def main() -> None:
                 extra = ""
                 if name == "arena":
                     delta = row["ttft_median"] - direct["ttft_median"]
-                    extra = (f"  {delta:>+8.1f}ms  {statistics.median(added):.1f} ms / "
+                    ratio = row["total_median"] / direct["total_median"]
+                    extra = (f"  {delta:>+12.1f}ms {ratio:>14.3f}x  "
+                             f"{statistics.median(added):.1f} ms / "
                              f"{percentile(added, 0.95):.1f} ms")
                 print(f"{concurrency:>7} {name:>6} {len(direct_samples):>4} "
                       f"{row['ttft_median']:>7.1f}ms {row['ttft_p95']:>7.1f}ms "

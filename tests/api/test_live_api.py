@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 from sqlmodel import select
@@ -75,3 +76,27 @@ def test_live_input_limit_over_the_api(database_url: str) -> None:
                              headers=HEADERS)
         assert refused.status_code == 422 and "limit is 5" in refused.json()["detail"]
         assert fake.requests == []
+
+
+def test_a_voter_who_disconnects_mid_stream_stops_both_requests(database_url: str) -> None:
+    scripts = {name: Script(reply="word " * 200, token_delay=0.05) for name in LIVE_MODELS}
+    with live_arena(database_url, scripts) as (arena, fake), start_server(arena) as server:
+        with httpx.Client(base_url=server.url, headers=HEADERS, timeout=30) as client:
+            with client.stream("POST", "/api/battles",
+                               json={"prompt": "Hi", "stream": True}) as response:
+                lines = response.iter_lines()
+                battle_id = json.loads(next(ln for ln in lines if ln.startswith("data: "))[6:])[
+                    "battle_id"]
+                next(ln for ln in lines if ln == "event: delta")
+            # the connection is closed here, about 10 s before the answers would end
+        deadline = time.monotonic() + 5
+        stored = None
+        while time.monotonic() < deadline and stored is None:
+            time.sleep(0.1)
+            with arena.session() as session:
+                stored = session.get(Battle, battle_id)
+        assert stored is not None and stored.status == "failed"
+        assert stored.failure_reason.count("cancelled") == 2
+        with httpx.Client(base_url=server.url, headers=HEADERS) as client:
+            vote = client.post(f"/api/battles/{battle_id}/vote", json={"winner": "tie"})
+        assert vote.status_code == 409
