@@ -21,6 +21,17 @@ EN = {
     "tab_battle": "⚔️ Battle (anonymous)",
     "tab_side": "👀 Side by side (named)",
     "tab_leaderboard": "🏆 Leaderboard",
+    "lb_intro": (
+        "Bradley-Terry ratings from the votes, updated live, with 95% confidence intervals. "
+        "**Rank (UB)** is 1 + the number of models whose interval lies wholly above this "
+        "model's. Identity-leak and flagged battles are left out."
+    ),
+    "lb_category": "Category",
+    "lb_language": "Prompt language",
+    "lb_turns": "Turns",
+    "lb_style": "Style control",
+    "lb_anony": "Anonymous votes only",
+    "lb_refresh": "🔄 Refresh",
     "tab_about": "ℹ️ About",
     "title": "## ⚔️ Arena: which answer is better?",
     "battle_intro": (
@@ -58,6 +69,16 @@ ZH = {
     "tab_battle": "⚔️ 匿名对战",
     "tab_side": "👀 并排对比（实名）",
     "tab_leaderboard": "🏆 排行榜",
+    "lb_intro": (
+        "根据投票实时计算的 Bradley-Terry 评分，附 95% 置信区间。**排名（上界）** 为 1 加上"
+        "置信区间完全高于该模型的模型数。泄露身份和被标记的对战不计入。"
+    ),
+    "lb_category": "类别",
+    "lb_language": "提示语言",
+    "lb_turns": "轮次",
+    "lb_style": "风格控制",
+    "lb_anony": "仅匿名投票",
+    "lb_refresh": "🔄 刷新",
     "tab_about": "ℹ️ 说明",
     "title": "## ⚔️ 模型竞技场：哪个回答更好？",
     "battle_intro": (
@@ -96,6 +117,12 @@ MESSAGES = {
             "Press New battle to try again."
         ),
         "answer_failed": "⚠️ This answer could not be completed: {reason}.",
+        "lb_summary": "**{votes}** votes in this view · **{models}** models · last vote {when}",
+        "lb_unfitted": "The ratings cannot be fitted yet: {error}",
+        "lb_hidden": "{hidden} model(s) with fewer than {min_votes} votes are not shown.",
+        "lb_disconnected": ("The comparison graph is not connected ({groups}): ratings in "
+                            "different groups are not comparable."),
+        "lb_style_on": "**Style control on**: ratings hold answer length and markdown fixed.",
     },
     "zh": {
         "revealed": (
@@ -108,6 +135,11 @@ MESSAGES = {
         "voted_hint": "点击“下一场”开始新的对战。",
         "live_failed": "⚠️ 有一个回答未能完成，本场对战无法投票。请点击“新对战”重试。",
         "answer_failed": "⚠️ 该回答未能完成：{reason}。",
+        "lb_summary": "当前视图共 **{votes}** 票 · **{models}** 个模型 · 最近一次投票 {when}",
+        "lb_unfitted": "暂时无法计算评分：{error}",
+        "lb_hidden": "{hidden} 个投票数少于 {min_votes} 的模型未显示。",
+        "lb_disconnected": "比较图不连通（{groups}）：不同组之间的评分不可比较。",
+        "lb_style_on": "**已开启风格控制**：评分时固定回答长度与 Markdown 格式的影响。",
     },
 }
 

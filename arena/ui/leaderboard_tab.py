@@ -15,18 +15,15 @@ import gradio as gr
 from arena.context import Arena
 from arena.services.leaderboard import Board, View
 from arena.services.leaderboard_history import rating_history
+from arena.services.voters import ui_language
 from arena.ui import leaderboard_plots as plots
+from arena.ui.i18n import I18N, tr
 
 COLUMNS = ["Rank (UB)", "Model", "Rating", "95% CI", "Votes", "Win rate", "Organization",
            "License"]
 ALL = "All"
 LANGUAGE_CHOICES = [("All", ALL), ("English", "en"), ("Chinese", "zh"), ("Other", "other")]
 TURN_CHOICES = [("All", ALL), ("Single-turn", "single"), ("Multi-turn", "multi")]
-INTRO = (
-    "Bradley-Terry ratings from the votes, updated live, with 95% confidence intervals. "
-    "**Rank (UB)** is 1 + the number of models whose interval lies wholly above this "
-    "model's. Identity-leak and flagged battles are left out."
-)
 
 
 def make_view(category: str, language: str, turns: str, style: bool, anony: bool) -> View:
@@ -48,27 +45,27 @@ def table_rows(board: Board) -> list[list[object]]:
     ]  # fmt: skip
 
 
-def summary(board: Board, n_models: int) -> str:
+def summary(board: Board, n_models: int, language: str | None = None) -> str:
     when = (datetime.fromtimestamp(board.last_vote_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             if board.last_vote_at else "—")
-    return (f"**{board.total_votes:,}** votes in this view · **{n_models}** models · "
-            f"last vote {when}")
+    return tr("lb_summary", language, votes=f"{board.total_votes:,}", models=str(n_models),
+              when=when)
 
 
-def notes(board: Board, min_votes: int) -> str:
+def notes(board: Board, min_votes: int, language: str | None = None) -> str:
     lines = []
     if board.error:
-        lines.append(f"The ratings cannot be fitted yet: {board.error}")
+        lines.append(tr("lb_unfitted", language, error=board.error))
     if board.hidden:
-        lines.append(f"{board.hidden} model(s) with fewer than {min_votes} votes are not shown.")
+        lines.append(tr("lb_hidden", language, hidden=str(board.hidden),
+                        min_votes=str(min_votes)))
     if board.fit is not None and len(board.fit.components) > 1:
         groups = "; ".join("{" + ", ".join(g) + "}" for g in board.fit.components)
-        lines.append(f"The comparison graph is not connected ({groups}): ratings in different "
-                     "groups are not comparable.")
+        lines.append(tr("lb_disconnected", language, groups=groups))
     return "\n\n".join(lines)
 
 
-def style_text(board: Board) -> str:
+def style_text(board: Board, language: str | None = None) -> str:
     if not board.view.style_control or board.fit is None:
         return ""
     fit = board.fit
@@ -76,12 +73,11 @@ def style_text(board: Board) -> str:
     for name, coef in fit.style_coefficients.items():
         lines.append(f"| {name} | {coef:+.4f} | [{fit.style_lower[name]:+.4f}, "
                      f"{fit.style_upper[name]:+.4f}] |")
-    return "**Style control on**: ratings hold answer length and markdown fixed.\n\n" + (
-        "\n".join(lines))
+    return tr("lb_style_on", language) + "\n\n" + "\n".join(lines)
 
 
 def load(arena: Arena, category: str, language: str, turns: str, style: bool,
-         anony: bool) -> tuple[Any, ...]:
+         anony: bool, ui_language: str | None = None) -> tuple[Any, ...]:
     cache = arena.leaderboard
     view = make_view(category, language, turns, style, anony)
     board = cache.board(view)
@@ -90,10 +86,10 @@ def load(arena: Arena, category: str, language: str, turns: str, style: bool,
     categories = [ALL, *cache.categories()]
     return (
         gr.update(choices=categories, value=category if category in categories else ALL),
-        summary(board, n_models),
+        summary(board, n_models, ui_language),
         table_rows(board),
-        notes(board, cache.min_votes),
-        style_text(board),
+        notes(board, cache.min_votes, ui_language),
+        style_text(board, ui_language),
         plots.ratings_figure(board),
         plots.win_fraction_figure(board),
         plots.battle_count_figure(board),
@@ -103,20 +99,22 @@ def load(arena: Arena, category: str, language: str, turns: str, style: bool,
 
 
 def render(arena: Arena, tab: gr.Tab) -> None:
-    gr.Markdown(INTRO)
+    gr.Markdown(I18N("lb_intro"))
     with gr.Row():
-        category = gr.Dropdown([ALL], value=ALL, label="Category", elem_id="leaderboard-category")
-        language = gr.Dropdown(LANGUAGE_CHOICES, value=ALL, label="Prompt language",
+        category = gr.Dropdown([ALL], value=ALL, label=I18N("lb_category"),
+                               elem_id="leaderboard-category")
+        language = gr.Dropdown(LANGUAGE_CHOICES, value=ALL, label=I18N("lb_language"),
                                elem_id="leaderboard-language")
-        turns = gr.Dropdown(TURN_CHOICES, value=ALL, label="Turns", elem_id="leaderboard-turns")
-        style = gr.Checkbox(False, label="Style control", elem_id="leaderboard-style")
-        anony = gr.Checkbox(True, label="Anonymous votes only", elem_id="leaderboard-anony")
+        turns = gr.Dropdown(TURN_CHOICES, value=ALL, label=I18N("lb_turns"),
+                            elem_id="leaderboard-turns")
+        style = gr.Checkbox(False, label=I18N("lb_style"), elem_id="leaderboard-style")
+        anony = gr.Checkbox(True, label=I18N("lb_anony"), elem_id="leaderboard-anony")
     head = gr.Markdown("", elem_id="leaderboard-summary")
     frame = gr.Dataframe(headers=COLUMNS, value=[], interactive=False,
                          elem_id="leaderboard-table")
     note = gr.Markdown("", elem_id="leaderboard-notes")
     coefs = gr.Markdown("", elem_id="leaderboard-style-coefficients")
-    refresh = gr.Button("🔄 Refresh", elem_id="leaderboard-refresh")
+    refresh = gr.Button(I18N("lb_refresh"), elem_id="leaderboard-refresh")
     with gr.Row():
         ratings = gr.Plot(elem_id="leaderboard-plot-ratings", show_label=False)
         history = gr.Plot(elem_id="leaderboard-plot-history", show_label=False)
@@ -127,8 +125,10 @@ def render(arena: Arena, tab: gr.Tab) -> None:
     inputs = [category, language, turns, style, anony]
     outputs = [category, head, frame, note, coefs, ratings, wins, counts, predicted, history]
 
-    def fill(*values: Any) -> tuple[Any, ...]:
-        return load(arena, *values)
+    def fill(category: str, language: str, turns: str, style: bool, anony: bool,
+             request: gr.Request) -> tuple[Any, ...]:
+        return load(arena, category, language, turns, style, anony,
+                    ui_language(request.headers.get("accept-language")))
 
     tab.select(fill, inputs=inputs, outputs=outputs, api_visibility="private")
     refresh.click(fill, inputs=inputs, outputs=outputs, api_visibility="private")

@@ -68,10 +68,11 @@ def render(arena: Arena) -> None:
             turn = live.start_turn(arena, battle)
             try:
                 yield (turn.battle_id, *bases, "", *panel._buttons(False), gr.Textbox(value=""))
-                async for update in stream(turn, bases, voter):
-                    yield update
+                async with aclosing(stream(turn, bases, voter)) as updates:
+                    async for update in updates:
+                        yield update
             finally:
-                await turn.abandon()
+                await turn.abandon()  # the voter left before the answers were relayed
 
         return handler
 

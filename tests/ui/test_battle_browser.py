@@ -103,3 +103,8 @@ def test_chinese_browser_gets_chinese_labels_and_language_is_stored(
         "document.querySelector('#battle-reveal').innerText.includes('模型 A 是')")
     [(battle, vote)] = stored_votes(server)
     assert battle.ui_language == "zh-CN" and vote.ui_language == "zh-CN"
+    page.get_by_role("tab", name="排行榜").click()
+    page.wait_for_function(
+        "document.querySelector('#leaderboard-summary').innerText.includes('当前视图共')")
+    assert "提示语言" in page.inner_text("#leaderboard-language")
+    assert "仅匿名投票" in page.inner_text("#leaderboard-anony")
