@@ -8,7 +8,7 @@ import time
 import pytest
 
 from arena.providers import TextDelta
-from arena.providers.errors import ConnectFailed
+from arena.providers.errors import ConnectFailed, FirstTokenTimeout
 from arena.providers.transport import EndpointClient
 from tests.providers.test_openai_chat import MESSAGES, provider
 from tests.utils.fake_openai import Script
@@ -92,3 +92,25 @@ def test_requests_go_through_the_environment_proxy_unless_no_proxy(fake_openai,
     monkeypatch.setenv("NO_PROXY", "models.arena-test.invalid")
     with pytest.raises(ConnectFailed):
         asyncio.run(run())
+
+
+def test_a_server_that_never_answers_the_request_is_a_first_token_timeout() -> None:
+    async def run() -> None:
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(65536)  # takes the request, never answers
+            await asyncio.sleep(30)
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = EndpointClient()
+        try:
+            async with server:
+                await answer(provider(f"http://127.0.0.1:{port}/v1", first_token_timeout=1),
+                             client)
+        finally:
+            await client.aclose()
+
+    started = time.monotonic()
+    with pytest.raises(FirstTokenTimeout, match="no response"):
+        asyncio.run(run())
+    assert time.monotonic() - started < 5
