@@ -201,7 +201,8 @@ def fit_contextual(
         Null-space projector of the rating block (required if ``l2 == 0``).
     hessian_prior : bool
         Include the ``beta`` prior in the sandwich "bread".  arena-rank 0.1.1
-        leaves it out; ``False`` reproduces its intervals.
+        leaves it out; ``False`` reproduces its intervals.  The ``theta`` prior
+        (``l2 > 0``) is always in the bread.
     covariance : bool
         Compute the sandwich covariance (skipped, returning ``None``, for
         bootstrap replicates).
@@ -287,8 +288,12 @@ def fit_contextual(
     work *= w
     bread = design.t_mat(work)
     bread[m:, m:] += HESSIAN_REG * n * np.eye(k)
+    if l2 > 0.0:
+        # With no projector, the rating prior is what makes the bread invertible
+        # (ratings are otherwise only identified up to a common shift).
+        bread[:m, :m] += l2 * np.eye(m)
     if hessian_prior:
-        bread += np.diag(prior)
+        bread[m:, m:] += np.diag(prior[m:])
     np.subtract(y, prob, out=work)
     work *= w
     work *= work

@@ -36,9 +36,9 @@ from ratings.style import STYLE_FEATURES
 
 FIT_OPTIONS: dict[str, Any] = {"ci": "sandwich", "ties": "half", "l2": SKLEARN_C1_L2}
 """Live fits: FastChat's ``C=1`` prior keeps a board with a handful of votes finite."""
-STYLE_FIT_OPTIONS: dict[str, Any] = {**FIT_OPTIONS, "l2": 0.0}
-"""Style control without a prior on the ratings (arena-rank's form): with ``l2 > 0`` the
-engine's style sandwich leaves the prior out of the bread, which is then singular."""
+STYLE_FIT_OPTIONS: dict[str, Any] = dict(FIT_OPTIONS)
+"""Style control with the same prior on the ratings (its sandwich keeps the prior in the
+bread, so the intervals stay finite with a handful of votes, as the plain board's)."""
 Turns = Literal["single", "multi"]
 
 

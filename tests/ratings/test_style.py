@@ -125,3 +125,25 @@ def test_style_from_records() -> None:
     ]
     board = compute_leaderboard(recs, style_control=True)
     assert "length" in board.style_coefficients
+
+
+def test_style_control_with_a_rating_prior_keeps_sensible_intervals() -> None:
+    a, b, out, raw, _, _ = simulate_style(20_000, seed=11)
+    names = [f"m{k}" for k in range(6)]
+    data = battles_from_arrays(
+        a, b, out, models=names, features=raw, feature_names=("length", "lists", "bold")
+    )
+    free = compute_leaderboard(data, style_control=True, style_reg=0.0)
+    tiny = compute_leaderboard(data, style_control=True, style_reg=0.0, l2=1e-3)
+    for name in names:
+        free_width = free.row(name).upper - free.row(name).lower
+        tiny_width = tiny.row(name).upper - tiny.row(name).lower
+        assert tiny.row(name).rating == pytest.approx(free.row(name).rating, abs=0.5)
+        assert tiny_width == pytest.approx(free_width, rel=0.05)
+    # a strong prior pulls the ratings together and narrows the intervals
+    strong = compute_leaderboard(data, style_control=True, style_reg=0.0, l2=200.0)
+    spread = [strong.row(n).rating for n in names]
+    assert max(spread) - min(spread) < max(free.row(n).rating for n in names) - min(
+        free.row(n).rating for n in names)
+    assert all(strong.row(n).upper - strong.row(n).lower
+               < free.row(n).upper - free.row(n).lower for n in names)
