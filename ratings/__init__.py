@@ -15,8 +15,9 @@ mapping of parallel arrays ``{"model_a": ..., "model_b": ..., "winner": ...,
 
 ``compute_leaderboard(data, *, ci="sandwich", bootstrap_rounds=100,
 ties="half", style_control=False, anchor=None, l2=0.0, level=0.95, seed=0,
-reweight=False, outcome_map=DEFAULT_OUTCOME_MAP, style_length="tokens",
-style_reg=1.0, style_hessian_prior=False, scale=400, base=10, init=1000) -> Leaderboard``
+reweight=False, frequency_weights=False, outcome_map=DEFAULT_OUTCOME_MAP,
+style_length="tokens", style_reg=1.0, style_hessian_prior=False, scale=400,
+base=10, init=1000) -> Leaderboard``
 
 * Ratings are ``init + scale * theta / ln(base)`` of the Bradley-Terry
   maximum-likelihood (or, with ``l2 > 0``, maximum a posteriori with prior
@@ -43,6 +44,10 @@ style_reg=1.0, style_hessian_prior=False, scale=400, base=10, init=1000) -> Lead
   the full-data fit.  Interval level: ``level``.
 * ``reweight``: inverse pair-frequency weights ``1 / max(n_pair, 50)``
   (arena-rank's ``reweighted=True``).
+* ``frequency_weights``: the ``weight`` column holds counts (each row stands
+  for that many battles, e.g. pre-aggregated data): the fit, the intervals
+  and the bootstrap equal those of the expanded rows.  Otherwise weights are
+  importance weights (they enter the sandwich "meat" squared).
 * ``style_control``: contextual Bradley-Terry on z-scored per-battle style
   differences ``(a - b) / (a + b + 1)`` of length, headers, lists and bold;
   coefficients in ``Leaderboard.style_coefficients``.  ``style_reg`` is the

@@ -235,7 +235,8 @@ def _f64(x: NDArray[Any]) -> FloatArray:
     return np.asarray(x, dtype=np.float64)
 
 
-def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int = 50) -> PairCounts:
+def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int = 50,
+              frequency_weights: bool = False) -> PairCounts:
     """Aggregate battles into :class:`PairCounts`.
 
     One ``np.bincount`` over (ordered pair, outcome) cells when the ``m x m x
@@ -247,10 +248,26 @@ def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int =
     reweight : bool
         Multiply each battle's weight by ``1 / max(n_pair, min_pair_count)``,
         the inverse pair-frequency weighting of lmarena/arena-rank.
+    frequency_weights : bool
+        Each row's weight is a count: the row stands for that many unit-weight
+        battles (pre-aggregated data). Otherwise weights are importance weights
+        and enter the sandwich "meat" squared.
     """
-    m = battles.n_models
     unit = battles.weight is None or bool(np.all(battles.weight == 1.0))
     w = battles.weights()
+    if frequency_weights and not unit:
+        if not np.all((w >= 0) & (w == np.round(w))):
+            raise RatingsInputError("frequency weights must be non-negative whole numbers")
+        return _aggregate_counts(battles, w, reweight=reweight, min_pair_count=min_pair_count)
+    return _aggregate_counts(battles, None if unit else w, reweight=reweight,
+                             min_pair_count=min_pair_count, importance=True)
+
+
+def _aggregate_counts(battles: Battles, w: FloatArray | None, *, reweight: bool,
+                      min_pair_count: int, importance: bool = False) -> PairCounts:
+    """*w*: None (unit weights), importance weights, or (``importance=False``) counts."""
+    m = battles.n_models
+    unit = w is None
     if m * m * 3 <= max(3 * battles.n_battles, 1 << 22):
         cell = np.multiply(battles.a, 3 * m, dtype=np.int64)
         cell += battles.b * 3
@@ -261,9 +278,13 @@ def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int =
             t = values.reshape(m, m, 3)
             return np.asarray(t + t.transpose(1, 0, 2)[:, :, [1, 0, 2]])
 
-        count = fold(_f64(np.bincount(cell, minlength=size)))
-        wsum = count if unit else fold(_f64(np.bincount(cell, weights=w, minlength=size)))
-        w2sum = count if unit else fold(_f64(np.bincount(cell, weights=w * w, minlength=size)))
+        if unit or not importance:
+            count = fold(_f64(np.bincount(cell, weights=w, minlength=size)))
+            wsum = w2sum = count
+        else:
+            count = fold(_f64(np.bincount(cell, minlength=size)))
+            wsum = fold(_f64(np.bincount(cell, weights=w, minlength=size)))
+            w2sum = fold(_f64(np.bincount(cell, weights=w * w, minlength=size)))
         i, j = np.nonzero(np.triu(count.sum(axis=2) > 0, 1))
         count, wsum, w2sum = count[i, j], wsum[i, j], w2sum[i, j]
     else:
@@ -274,9 +295,13 @@ def aggregate(battles: Battles, *, reweight: bool = False, min_pair_count: int =
         keys, pair_idx = np.unique(lo * m + hi, return_inverse=True)
         p = keys.shape[0]
         flat = pair_idx * 3 + col
-        count = _f64(np.bincount(flat, minlength=3 * p)).reshape(p, 3)
-        wsum = count if unit else _f64(np.bincount(flat, weights=w, minlength=3 * p)).reshape(p, 3)
-        w2sum = count if unit else _f64(np.bincount(flat, w * w, minlength=3 * p)).reshape(p, 3)
+        if unit or not importance:
+            count = _f64(np.bincount(flat, weights=w, minlength=3 * p)).reshape(p, 3)
+            wsum = w2sum = count
+        else:
+            count = _f64(np.bincount(flat, minlength=3 * p)).reshape(p, 3)
+            wsum = _f64(np.bincount(flat, weights=w, minlength=3 * p)).reshape(p, 3)
+            w2sum = _f64(np.bincount(flat, w * w, minlength=3 * p)).reshape(p, 3)
         i, j = keys // m, keys % m
     if reweight:
         f = 1.0 / np.maximum(count.sum(axis=1), float(min_pair_count))

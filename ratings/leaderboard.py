@@ -138,6 +138,7 @@ def compute_leaderboard(
     level: float = 0.95,
     seed: int = 0,
     reweight: bool = False,
+    frequency_weights: bool = False,
     outcome_map: OutcomeMap = DEFAULT_OUTCOME_MAP,
     style_length: str = "tokens",
     style_reg: float = ARENA_RANK_STYLE_REG,
@@ -155,11 +156,13 @@ def compute_leaderboard(
         raise ValueError("l2 must be a finite non-negative number")
     if style_control and ties in TIE_MODELS:
         raise ValueError("style control supports ties='half' or 'drop' only")
+    if style_control and frequency_weights:
+        raise ValueError("style control needs one row per battle, not frequency weights")
     z = iv.normal_quantile(level)
     battles = _to_battles(data, outcome_map, style_control, style_length)
     models = battles.models
     m = battles.n_models
-    full = aggregate(battles, reweight=reweight)
+    full = aggregate(battles, reweight=reweight, frequency_weights=frequency_weights)
     pc = effective_pairs(full, ties)
     labels = component_labels(m, pc.i, pc.j)
     groups = components(labels)

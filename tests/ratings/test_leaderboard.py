@@ -160,3 +160,33 @@ def test_online_elo() -> None:
     with pytest.raises(ValueError):
         online_elo(data, k=0)
     assert math.isclose(online_elo(data, k=4, init=1500).mean(), 1500)
+
+
+def test_frequency_weights_equal_the_expanded_battles() -> None:
+    rng = np.random.default_rng(21)
+    m, n = 5, 4_000
+    a = rng.integers(0, m, n)
+    b = (a + rng.integers(1, m, n)) % m
+    outcome = rng.choice(np.array([0, 1, 2], dtype=np.int8), n, p=[0.45, 0.4, 0.15])
+    names = [f"m{k}" for k in range(m)]
+    expanded = battles_from_arrays(a, b, outcome, models=names)
+    cells, counts = np.unique(np.stack([a, b, outcome]), axis=1, return_counts=True)
+    counted = battles_from_arrays(cells[0], cells[1], cells[2].astype(np.int8), models=names,
+                                  weights=counts.astype(np.float64))
+    assert cells.shape[1] < n / 50  # the same battles in a few dozen rows
+    for options in ({"l2": 0.0}, {"l2": 1.0}, {"ci": "bootstrap", "bootstrap_rounds": 20}):
+        want = compute_leaderboard(expanded, **options)
+        got = compute_leaderboard(counted, frequency_weights=True, **options)
+        for name in names:
+            assert got.row(name).rating == pytest.approx(want.row(name).rating, abs=1e-6)
+            assert got.row(name).lower == pytest.approx(want.row(name).lower, abs=1e-6)
+            assert got.row(name).upper == pytest.approx(want.row(name).upper, abs=1e-6)
+            assert got.row(name).votes == want.row(name).votes
+    # as importance weights the same rows would claim far fewer battles' precision
+    naive = compute_leaderboard(counted)
+    assert naive.row("m0").upper - naive.row("m0").lower > 2 * (
+        want.row("m0").upper - want.row("m0").lower)
+    with pytest.raises(RatingsInputError, match="whole numbers"):
+        compute_leaderboard(battles_from_arrays(a[:10], b[:10], outcome[:10], models=names,
+                                                weights=np.full(10, 0.5)),
+                            frequency_weights=True)
