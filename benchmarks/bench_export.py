@@ -21,17 +21,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
-
-from arena.config import load_settings
-from arena.context import Arena
-from arena.formats.votes import FORMATS
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from arena.config import load_settings  # noqa: E402
+from arena.context import Arena  # noqa: E402
+from arena.formats.votes import FORMATS  # noqa: E402
+from tests.utils.postgres import fresh_postgres_database  # noqa: E402
+
 MODELS = [f"bench-model-{k:02d}" for k in range(24)]
 WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
 CHUNK = 20_000
@@ -172,21 +172,6 @@ def run_export(url: str, fmt: str, out: Path) -> tuple[float, float, int]:
     return time.perf_counter() - started, usage.ru_maxrss / 1024, child.returncode
 
 
-@contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    url = make_url(admin_url)
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"arena_bench_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def bench(label: str, url: str, n: int, formats: list[str], workdir: Path) -> list[str]:
     arena = Arena.open(
         load_settings(database_url=url, secret_salt="bench-salt", battle={"load_demo": False})
@@ -232,7 +217,8 @@ def main() -> None:
                     "sqlite", f"sqlite:///{workdir / 'bench.db'}", args.votes, formats, workdir
                 )
             else:
-                with scratch_postgres(args.postgres_url) as url:
+                os.environ["ARENA_TEST_POSTGRES_URL"] = args.postgres_url
+                with fresh_postgres_database() as url:
                     report += bench("postgresql", url, args.votes, formats, workdir)
     print("\n".join(report))
 

@@ -16,9 +16,9 @@ from arena.config import Settings, load_settings  # noqa: E402
 from arena.context import Arena  # noqa: E402
 from tests.utils.postgres import fresh_postgres_database  # noqa: E402
 from tests.utils.server import LiveServer, start_server  # noqa: E402
+from tests.utils.shared_data import SHARED_DATA, WHERE  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +32,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"public test data not found at {SHARED_DATA} (clone without ../shared)")
+        pytest.skip(f"public test data not found at {SHARED_DATA} ({WHERE})")
     return SHARED_DATA
 
 

@@ -26,6 +26,7 @@ from ratings import (
     SKLEARN_C1_L2,
     Battles,
     Leaderboard,
+    ModelRating,
     PairCounts,
     RatingsError,
     RatingsWarning,
@@ -62,21 +63,11 @@ class View:
 
 
 @dataclass(frozen=True)
-class BoardRow:
-    model: str
-    rating: float
-    lower: float
-    upper: float
-    rank: int
-    rank_ub: int
-    votes: int
-    win_rate: float
-    component: int
+class BoardRow(ModelRating):
+    """A rating row with what the owner configured about the model."""
+
     organization: str | None
     license: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)

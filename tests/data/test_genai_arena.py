@@ -19,6 +19,7 @@ from arena.context import Arena
 from arena.services.export import ExportFilters
 from ratings import SKLEARN_C1_L2, RatingsWarning, compute_leaderboard, read_battle_file
 from tests.data.helpers import export_to, import_from, read_records
+from tests.utils.shared_data import WHERE
 
 GOLDEN = Path(__file__).resolve().parents[1] / "ratings" / "golden" / "genai_sklearn_golden.json"
 FILE = "clean_battle_20240220.json"
@@ -31,7 +32,7 @@ COLUMNS = {"anony": "Arena Elo rating (anony)", "full": "Arena Elo rating (full)
 def genai_dir(shared_data: Path) -> Path:
     path = shared_data / "genai-arena-20240220"
     if not (path / FILE).is_file():
-        pytest.skip(f"{path / FILE} not found")
+        pytest.skip(f"GenAI-Arena data not found at {path / FILE} ({WHERE})")
     return path
 
 

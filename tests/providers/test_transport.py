@@ -19,6 +19,17 @@ async def answer(chat, client: EndpointClient) -> str:
                     if isinstance(e, TextDelta)])
 
 
+def answer_with_a_new_client(chat) -> str:
+    async def run() -> str:
+        client = EndpointClient()  # reads HTTP(S)_PROXY / NO_PROXY now
+        try:
+            return await answer(chat, client)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
 def test_answers_reuse_the_connection_after_done(fake_openai) -> None:
     fake, url = fake_openai
     fake.scripts["m"] = Script(reply="one two")
@@ -58,15 +69,8 @@ def test_a_server_that_keeps_the_stream_open_after_done_does_not_hold_the_answer
     fake, url = fake_openai
     fake.scripts["m"] = Script(reply="all done", linger_after_done=30)
 
-    async def run() -> str:
-        client = EndpointClient()
-        try:
-            return await answer(provider(url, stall_timeout=10), client)
-        finally:
-            await client.aclose()
-
     started = time.monotonic()
-    assert asyncio.run(run()) == "all done "
+    assert answer_with_a_new_client(provider(url, stall_timeout=10)) == "all done "
     assert time.monotonic() - started < 5  # the 1 s grace, not the 10 s stall timeout
 
 
@@ -80,18 +84,11 @@ def test_requests_go_through_the_environment_proxy_unless_no_proxy(fake_openai,
     monkeypatch.delenv("http_proxy", raising=False)
     remote = "http://models.arena-test.invalid/v1"  # resolvable only by the proxy
 
-    async def run() -> str:
-        client = EndpointClient()
-        try:
-            return await answer(provider(remote, connect_timeout=2), client)
-        finally:
-            await client.aclose()
-
-    assert asyncio.run(run()) == "via proxy "
+    assert answer_with_a_new_client(provider(remote, connect_timeout=2)) == "via proxy "
     assert fake.requests[-1]["headers"]["host"] == "models.arena-test.invalid"
     monkeypatch.setenv("NO_PROXY", "models.arena-test.invalid")
     with pytest.raises(ConnectFailed):
-        asyncio.run(run())
+        answer_with_a_new_client(provider(remote, connect_timeout=2))
 
 
 def test_a_server_that_never_answers_the_request_is_a_first_token_timeout() -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ratings import Battles, battles_from_arrays
+from tests.utils.shared_data import SHARED_DATA, WHERE
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 GENAI_DIR = SHARED_DATA / "genai-arena-20240220"
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 
@@ -31,7 +31,6 @@ def simulate(theta: np.ndarray, n: int, rng: np.random.Generator, tie_rate: floa
 def genai_dir() -> Path:
     if not GENAI_DIR.exists():
         pytest.skip(
-            f"GenAI-Arena data not found at {GENAI_DIR} "
-            "(shared/data is not checked out beside the repo)"
+            f"GenAI-Arena data not found at {GENAI_DIR} ({WHERE})"
         )
     return GENAI_DIR
