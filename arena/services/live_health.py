@@ -94,9 +94,15 @@ class PausedModels:
         a stale copy is used while one refresh runs in the background."""
         if self._read_at is None:
             await to_thread.run_sync(self.refresh)
-        elif self._stale() and (self._refreshing is None or self._refreshing.done()):
+        elif self._stale() and not self._refresh_running():
             self._refreshing = asyncio.ensure_future(to_thread.run_sync(self._refresh_logged))
         return self._names()
+
+    def _refresh_running(self) -> bool:
+        # A refresh started on an event loop that has since closed never finishes.
+        running = self._refreshing
+        return (running is not None and not running.done()
+                and running.get_loop() is asyncio.get_running_loop())
 
     def _refresh_logged(self) -> None:
         try:
