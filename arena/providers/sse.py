@@ -14,6 +14,7 @@ SSE_HEADERS = {"Accept": "text/event-stream", "Accept-Encoding": "identity"}
 # After the protocol's last event, how long the rest of the body may take to
 # arrive; read to its end, the connection goes back to the pool for reuse.
 END_GRACE_S = 1.0
+CONFIRM_S = 0.05
 
 
 class SSEStream:
@@ -107,6 +108,7 @@ class _Watchdog:
         self.received_event = False
         self.reading = False
         self.ending = False
+        self.confirming = False
         self.expired: ProviderError | _EndOfAnswer | None = None
         self.handle = self.loop.call_at(self._due(), self._check)
 
@@ -128,7 +130,15 @@ class _Watchdog:
         if self.loop.time() < due or not self.reading:
             # Not due yet, or the consumer holds the stream (an event is being
             # handled): look again at the bound, or shortly.
+            self.confirming = False
             self.handle = self.loop.call_at(max(due, self.loop.time() + 0.05), self._check)
+            return
+        if not self.confirming:
+            # Due. Timers run before pending socket reads, so after the loop was
+            # busy past the bound, data that did arrive in time is still unread:
+            # look once more after it has been handled.
+            self.confirming = True
+            self.handle = self.loop.call_later(CONFIRM_S, self._check)
             return
         if self.ending:
             self.expired = _EndOfAnswer()
