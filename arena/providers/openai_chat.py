@@ -79,11 +79,13 @@ class OpenAIChatProvider(ChatProvider):
                 deadline = asyncio.get_running_loop().time() + self.config.total_timeout
                 events = SSEStream(response, first_timeout=self.config.first_token_timeout,
                                    stall_timeout=self.config.stall_timeout, deadline=deadline)
-                async for data in events:
-                    if data.strip() == b"[DONE]":
+                async for sse in events:
+                    if sse.data.strip() == b"[DONE]":
                         events.end()  # read the body's end: the connection can be reused
                         continue
-                    for event in self._parse(data):
+                    if sse.event == "error":
+                        raise UpstreamServerError(f"error event mid-stream: {_excerpt(sse.data)}")
+                    for event in self._parse(sse.data):
                         got_text = got_text or isinstance(event, TextDelta)
                         yield event
                 if not got_text:
@@ -105,6 +107,8 @@ class OpenAIChatProvider(ChatProvider):
     def _parse(self, data: bytes) -> list[StreamEvent]:
         try:
             chunk = orjson.loads(data)
+            if chunk.get("error"):
+                raise UpstreamServerError(f"error chunk mid-stream: {_excerpt(data)}")
             events: list[StreamEvent] = []
             for choice in chunk.get("choices") or []:
                 text = (choice.get("delta") or {}).get("content")
@@ -115,8 +119,7 @@ class OpenAIChatProvider(ChatProvider):
                 events.append(Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")))
             return events
         except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:
-            text = data[:200].decode("utf-8", errors="replace")
-            raise MalformedStream(f"not a chat-completions chunk: {text!r}") from exc
+            raise MalformedStream(f"not a chat-completions chunk: {_excerpt(data)!r}") from exc
 
     async def _raise_for_status(self, response: httpx.Response, *, retry: bool) -> None:
         body = (await response.aread())[:500].decode("utf-8", errors="replace")
@@ -137,6 +140,10 @@ class _RetryAfter(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(seconds)
         self.seconds = seconds
+
+
+def _excerpt(data: bytes) -> str:
+    return data[:200].decode("utf-8", errors="replace")
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
