@@ -3,31 +3,31 @@
 Sources, strongest first: values passed in (tests, CLI options), environment
 variables (``ARENA_DATABASE_URL``, ``ARENA_SECRET_SALT``, ... and nested ones such
 as ``ARENA_BATTLE__LOAD_DEMO``), then the TOML file (``--config``, ``ARENA_CONFIG``
-or ``config/arena.toml`` in the working directory when present), then the
-built-in defaults below.
+or ``config/arena.toml`` in the working directory when present) read by
+pydantic-settings' TOML source with our `include = [...]` files merged in, then
+the built-in defaults below.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
-    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    TomlConfigSettingsSource,
 )
 
 from arena.config_live import LiveModelSettings, LiveSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///arena.db"
 DEFAULT_CONFIG_PATH = Path("config") / "arena.toml"
-_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("arena_file_values", default=None)
 
 
 class ConfigError(Exception):
@@ -40,6 +40,8 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
     title: str = "Arena"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = Field(default=False, description="One JSON object per log line.")
 
 
 class BattleSettings(BaseModel):
@@ -71,6 +73,10 @@ class Settings(BaseSettings):
         env_prefix="ARENA_", env_nested_delimiter="__", extra="forbid"
     )
 
+    config_file: Path | None = Field(
+        default=None, exclude=True,
+        description="The TOML file these settings were read from (None: defaults and env).",
+    )
     database_url: str = DEFAULT_DATABASE_URL
     secret_salt: str | None = Field(
         default=None,
@@ -112,8 +118,23 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        file_values = InitSettingsSource(settings_cls, init_kwargs=_FILE_VALUES.get() or {})
-        return (init_settings, env_settings, file_values)
+        path = getattr(init_settings, "init_kwargs", {}).get("config_file")
+        if path is None:
+            return (init_settings, env_settings)
+        return (init_settings, env_settings, ArenaTomlSource(settings_cls, Path(path)))
+
+
+class ArenaTomlSource(TomlConfigSettingsSource):
+    """The config file, with the files of its top-level `include = [...]` merged in:
+    their `[[models]]` are appended, their other keys yield to the including file's."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        super().__init__(settings_cls, toml_file=path)
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        return read_config_file(Path(file_path))
 
 
 def _key(location: tuple[int | str, ...]) -> str:
@@ -145,19 +166,52 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
+def read_config_file(path: Path, *, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The TOML file with its `include = [...]` files merged in (models lists appended)."""
+    if path.resolve() in _seen:
+        raise ConfigError(f"{path}: included twice (include loop)")
     values = read_toml(path)
+    _check_misplaced_include(path, values)
+    if "config_file" in values:
+        raise ConfigError(f"invalid configuration in {path}:\n  config_file: unknown key")
     includes = values.pop("include", [])
     if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
         raise ConfigError(f"invalid configuration in {path}:\n  include: must be a list of paths")
     for include in includes:
-        included = read_config_file(path.parent / include)
+        included = read_config_file(path.parent / include, _seen=(*_seen, path.resolve()))
         models = values.get("models", []) + included.pop("models", [])
         values = {**included, **values}
         if models:
             values["models"] = models
     return values
+
+
+_INCLUDE_LINE = re.compile(r"^\s*include\s*=", re.MULTILINE)
+_TABLE_LINE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?", re.MULTILINE)
+
+
+def _check_misplaced_include(path: Path, values: dict[str, Any]) -> None:
+    """An `include` line written below a [table] header belongs to that table: say so,
+    with the line, instead of a bare "unknown key" for a key the owner never wrote."""
+    tables = [key for key, value in values.items()
+              if isinstance(value, dict) and "include" in value
+              or isinstance(value, list) and any(isinstance(v, dict) and "include" in v
+                                                 for v in value)]
+    if not tables:
+        return
+    text = path.read_text(encoding="utf-8")
+    found = list(_INCLUDE_LINE.finditer(text))
+    where = ""
+    if found:
+        offset = found[-1].start()
+        line = text.count("\n", 0, offset) + 1
+        headers = [m for m in _TABLE_LINE.finditer(text) if m.start() < offset]
+        header = f"[{headers[-1].group(1)}]" if headers else f"[{tables[0]}]"
+        where = f" (line {line}, below the {header} header)"
+    raise ConfigError(
+        f"invalid configuration in {path}:\n  {tables[0]}.include: `include`{where} belongs "
+        f"to the {tables[0]} table there, so it is not read as an include. Move the line "
+        "above the first [table] header of the file.")
 
 
 def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Settings:
@@ -167,12 +221,9 @@ def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Se
     """
     explicit = config_path or os.environ.get("ARENA_CONFIG")
     path = Path(explicit) if explicit else DEFAULT_CONFIG_PATH
-    file_values = read_config_file(path) if explicit or path.exists() else {}
-    source = f"{path} / ARENA_* environment" if file_values else "ARENA_* environment"
-    token = _FILE_VALUES.set(file_values)
+    config_file = path if explicit or path.exists() else None
+    source = f"{path} / ARENA_* environment" if config_file else "ARENA_* environment"
     try:
-        return Settings(**overrides)
+        return Settings(config_file=config_file, **overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from exc
-    finally:
-        _FILE_VALUES.reset(token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -16,13 +16,18 @@ DEFAULT_IDENTITY_WORDS = [
 ]
 
 
+# The protocols arena.providers implements (arena.providers.PROVIDERS has one class each).
+ProviderKind = Literal["openai"]
+
+
 class LiveModelSettings(BaseModel):
     """One model endpoint (`[[models]]` in the config)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, description="Shown after the vote.")
-    provider: str = Field(default="openai", description="Protocol: 'openai' chat completions.")
+    provider: ProviderKind = Field(default="openai",
+                                   description="Protocol: 'openai' chat completions.")
     base_url: str = Field(description="e.g. https://api.openai.com/v1")
     model: str = Field(min_length=1, description="Model id sent to the endpoint.")
     api_key_env: str | None = Field(
@@ -53,15 +58,6 @@ class LiveModelSettings(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("provider")
-    @classmethod
-    def _known_provider(cls, value: str) -> str:
-        from arena.providers import PROVIDERS
-
-        if value not in PROVIDERS:
-            raise ValueError(f"unknown provider; known: {', '.join(sorted(PROVIDERS))}")
-        return value
-
 
 class LiveSettings(BaseModel):
     """How live battles run (`[live]` in the config)."""
@@ -72,4 +68,9 @@ class LiveSettings(BaseModel):
     max_input_chars: int = Field(default=8000, ge=1)
     failures_before_pause: int = Field(default=3, ge=1)
     pause_seconds: float = Field(default=300.0, ge=0)
-    identity_words: list[str] = Field(default_factory=lambda: list(DEFAULT_IDENTITY_WORDS))
+    identity_words: list[str] = Field(
+        default_factory=list,
+        description="Words that flag an answer `identity_leak`, added to the built-in list "
+                    "and to each configured model's name, model id and organization.")
+    builtin_identity_words: bool = Field(
+        default=True, description="Use DEFAULT_IDENTITY_WORDS too (false: only the others).")

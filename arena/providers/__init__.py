@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from arena.config_live import ProviderKind
 from arena.providers.base import ChatProvider, StreamEvent, TextDelta, Usage
 from arena.providers.openai_chat import OpenAIChatProvider
 
-PROVIDERS: dict[str, type[ChatProvider]] = {"openai": OpenAIChatProvider}
+PROVIDERS: dict[ProviderKind, type[ChatProvider]] = {"openai": OpenAIChatProvider}
 
 __all__ = ["PROVIDERS", "ChatProvider", "StreamEvent", "TextDelta", "Usage"]

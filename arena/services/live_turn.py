@@ -29,7 +29,7 @@ from arena.providers.errors import ProviderError
 from arena.services.battle_style import battle_style
 from arena.services.battles import public_view
 from arena.services.errors import Conflict, NotFound
-from arena.services.identity import identity_leak
+from arena.services.identity import identity_leak, identity_words
 from arena.services.live_health import record_health
 
 log = logging.getLogger("arena.live")
@@ -233,7 +233,7 @@ def _finish_turn(arena: Arena, battle_id: str, results: dict[str, SideResult],
         battle.style = battle_style(battle.conversation_a, battle.conversation_b)
         answers = [m["content"] for conv in (battle.conversation_a, battle.conversation_b)
                    for m in conv if m["role"] == "assistant"]
-        word = identity_leak(answers, live.identity_words)
+        word = identity_leak(answers, identity_words(arena.settings))
         if word:
             battle.identity_leak = True
             log.info("battle %s: identity leak (%r)", battle.id, word)
