@@ -51,6 +51,20 @@ class ArenaModel(SQLModel, table=True):
     paused_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
+class ModelFailure(SQLModel, table=True):
+    """One failed answer (or endpoint check) of a live model, for the owner."""
+
+    __tablename__ = "model_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    model: str = Field(max_length=200, index=True)
+    kind: str = Field(max_length=64)
+    # Short and redacted: no credentials, at most a few hundred characters.
+    reason: str = Field(max_length=500)
+    battle_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _timestamp(index=True)
+
+
 class AnswerSet(SQLModel, table=True):
     __tablename__ = "answer_set"
 
@@ -96,7 +110,8 @@ class Battle(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=32)
     anony: bool
-    # "answers" (pre-generated answer set), "live" (model endpoints), "import" (vote dataset)
+    # "answers" (pre-generated answer set), "live" (model endpoints), "import" (vote
+    # dataset), "trial" (the owner trying endpoints: never voted, never rated)
     mode: str = Field(default="answers", max_length=16)
     model_a: str = Field(max_length=200, index=True)
     model_b: str = Field(max_length=200, index=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from arena.config_live import LiveModelSettings
 from arena.providers.transport import EndpointClient
+from arena.redact import url_secrets
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,17 @@ class ChatProvider(ABC):
 
     `stream` yields TextDelta as tokens arrive and at most one Usage, and raises
     an arena.providers.errors.ProviderError for every kind of failure, with
-    timeouts enforced by the provider itself (nothing waits without a bound).
+    timeouts enforced by the provider itself (nothing waits without a bound) and
+    the error's detail redacted with `secrets()`.
     """
 
     def __init__(self, config: LiveModelSettings, *, api_key: str | None) -> None:
         self.config = config
         self._api_key = api_key
+
+    def secrets(self) -> list[str | None]:
+        """What must never appear in an error detail: the key and URL credentials."""
+        return [self._api_key, *url_secrets(self.config.base_url)]
 
     def messages_with_system(self, messages: Sequence[dict[str, str]]) -> list[dict[str, str]]:
         prefix = ([{"role": "system", "content": self.config.system_prompt}]

@@ -13,10 +13,15 @@
         └── EmptyAnswer           the stream ended without any text
 
 `kind` is a short fixed code that is safe to show a voter; `detail` may name
-hosts and status bodies, so it goes to the owner's logs and the database only.
+hosts and status bodies, so it goes to the owner's logs and the database only,
+with credentials masked by the provider before it leaves (arena.redact).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+from arena.redact import redact
 
 
 class ProviderError(Exception):
@@ -25,6 +30,11 @@ class ProviderError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+    def redact(self, secrets: Iterable[str | None]) -> None:
+        """Mask credentials in the detail (it goes to logs and the database)."""
+        self.detail = redact(self.detail, secrets)
+        self.args = (self.detail,)
 
 
 class RetryableError(ProviderError):
@@ -57,6 +67,10 @@ class UpstreamServerError(RetryableError):
 
 class UpstreamRequestError(FatalError):
     kind = "upstream_request_error"
+
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
 
 
 class MalformedStream(FatalError):

@@ -54,13 +54,17 @@ class OpenAIChatProvider(ChatProvider):
         self, messages: Sequence[dict[str, str]], *, client: EndpointClient
     ) -> AsyncIterator[StreamEvent]:
         body = orjson.dumps(self.request_body(messages))
-        for attempt in (1, 2):
-            try:
-                async for event in self._stream_once(body, client, retry=attempt == 1):
-                    yield event
-                return
-            except _RetryAfter as wait:
-                await asyncio.sleep(wait.seconds)
+        try:
+            for attempt in (1, 2):
+                try:
+                    async for event in self._stream_once(body, client, retry=attempt == 1):
+                        yield event
+                    return
+                except _RetryAfter as wait:
+                    await asyncio.sleep(wait.seconds)
+        except ProviderError as exc:
+            exc.redact(self.secrets())
+            raise
 
     async def _stream_once(self, body: bytes, client: EndpointClient, *,
                            retry: bool) -> AsyncIterator[StreamEvent]:
@@ -133,7 +137,7 @@ class OpenAIChatProvider(ChatProvider):
             raise RateLimited(detail)
         if status >= 500:
             raise UpstreamServerError(detail)
-        raise UpstreamRequestError(detail)
+        raise UpstreamRequestError(detail, status=status)
 
 
 class _RetryAfter(Exception):

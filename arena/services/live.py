@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from sqlmodel import Session
 
@@ -126,6 +126,30 @@ def draw_battle(settings: Settings, paused: Collection[str], *, voter: Voter, pr
     )
 
 
+OWNER_VOTER_ID = "owner"
+
+
+def trial_battle(settings: Settings, models: Sequence[str], *, prompt: str) -> Battle:
+    """The owner's named battle between two chosen configured models (paused, weight 0
+    or not: this is how a new endpoint is tried before voters meet it). Stored as
+    mode "trial" when its turn ends: never voted, never in ratings or exports."""
+    prompt = _check_prompt(prompt, settings)
+    configured = {m.name for m in settings.models}
+    if len(models) != 2 or models[0] == models[1]:
+        raise InvalidInput("name two different live models")
+    unknown = [name for name in models if name not in configured]
+    if unknown:
+        raise NotFound(f"not a configured live model: {', '.join(unknown)}")
+    message = [{"role": "user", "content": prompt}]
+    return Battle(
+        id=secrets.token_hex(16), anony=False, mode="trial",
+        model_a=models[0], model_b=models[1],
+        conversation_a=message, conversation_b=list(message), status="generating",
+        language=detect_language(prompt), category=None, voter_id=OWNER_VOTER_ID,
+        stats={"a": [], "b": []},
+    )
+
+
 def prepare_regenerate(session: Session, *, battle_id: str, voter: Voter) -> Battle:
     """Drop the last answers of a ready, unvoted battle so the turn runs again."""
     battle = _own_live_battle(session, battle_id, voter)
@@ -143,4 +167,4 @@ def prepare_regenerate(session: Session, *, battle_id: str, voter: Voter) -> Bat
 
 __all__ = ["available_models", "live_model_status", "ModelsUnavailable", "LiveTurn",
            "LiveUpdate", "new_battle", "submit_prompt", "draw_battle", "prepare_regenerate",
-           "start_turn", "run_turn", "sync_models"]
+           "start_turn", "run_turn", "sync_models", "trial_battle", "OWNER_VOTER_ID"]

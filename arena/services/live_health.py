@@ -27,6 +27,8 @@ from arena.config_live import LiveModelSettings
 from arena.db import read_only
 from arena.models import ArenaModel, utcnow
 from arena.providers.errors import ProviderError
+from arena.services.errors import NotFound
+from arena.services.live_failures import failure_summaries
 
 log = logging.getLogger("arena.live")
 
@@ -152,9 +154,23 @@ def record_health(session: Session, outcomes: dict[str, ProviderError | None], *
     return changed
 
 
+def unpause_model(session: Session, name: str) -> bool:
+    """Let a paused model be drawn again at once. False if it was not paused."""
+    model = session.exec(select(ArenaModel).where(ArenaModel.name == name)).first()
+    if model is None:
+        raise NotFound(f"no model named {name!r}")
+    was_paused = model.paused_until is not None and aware(model.paused_until) > utcnow()
+    model.paused_until, model.consecutive_failures = None, 0
+    session.add(model)
+    session.commit()
+    log.info("model %s unpaused by the owner", name)
+    return was_paused
+
+
 def live_model_status(session: Session, settings: Settings) -> list[dict[str, Any]]:
-    """For the owner: each configured model and whether it is sampled now."""
+    """For the owner: each configured model, whether it is sampled now, its last failure."""
     rows = {m.name: m for m in session.exec(select(ArenaModel))}
+    failures = failure_summaries(session)
     now = utcnow()
     status = []
     for config in settings.models:
@@ -166,6 +182,8 @@ def live_model_status(session: Session, settings: Settings) -> list[dict[str, An
             "available": (not paused) and has_key(config) and config.weight > 0,
             "paused_until": row.paused_until if paused and row else None,
             "missing_key": not has_key(config),
+            "weight": config.weight,
             "consecutive_failures": row.consecutive_failures if row else 0,
+            "last_failure": failures.get(config.name),
         })
     return status

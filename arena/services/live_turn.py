@@ -30,6 +30,7 @@ from arena.services.battle_style import battle_style
 from arena.services.battles import public_view
 from arena.services.errors import Conflict, NotFound
 from arena.services.identity import identity_leak, identity_words
+from arena.services.live_failures import record_failure
 from arena.services.live_health import record_health
 
 log = logging.getLogger("arena.live")
@@ -106,7 +107,7 @@ class LiveTurn:
         try:
             if config is None:
                 raise _Unconfigured(f"model {name!r} is no longer configured")
-            provider = PROVIDERS[config.provider](config, api_key=_api_key(config))
+            provider = PROVIDERS[config.provider](config, api_key=api_key(config))
             async for event in provider.stream(conversation, client=client):
                 if isinstance(event, TextDelta):
                     if result.first_token_s is None:
@@ -205,7 +206,7 @@ class _Cancelled(ProviderError):
     kind = "cancelled"
 
 
-def _api_key(config: LiveModelSettings) -> str | None:
+def api_key(config: LiveModelSettings) -> str | None:
     return os.environ.get(config.api_key_env) if config.api_key_env else None
 
 
@@ -242,6 +243,8 @@ def _finish_turn(arena: Arena, battle_id: str, results: dict[str, SideResult],
             model = battle.model_a if side == "a" else battle.model_b
             log.warning("battle %s: %s failed (%s): %s", battle.id, model, error.kind,
                         error.detail)
+            if not isinstance(error, _Cancelled):
+                record_failure(session, model, error, battle_id=battle.id)
         if failures:
             battle.status = "failed"
             battle.failure_reason = "; ".join(

@@ -13,14 +13,17 @@ from arena.services.voters import Voter
 def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter) -> VoteResult:
     """Store *voter*'s verdict on their own battle and reveal the models.
 
-    Refused (nothing stored): unknown battle, another voter's battle, a battle
-    already voted or not votable (failed answers), a winner outside WINNERS.
+    Refused (nothing stored): unknown battle, the owner's trial battle, another
+    voter's battle, a battle already voted or not votable (failed answers), a
+    winner outside WINNERS.
     """
     if winner not in WINNERS:
         raise InvalidInput(f"winner must be one of {', '.join(WINNERS)}")
     battle = session.get(Battle, battle_id)
     if battle is None:
         raise NotFound(f"no battle with id {battle_id!r}")
+    if battle.mode == "trial":
+        raise Conflict("the owner's trial battles are not voted")
     if battle.voter_id != voter.id:
         raise Forbidden("this battle belongs to another voter session")
     if battle.status == "voted":
