@@ -117,7 +117,7 @@ def test_admin_export_writes_a_download_and_overview_counts(seeded: Arena) -> No
     blocks = build_admin_blocks(seeded)
     elem_ids = {c.get("props", {}).get("elem_id") for c in blocks.config["components"]}
     assert {"admin-export-button", "admin-export-file", "admin-votes-per-day",
-            "admin-last-votes"} <= elem_ids
+            "admin-last-votes", "admin-export-since", "admin-export-until"} <= elem_ids
     path = export_file(seeded, "csv", include_conversations=False)
     try:
         assert path.suffix == ".csv" and len(path.read_text().splitlines()) == 24
