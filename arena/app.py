@@ -23,6 +23,7 @@ from arena.context import Arena  # noqa: E402
 from arena.providers.transport import tls_context  # noqa: E402
 from arena.services import live  # noqa: E402
 from arena.ui import I18N, build_blocks  # noqa: E402
+from arena.ui.admin import build_admin_blocks  # noqa: E402
 from arena.web.voter_cookie import VoterCookieMiddleware  # noqa: E402
 
 
@@ -74,12 +75,6 @@ def _mount_admin(app: FastAPI, arena: Arena) -> None:
     """The owner's pages at /admin, behind the admin token; absent when none is set."""
     token = arena.settings.admin.token
     if not token:
-        return
-    try:
-        from arena.ui.admin import build_admin_blocks
-    except ModuleNotFoundError as exc:
-        if exc.name != "arena.ui.admin":
-            raise
         return
     gr.mount_gradio_app(
         app, build_admin_blocks(arena), path="/admin", auth=("admin", token),

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from arena.config import ConfigError, Settings, load_settings
+from arena import cli_data, cli_models, cli_ratings
+from arena.cli_common import ConfigOption, fail, settings_or_exit
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Arena: pairwise human evaluation of LLMs.")
@@ -16,25 +17,6 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 import_app = typer.Typer(no_args_is_help=True, help="Import data.")
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c",
-                 help="TOML config file (default: config/arena.toml if present)."),
-]
-
-
-def settings_or_exit(config: Path | None, **overrides: object) -> Settings:
-    try:
-        return load_settings(config, **overrides)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-
-
-def fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
 
 
 @app.command()
@@ -98,55 +80,9 @@ def import_answers(
                f"{summary.answers} answers")
 
 
-@app.command("models")
-def list_models(config: ConfigOption = None) -> None:
-    """List models with their answers and votes."""
-    from arena import services
-    from arena.context import Arena
-    from arena.services import live
-
-    settings = settings_or_exit(config)
-    arena = Arena.open(settings)
-    with arena.session() as session:
-        live.sync_models(session, settings)
-        rows = services.model_stats(session)
-        endpoints = {row["model"]: row for row in live.live_model_status(session, settings)}
-    if not rows:
-        typer.echo("no models yet: import an answer set (arena import answers PATH)")
-        return
-    width = max(len("model"), *(len(r.model) for r in rows))
-    typer.echo(f"{'model':<{width}}  {'answers':>7}  {'votes':>6}  {'win rate':>8}  live")
-    for r in rows:
-        rate = f"{r.win_rate:.1%}" if r.win_rate is not None else "-"
-        typer.echo(f"{r.model:<{width}}  {r.answers:>7}  {r.votes:>6}  {rate:>8}  "
-                   f"{_live_state(endpoints.get(r.model))}")
-
-
-def _live_state(endpoint: dict[str, object] | None) -> str:
-    if endpoint is None:
-        return "-"
-    if endpoint["missing_key"]:
-        return "unavailable (API key variable not set)"
-    if endpoint["paused_until"]:
-        return (f"unavailable: paused until {endpoint['paused_until']:%Y-%m-%d %H:%M:%S} UTC "
-                f"after {endpoint['consecutive_failures']} failures")
-    return "available" if endpoint["available"] else "unavailable (weight 0)"
-
-
-def _register_optional_commands() -> None:
-    from arena import cli_ratings
-
-    cli_ratings.register(app)
-    try:
-        from arena import cli_data
-    except ModuleNotFoundError as exc:
-        if exc.name != "arena.cli_data":
-            raise
-        return
-    cli_data.register(app, import_app)
-
-
-_register_optional_commands()
+app.add_typer(cli_models.app, name="models")
+cli_ratings.register(app)
+cli_data.register(app, import_app)
 
 
 def main() -> None:

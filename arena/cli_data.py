@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-# Defined here, not imported from arena.cli, which imports this module while loading.
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c",
-                 help="TOML config file (default: config/arena.toml if present)."),
-]
+from arena.cli_common import (
+    ConfigOption,
+    SinceOption,
+    UntilOption,
+    fail,
+    open_arena,
+    settings_or_exit,
+)
 
 
 class ExportFormat(StrEnum):
@@ -38,24 +39,11 @@ class ImportFormat(StrEnum):
     parquet = "parquet"
 
 
-def parse_time(value: str | None, option: str) -> datetime | None:
-    """ISO 8601 (naive = UTC) or unix seconds."""
-    if value is None:
-        return None
-    try:
-        moment = (datetime.fromtimestamp(float(value), UTC)
-                  if value.replace(".", "", 1).isdigit() else datetime.fromisoformat(value))
-    except ValueError as exc:
-        raise typer.BadParameter(f"expected an ISO date/time, got {value!r}",
-                                 param_hint=option) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def export_votes(
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.jsonl,
-    since: Annotated[str | None, typer.Option(help="Votes cast at or after (ISO, UTC).")] = None,
-    until: Annotated[str | None, typer.Option(help="Votes cast before (ISO, UTC).")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     anony_only: Annotated[bool, typer.Option("--anony-only", help="Anonymous battles only.")]
     = False,
     model: Annotated[list[str] | None, typer.Option(
@@ -75,27 +63,21 @@ def export_votes(
     config: ConfigOption = None,
 ) -> None:
     """Export votes as FastChat clean_battle records (no IPs; judges pseudonymous)."""
-    from arena.cli import fail, settings_or_exit
-    from arena.context import Arena
-    from arena.services.export import ExportFilters, ExportOptions, count_votes, write_votes
+    from arena.services.export import ExportRequest, count_votes, write_export
 
-    filters = ExportFilters(
-        since=parse_time(since, "--since"), until=parse_time(until, "--until"),
-        anony_only=anony_only, models=tuple(model or ()), category=category,
+    request = ExportRequest.of(
+        fmt.value, since=since, until=until, anony_only=anony_only, models=model,
+        category=category, include_conversations=include_conversations,
         include_flagged=include_flagged, include_imported=imported, source=source,
+        drop_live_prompts=drop_live_prompts,
     )
-    options = ExportOptions(include_conversations=include_conversations,
-                            drop_live_prompts=drop_live_prompts)
-    arena = Arena.open(settings_or_exit(config))
+    arena = open_arena(config)
     partial = out.with_name(f".{out.name}.partial")
-    salt = arena.salt  # before the session: on SQLite each transaction holds the lock
     try:
         with arena.session() as session:
-            total = count_votes(session, filters)
-            session.rollback()
-            with partial.open("wb") as handle, _progress(total) as bar:
-                written = write_votes(session, handle, salt=salt, fmt=fmt.value,
-                                      filters=filters, options=options, on_batch=bar.update)
+            total = count_votes(session, request.filters)
+        with partial.open("wb") as handle, _progress(total) as bar:
+            written = write_export(arena, handle, request, on_batch=bar.update)
         os.replace(partial, out)
     except OSError as exc:
         raise fail(f"cannot write {out}: {exc.strerror}") from exc
@@ -121,7 +103,6 @@ def import_votes(
 ) -> None:
     """Import a vote dataset in one transaction; duplicates are skipped and counted."""
     from arena import services
-    from arena.cli import fail, settings_or_exit
     from arena.context import Arena
     from arena.formats.jsonl import FormatError
     from arena.formats.votes import iter_votes

@@ -12,7 +12,7 @@ import io
 import json
 import math
 import warnings
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +21,7 @@ import typer
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from arena.cli_common import SinceOption, UntilOption, settings_or_exit
 from ratings import (
     DEFAULT_OUTCOME_MAP,
     DROP_BOTHBAD_OUTCOME_MAP,
@@ -111,22 +112,11 @@ def render(board: Leaderboard, fmt: Format) -> str:
     return "\n".join(lines)
 
 
-def _iso_time(value: str | None, option: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise RatingsInputError(f"{option}: not an ISO time: {value!r}") from exc
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
 def database_battles(
     config: Path | None, *, anony_only: bool, style_control: bool, drop_bothbad: bool,
-    since: str | None, until: str | None,
+    since: datetime | None, until: datetime | None,
 ) -> Battles:
     """Countable votes of the configured database (identity leaks and flagged left out)."""
-    from arena.cli import settings_or_exit
     from arena.context import Arena
     from arena.services.leaderboard import View, view_battles, view_mask
 
@@ -146,13 +136,12 @@ def database_battles(
         arena.close()
     view = View(anony_only=anony_only, style_control=style_control)
     mask = view_mask(snap, view)
-    start, end = _iso_time(since, "--since"), _iso_time(until, "--until")
     if drop_bothbad:
         mask &= ~snap.cols["bothbad"]
-    if start is not None:
-        mask &= snap.cols["ts"] >= start
-    if end is not None:
-        mask &= snap.cols["ts"] < end
+    if since is not None:
+        mask &= snap.cols["ts"] >= since.timestamp()
+    if until is not None:
+        mask &= snap.cols["ts"] < until.timestamp()
     battles = view_battles(snap, view, mask)
     if battles is None:
         raise RatingsInputError("no votes to rate in the database (or pass --input FILE)")
@@ -189,8 +178,8 @@ def ratings_command(
     anony_only: Annotated[
         bool, typer.Option("--anony-only", help="only anonymous battles")
     ] = False,
-    since: Annotated[str | None, typer.Option(help="ISO time, inclusive")] = None,
-    until: Annotated[str | None, typer.Option(help="ISO time, exclusive")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
 ) -> None:
     """Compute Bradley-Terry ratings with confidence intervals from battle votes."""

@@ -9,19 +9,26 @@ that says nothing about the data. The file streams in batches as it is written
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
 
 from arena.api.deps import get_arena
 from arena.context import Arena
-from arena.formats.vote_writers import MEDIA_TYPES, ChunkSink, open_writer
-from arena.services.export import ExportFilters, ExportOptions, iter_record_batches
+from arena.formats.vote_writers import MEDIA_TYPES
+from arena.services.export import ExportRequest, stream_export
+from arena.times import parse_time
 
 export_router = APIRouter()
+TIME_HELP = "ISO 8601 date/time (naive = UTC) or unix seconds"
+
+
+def _read_time(name: str) -> BeforeValidator:
+    """Read a query time with arena.times: a bad one is a 422 naming the parameter."""
+    return BeforeValidator(lambda value: parse_time(value, name))
 
 
 def require_admin(request: Request) -> Arena:
@@ -40,8 +47,10 @@ def require_admin(request: Request) -> Arena:
 def export_votes(
     arena: Annotated[Arena, Depends(require_admin)],
     format: Literal["jsonl", "json", "csv", "parquet"] = "jsonl",
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[datetime | None, _read_time("since"),
+                     Query(description=f"Votes cast at or after: {TIME_HELP}.")] = None,
+    until: Annotated[datetime | None, _read_time("until"),
+                     Query(description=f"Votes cast before: {TIME_HELP}.")] = None,
     anony_only: bool = False,
     model: Annotated[list[str] | None, Query()] = None,
     category: str | None = None,
@@ -52,38 +61,15 @@ def export_votes(
     drop_live_prompts: bool = False,
 ) -> StreamingResponse:
     """Votes as clean_battle records (schema in the README); judges pseudonymous, no IPs."""
-    filters = ExportFilters(
-        since=_utc(since), until=_utc(until), anony_only=anony_only,
-        models=tuple(model or ()), category=category, include_flagged=include_flagged,
-        include_imported=include_imported, source=source,
+    request = ExportRequest.of(
+        format, since=since, until=until, anony_only=anony_only, models=model,
+        category=category, include_conversations=include_conversations,
+        include_flagged=include_flagged, include_imported=include_imported, source=source,
+        drop_live_prompts=drop_live_prompts,
     )
-    options = ExportOptions(include_conversations=include_conversations,
-                            drop_live_prompts=drop_live_prompts)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
-        _stream(arena, format, filters, options),
+        stream_export(arena, request),  # a sync generator: run in the threadpool
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="votes-{stamp}.{format}"'},
     )
-
-
-def _stream(arena: Arena, fmt: str, filters: ExportFilters,
-            options: ExportOptions) -> Iterator[bytes]:
-    """Sync generator (run in the threadpool) with its own session for the whole stream."""
-    salt = arena.salt
-    sink = ChunkSink()
-    writer = open_writer(fmt, sink, include_conversations=options.include_conversations)
-    with arena.session() as session:
-        for batch in iter_record_batches(session, salt=salt, filters=filters, options=options):
-            writer.write_batch(batch)
-            chunk = sink.take()
-            if chunk:
-                yield chunk
-    writer.close()
-    yield sink.take()
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)

@@ -9,6 +9,10 @@ Privacy rules, applied here and nowhere else:
 - ``drop_live_prompts`` blanks what voters typed in live battles.
 
 Flagged and identity-leaking battles are left out unless asked for.
+
+Every door (``arena export votes``, ``GET /api/export``, the admin page) turns its
+inputs into one ``ExportRequest`` and calls ``stream_export`` (chunks of the file,
+for HTTP) or ``write_export`` (into an open file); both run ``export_chunks``.
 """
 
 from __future__ import annotations
@@ -16,17 +20,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import Integer, func, literal, or_, select
 from sqlmodel import Session
 
-from arena.formats.vote_writers import open_writer
+from arena.formats.vote_writers import ChunkSink, open_writer
 from arena.models import Battle, Vote
+from arena.times import parse_time
+
+if TYPE_CHECKING:
+    from arena.context import Arena
 
 JUDGE_PREFIX = "arena_user_"
 PSEUDONYM = re.compile(r"^arena_user_[0-9a-f]{32}$")
@@ -55,6 +63,34 @@ class ExportFilters:
 class ExportOptions:
     include_conversations: bool = True
     drop_live_prompts: bool = False
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What the owner asked for, whichever door it came through."""
+
+    fmt: str = "jsonl"
+    filters: ExportFilters = field(default_factory=ExportFilters)
+    options: ExportOptions = field(default_factory=ExportOptions)
+
+    @classmethod
+    def of(
+        cls, fmt: str = "jsonl", *, since: str | float | datetime | None = None,
+        until: str | float | datetime | None = None, anony_only: bool = False,
+        models: Iterable[str] | None = None, category: str | None = None,
+        include_conversations: bool = True, include_flagged: bool = False,
+        include_imported: bool = True, source: str | None = None,
+        drop_live_prompts: bool = False,
+    ) -> ExportRequest:
+        """From a door's flat inputs; a bad time raises ``arena.times.TimeValueError``."""
+        filters = ExportFilters(
+            since=parse_time(since, "since"), until=parse_time(until, "until"),
+            anony_only=anony_only, models=tuple(models or ()), category=category,
+            include_flagged=include_flagged, include_imported=include_imported, source=source,
+        )
+        options = ExportOptions(include_conversations=include_conversations,
+                                drop_live_prompts=drop_live_prompts)
+        return cls(fmt=fmt, filters=filters, options=options)
 
 
 _COLUMNS = (
@@ -145,20 +181,64 @@ def _blank_prompts(conversation: list[dict[str, str]]) -> list[dict[str, str]]:
             for m in conversation]
 
 
+def export_chunks(
+    session: Session, *, salt: str, fmt: str, filters: ExportFilters = ExportFilters(),
+    options: ExportOptions = ExportOptions(), on_batch: Callable[[int], None] | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> Iterator[bytes]:
+    """The export file in *fmt*, a chunk per batch of votes as it is read (the driver)."""
+    sink = ChunkSink()
+    writer = open_writer(fmt, sink, include_conversations=options.include_conversations)
+    for batch in iter_record_batches(session, salt=salt, filters=filters, options=options,
+                                     batch_size=batch_size):
+        writer.write_batch(batch)
+        if on_batch is not None:
+            on_batch(len(batch))
+        chunk = sink.take()
+        if chunk:
+            yield chunk
+    writer.close()
+    chunk = sink.take()
+    if chunk:
+        yield chunk
+
+
 def write_votes(
     session: Session, handle: BinaryIO, *, salt: str, fmt: str,
     filters: ExportFilters = ExportFilters(), options: ExportOptions = ExportOptions(),
     on_batch: Callable[[int], None] | None = None, batch_size: int = DEFAULT_BATCH,
 ) -> int:
     """Write the selected votes to *handle* in *fmt*; returns how many."""
-    writer = open_writer(fmt, handle, include_conversations=options.include_conversations)
-    for batch in iter_record_batches(session, salt=salt, filters=filters, options=options,
-                                     batch_size=batch_size):
-        writer.write_batch(batch)
+    written = 0
+
+    def counted(n: int) -> None:
+        nonlocal written
+        written += n
         if on_batch is not None:
-            on_batch(len(batch))
-    writer.close()
-    return writer.count
+            on_batch(n)
+
+    for chunk in export_chunks(session, salt=salt, fmt=fmt, filters=filters, options=options,
+                               on_batch=counted, batch_size=batch_size):
+        handle.write(chunk)
+    return written
+
+
+def stream_export(arena: Arena, request: ExportRequest) -> Iterator[bytes]:
+    """*request*'s file chunk by chunk, in a session of its own for the whole stream."""
+    salt = arena.salt  # before the session: on SQLite each transaction holds the lock
+    with arena.session() as session:
+        yield from export_chunks(session, salt=salt, fmt=request.fmt, filters=request.filters,
+                                 options=request.options)
+
+
+def write_export(arena: Arena, handle: BinaryIO, request: ExportRequest, *,
+                 on_batch: Callable[[int], None] | None = None) -> int:
+    """Write *request*'s file to *handle*; returns how many votes."""
+    salt = arena.salt  # before the session: on SQLite each transaction holds the lock
+    with arena.session() as session:
+        return write_votes(session, handle, salt=salt, fmt=request.fmt,
+                           filters=request.filters, options=request.options,
+                           on_batch=on_batch)
 
 
 def votes_per_day(session: Session, *, days: int = 30) -> list[tuple[date, int]]:

@@ -19,36 +19,41 @@ from arena.context import Arena
 from arena.formats.votes import FORMATS
 from arena.services.export import (
     ExportFilters,
-    ExportOptions,
+    ExportRequest,
     count_votes,
     last_votes,
     votes_per_day,
-    write_votes,
+    write_export,
 )
+from arena.times import TimeValueError
 
 EXPORT_DIR = Path(tempfile.gettempdir()) / "arena-exports"
 KEEP_EXPORTS_SECONDS = 3600
 PREVIEW_COLUMNS = ("time (UTC)", "model_a", "model_b", "winner", "anony", "mode", "source",
                    "judge")
+TIME_HINT = "2026-01-31, 2026-01-31T12:00+02:00 or unix seconds; empty: no bound"
 
 
-def export_file(arena: Arena, fmt: str, *, anony_only: bool = False,
+def export_file(arena: Arena, fmt: str, *, since: str | None = None,
+                until: str | None = None, anony_only: bool = False,
                 include_conversations: bool = True, include_flagged: bool = False,
                 include_imported: bool = True, drop_live_prompts: bool = False) -> Path:
-    """Write an export to a fresh temporary file and return its path."""
+    """Write an export to a fresh temporary file and return its path.
+
+    A bad *since*/*until* raises ``arena.times.TimeValueError`` before any file exists.
+    """
+    request = ExportRequest.of(
+        fmt, since=since, until=until, anony_only=anony_only,
+        include_conversations=include_conversations, include_flagged=include_flagged,
+        include_imported=include_imported, drop_live_prompts=drop_live_prompts)
     EXPORT_DIR.mkdir(parents=True, exist_ok=True)
     _prune_old_exports()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     handle = tempfile.NamedTemporaryFile(
         dir=EXPORT_DIR, prefix=f"votes-{stamp}-", suffix=f".{fmt}", delete=False)
-    salt = arena.salt
-    filters = ExportFilters(anony_only=anony_only, include_flagged=include_flagged,
-                            include_imported=include_imported)
-    options = ExportOptions(include_conversations=include_conversations,
-                            drop_live_prompts=drop_live_prompts)
     try:
-        with handle, arena.session() as session:
-            write_votes(session, handle, salt=salt, fmt=fmt, filters=filters, options=options)
+        with handle:
+            write_export(arena, handle, request)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
@@ -97,6 +102,11 @@ def build_admin_blocks(arena: Arena) -> gr.Blocks:
                                    elem_id="admin-export-imported")
             drop_prompts = gr.Checkbox(False, label="Blank live-battle prompts",
                                        elem_id="admin-export-drop-live-prompts")
+        with gr.Row():
+            since = gr.Textbox(label="Since (vote time, inclusive)", placeholder=TIME_HINT,
+                               elem_id="admin-export-since")
+            until = gr.Textbox(label="Until (exclusive)", placeholder=TIME_HINT,
+                               elem_id="admin-export-until")
         export_button = gr.Button("Export votes", variant="primary",
                                   elem_id="admin-export-button")
         download = gr.File(label="Download", interactive=False, elem_id="admin-export-file")
@@ -110,13 +120,18 @@ def build_admin_blocks(arena: Arena) -> gr.Blocks:
                                   interactive=False, elem_id="admin-last-votes", scale=3)
 
         def on_export(fmt_value: str, anony: bool, convs: bool, flag: bool, imp: bool,
-                      drop: bool) -> str:
-            return str(export_file(arena, fmt_value, anony_only=anony,
-                                   include_conversations=convs, include_flagged=flag,
-                                   include_imported=imp, drop_live_prompts=drop))
+                      drop: bool, start: str, end: str) -> str:
+            try:
+                return str(export_file(
+                    arena, fmt_value, since=start.strip() or None, until=end.strip() or None,
+                    anony_only=anony, include_conversations=convs, include_flagged=flag,
+                    include_imported=imp, drop_live_prompts=drop))
+            except TimeValueError as exc:
+                raise gr.Error(str(exc)) from exc
 
         export_button.click(
-            on_export, [fmt, anony_only, conversations, flagged, imported, drop_prompts],
+            on_export,
+            [fmt, anony_only, conversations, flagged, imported, drop_prompts, since, until],
             download, concurrency_limit=2,
         )
         refresh.click(lambda: overview(arena), None, [totals, per_day, recent])

@@ -42,6 +42,23 @@ def test_export_then_import_through_the_command(seeded: Arena, tmp_path: Path,
         m for r in records for m in (r["model_a"], r["model_b"])}
 
 
+def test_export_times_in_iso_with_offset_or_unix_seconds(seeded: Arena, tmp_path: Path,
+                                                       database_url: str) -> None:
+    env = arena_env(database_url, ARENA_SECRET_SALT=SALT)
+    out = tmp_path / "live.jsonl"
+    # the seeded live vote, 2026-01-02T03:04:05.678901Z (unix 1767323045.678901 by hand)
+    exported = run_arena("export", "votes", "--out", str(out), "--include-flagged",
+                         "--since", "1767323045", "--until", "2026-01-02T05:04:06+02:00",
+                         cwd=tmp_path, env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert [json.loads(line)["tstamp"] for line in out.read_text().splitlines()] == [
+        1767323045.678901]
+    refused = run_arena("export", "votes", "--out", str(out), "--since", "2026-01-02T25:00",
+                        cwd=tmp_path, env=env)
+    assert refused.returncode == 2
+    assert "--since" in refused.stderr and "2026-01-02T25:00" in refused.stderr
+
+
 def test_malformed_file_through_the_command_imports_nothing(arena: Arena,
                                                            tmp_path: Path) -> None:
     path = tmp_path / "votes.jsonl"

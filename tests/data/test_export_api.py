@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from arena.context import Arena
+from arena.times import TimeValueError
 from tests.data.conftest import ADMIN_TOKEN
 from tests.data.seed import IPS, seed_votes
 from tests.utils.server import LiveServer
@@ -65,6 +66,37 @@ def test_export_streams_each_format_with_the_token(seeded_server: LiveServer) ->
     assert httpx.get(url, params={"format": "xml"}, headers=bearer).status_code == 422
 
 
+LIVE_VOTE = 1767323045.678901  # the seeded live vote: 2026-01-02T03:04:05.678901Z, by hand
+
+
+@pytest.mark.parametrize(("since", "until"), [
+    ("1767323045", "1767323046"),  # unix seconds
+    ("1767323045.5", "1767323045.7"),
+    ("2026-01-02T05:04:05+02:00", "2026-01-02T05:04:06+02:00"),  # an offset
+    ("2026-01-02T03:04:05", "2026-01-02T03:04:06"),  # naive = UTC
+    ("2026-01-02", "2026-01-03"),  # dates
+])
+def test_export_since_until_take_iso_and_unix_seconds(seeded_server: LiveServer, since: str,
+                                                     until: str) -> None:
+    response = httpx.get(f"{seeded_server.url}/api/export",
+                         params={"since": since, "until": until, "include_flagged": "true"},
+                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert response.status_code == 200
+    assert [json.loads(line)["tstamp"] for line in response.text.splitlines()] == [LIVE_VOTE]
+
+
+@pytest.mark.parametrize("param", ["since", "until"])
+def test_export_refuses_a_bad_time_naming_the_parameter(seeded_server: LiveServer,
+                                                        param: str) -> None:
+    response = httpx.get(f"{seeded_server.url}/api/export", params={param: "last-tuesday"},
+                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["query", param]
+    assert f"{param}: expected an ISO 8601 date/time or unix seconds, got 'last-tuesday'" in (
+        error["msg"])
+
+
 def test_admin_page_needs_the_login(seeded_server: LiveServer) -> None:
     config = httpx.get(f"{seeded_server.url}/admin/config")
     assert config.status_code in (401, 403)
@@ -85,12 +117,21 @@ def test_admin_export_writes_a_download_and_overview_counts(seeded: Arena) -> No
     blocks = build_admin_blocks(seeded)
     elem_ids = {c.get("props", {}).get("elem_id") for c in blocks.config["components"]}
     assert {"admin-export-button", "admin-export-file", "admin-votes-per-day",
-            "admin-last-votes"} <= elem_ids
+            "admin-last-votes", "admin-export-since", "admin-export-until"} <= elem_ids
     path = export_file(seeded, "csv", include_conversations=False)
     try:
         assert path.suffix == ".csv" and len(path.read_text().splitlines()) == 24
     finally:
         path.unlink()
+    path = export_file(seeded, "jsonl", since="1767323045", until="2026-01-02T05:04:06+02:00",
+                       include_flagged=True)
+    try:
+        assert [json.loads(line)["tstamp"] for line in path.read_text().splitlines()] == [
+            LIVE_VOTE]
+    finally:
+        path.unlink()
+    with pytest.raises(TimeValueError, match="until: .* got 'soon'"):
+        export_file(seeded, "jsonl", until="soon")
     summary, per_day, recent = overview(seeded)
     assert "**25** votes stored; **23** exported" in summary
     assert sum(count for _, count in per_day) == 24  # the live vote is dated January 2026

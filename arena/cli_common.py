@@ -1,0 +1,61 @@
+"""What every ``arena`` sub-command shares: the config option, settings, errors, times.
+
+``cli.py`` and the command modules (``cli_data``, ``cli_models``, ``cli_ratings``)
+import from here and never from each other; ``cli.py`` only registers them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from arena.config import ConfigError, Settings, load_settings
+from arena.times import TimeValueError, parse_time
+
+if TYPE_CHECKING:
+    from arena.context import Arena
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c",
+                 help="TOML config file (default: config/arena.toml if present)."),
+]
+
+
+def settings_or_exit(config: Path | None, **overrides: object) -> Settings:
+    """The settings, or exit 2 naming the bad key."""
+    try:
+        return load_settings(config, **overrides)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def open_arena(config: Path | None, *, migrate: bool = True) -> Arena:
+    """The configured arena (exit 2 on a bad configuration)."""
+    from arena.context import Arena
+
+    return Arena.open(settings_or_exit(config), migrate=migrate)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` on stderr; raise the returned exit (code 1)."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _cli_time(value: str) -> datetime | None:
+    try:
+        return parse_time(value)
+    except TimeValueError as exc:  # click names the option: "Invalid value for '--since'"
+        raise typer.BadParameter(str(exc)) from exc
+
+
+_TIME_FORMS = "ISO 8601 date/time (naive = UTC) or unix seconds"
+SinceOption = Annotated[datetime | None, typer.Option(
+    "--since", parser=_cli_time, metavar="TIME", help=f"Votes cast at or after: {_TIME_FORMS}.")]
+UntilOption = Annotated[datetime | None, typer.Option(
+    "--until", parser=_cli_time, metavar="TIME", help=f"Votes cast before: {_TIME_FORMS}.")]
