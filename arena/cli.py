@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from arena import cli_data, cli_models, cli_ratings
 from arena.cli_common import ConfigOption, fail, settings_or_exit
+
+if TYPE_CHECKING:
+    from arena.context import Arena
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Arena: pairwise human evaluation of LLMs.")
@@ -23,22 +26,56 @@ app.add_typer(import_app, name="import")
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    check_models: Annotated[bool, typer.Option(
+        "--check-models", help="Check every live endpoint at start and log the result.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Migrate the database and serve the arena (UI at /, REST API at /api)."""
+    import signal
+
     import uvicorn
 
     from arena.app import prepare, serving_app
+    from arena.logs import configure_logging
+    from arena.services.live_turn import api_key
 
     server = {key: value for key, value in (("host", host), ("port", port)) if value}
     settings = settings_or_exit(config)
     if server:
         settings = settings_or_exit(config, server=settings.server.model_dump() | server)
     arena = prepare(settings)
+    configure_logging(level=settings.server.log_level, json_lines=settings.server.log_json,
+                      secrets=lambda: [api_key(m) for m in arena.settings.models])
     typer.echo(f"Arena on http://{settings.server.host}:{settings.server.port} "
                f"(database {arena.engine.url.render_as_string(hide_password=True)})")
-    uvicorn.run(serving_app(arena), host=settings.server.host, port=settings.server.port,
-                log_level="info")
+    if check_models:
+        _log_model_checks(arena)
+    application = serving_app(arena)
+    watcher = application.state.config_watcher
+    signal.signal(signal.SIGHUP, lambda *_: watcher.poke())
+    uvicorn.run(application, host=settings.server.host, port=settings.server.port,
+                log_config=None, log_level=settings.server.log_level)
+
+
+def _log_model_checks(arena: Arena) -> None:
+    import asyncio
+    import logging
+
+    from arena.providers.transport import EndpointClient
+    from arena.services.live_check import check_models
+
+    log = logging.getLogger("arena.live")
+
+    async def run() -> list:
+        client = EndpointClient()
+        try:
+            return await check_models(arena.settings, client=client)
+        finally:
+            await client.aclose()
+
+    for result in asyncio.run(run()):
+        (log.info if result.ok else log.warning)("check %s: %s", result.model, result.line())
 
 
 @db_app.command("upgrade")

@@ -6,7 +6,8 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from arena.redact import redact
 
@@ -17,19 +18,20 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 class RedactingFilter(logging.Filter):
     """Masks credentials in every record's message (known secrets and their shapes)."""
 
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+    def __init__(self, secrets: Callable[[], Iterable[str | None]]) -> None:
         super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
+        self.secrets = secrets  # read at each record: a config reload may add keys
 
     def filter(self, record: logging.LogRecord) -> bool:
+        secrets = tuple(self.secrets())
         message = record.getMessage()
-        masked = redact(message, self.secrets)
+        masked = redact(message, secrets)
         if masked != message or record.args:
             record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
+            record.exc_text = redact(record.exc_text, secrets)
         return True
 
 
@@ -61,8 +63,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(*, level: str = "info", json_lines: bool = False,
-                      secrets: Iterable[str | None] = (), stream=None) -> logging.Handler:
-    """Route every logger (arena.*, uvicorn, ...) to one handler on stderr."""
+                      secrets: Callable[[], Iterable[str | None]] = tuple,
+                      stream: Any = None) -> logging.Handler:
+    """Route every logger (arena.*, uvicorn, ...) to one handler on stderr; *secrets*
+    returns the known credentials to mask (the live models' API keys)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else LineFormatter())
     handler.addFilter(RedactingFilter(secrets))
@@ -81,10 +85,3 @@ def configure_logging(*, level: str = "info", json_lines: bool = False,
     for noisy in ("httpx", "httpcore", "aiohttp", "multipart"):
         logging.getLogger(noisy).setLevel(max(LEVELS[level], logging.WARNING))
     return handler
-
-
-def update_secrets(handler: logging.Handler, secrets: Iterable[str | None]) -> None:
-    """After a config reload: mask the new models' keys too."""
-    for item in handler.filters:
-        if isinstance(item, RedactingFilter):
-            item.secrets = tuple({*item.secrets, *(s for s in secrets if s)})

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from sqlmodel import Session
 
 from arena.context import Arena
@@ -31,3 +32,16 @@ async def get_voter(request: Request) -> Voter:
         ip_hash=hash_ip(get_arena(request).salt, client),
         ui_language=ui_language(request.headers.get("accept-language")),
     )
+
+
+def require_admin(request: Request) -> Arena:
+    """The arena, for the owner only: the admin token as a bearer or X-Admin-Token."""
+    arena = get_arena(request)
+    expected = arena.settings.admin.token
+    header = request.headers.get("authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    given = given or request.headers.get("x-admin-token", "")
+    if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(status_code=401, detail="admin token required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return arena

@@ -8,15 +8,14 @@ that says nothing about the data. The file streams in batches as it is written
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
-from arena.api.deps import get_arena
+from arena.api.deps import require_admin
 from arena.context import Arena
 from arena.formats.vote_writers import MEDIA_TYPES
 from arena.services.export import ExportRequest, stream_export
@@ -29,18 +28,6 @@ TIME_HELP = "ISO 8601 date/time (naive = UTC) or unix seconds"
 def _read_time(name: str) -> BeforeValidator:
     """Read a query time with arena.times: a bad one is a 422 naming the parameter."""
     return BeforeValidator(lambda value: parse_time(value, name))
-
-
-def require_admin(request: Request) -> Arena:
-    arena = get_arena(request)
-    expected = arena.settings.admin.token
-    header = request.headers.get("authorization", "")
-    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    given = given or request.headers.get("x-admin-token", "")
-    if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(status_code=401, detail="admin token required",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return arena
 
 
 @export_router.get("/api/export", response_class=StreamingResponse)

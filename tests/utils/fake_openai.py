@@ -38,6 +38,7 @@ class Script:
     malformed: bool = False
     usage: bool = True
     linger_after_done: float = 0.0  # keep the response open this long after [DONE]
+    echo_key: bool = False  # with an error status: the body repeats the bearer key
 
 
 @dataclass
@@ -62,8 +63,11 @@ class FakeOpenAI:
                 return JSONResponse({"error": {"message": "slow down"}}, status_code=429,
                                     headers={"Retry-After": script.retry_after})
         elif script.status != 200:
-            return JSONResponse({"error": {"message": f"scripted {script.status}"}},
-                                status_code=script.status)
+            message = f"scripted {script.status}"
+            if script.echo_key:
+                message = ("Incorrect API key provided: "
+                           + request.headers.get("authorization", "").removeprefix("Bearer "))
+            return JSONResponse({"error": {"message": message}}, status_code=script.status)
         if not body.get("stream"):
             return JSONResponse(_completion(model, script.reply))
         return StreamingResponse(self._events(model, script), media_type="text/event-stream")

@@ -1,0 +1,116 @@
+"""`arena models check|unpause|reload` as an owner runs them, against real endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from arena.config import load_settings
+from arena.context import Arena
+from arena.models import ArenaModel
+from arena.services import live
+from tests.utils.fake_openai import FakeOpenAI, Script, serve_fake_openai
+from tests.utils.processes import arena_env, run_arena
+from tests.utils.server import free_port
+
+KEY = "sk-check-key-0123456789"
+
+
+@pytest.fixture
+def endpoints() -> Iterator[tuple[FakeOpenAI, str]]:
+    fake = FakeOpenAI(scripts={
+        "good": Script(reply="OK"),
+        "badkey": Script(status=401, echo_key=True),
+        "nomodel": Script(status=404),
+        "slow": Script(reply="OK", first_token_delay=1.5),
+    })
+    with serve_fake_openai(fake, free_port()) as url:
+        yield fake, url
+
+
+def write_config(tmp_path: Path, url: str, models: dict[str, str], **extra: str) -> Path:
+    lines = [f'database_url = "sqlite:///{tmp_path / "arena.db"}"']
+    lines += [f"{key} = {value}" for key, value in extra.items()]
+    for name, base_url in models.items():
+        lines += ["[[models]]", f'name = "{name}"', f'base_url = "{base_url}"',
+                  f'model = "{name.split("-")[0]}"', 'api_key_env = "CHECK_KEY"',
+                  "first_token_timeout = 5", ""]
+    config = tmp_path / "arena.toml"
+    config.write_text("\n".join(lines))
+    return config
+
+
+def test_check_names_each_failure_and_exits_non_zero(tmp_path: Path, endpoints) -> None:
+    fake, url = endpoints
+    refused = f"http://127.0.0.1:{free_port()}/v1"
+    config = write_config(tmp_path, url, {"good-1": url, "badkey-1": url, "nomodel-1": url,
+                                          "slow-1": url, "refused-1": refused})
+    fake.scripts["refused"] = Script()
+    result = run_arena("models", "check", "--slow", "1", "--config", str(config),
+                       cwd=tmp_path, env=arena_env(CHECK_KEY=KEY))
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert lines["good-1"].startswith("ok (") and "ms to first token" in lines["good-1"]
+    assert lines["badkey-1"].startswith("wrong key")
+    assert lines["nomodel-1"].startswith("unknown model id")
+    assert lines["slow-1"].startswith("slow first token")
+    assert lines["refused-1"].startswith("unreachable")
+    assert "4 of 5 endpoints failed the check" in result.stderr
+    assert KEY not in result.stdout + result.stderr  # the 401 body echoed it
+    # Nothing stored: no battle, no failure, no database even.
+    assert not (tmp_path / "arena.db").exists()
+
+
+def test_check_of_named_good_endpoints_exits_zero(tmp_path: Path, endpoints) -> None:
+    _, url = endpoints
+    config = write_config(tmp_path, url, {"good-1": url, "good-2": url, "badkey-1": url})
+    result = run_arena("models", "check", "good-1", "good-2", "--config", str(config),
+                       cwd=tmp_path, env=arena_env(CHECK_KEY=KEY))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(line.split()[0] for line in result.stdout.splitlines()) == ["good-1", "good-2"]
+    unknown = run_arena("models", "check", "nope", "--config", str(config), cwd=tmp_path,
+                        env=arena_env(CHECK_KEY=KEY))
+    assert unknown.returncode == 1 and "not a configured live model: nope" in unknown.stderr
+
+
+def test_unpause_and_the_last_failure_in_the_listing(tmp_path: Path, endpoints,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    _, url = endpoints
+    monkeypatch.setenv("CHECK_KEY", KEY)
+    config = write_config(tmp_path, url, {"good-1": url, "badkey-1": url},
+                          **{"battle.load_demo": "false", "live.failures_before_pause": "1"})
+    settings = load_settings(config)
+    arena = Arena.open(settings, migrate=True)
+    from tests.services.test_live import play_turn
+
+    with arena.session() as session:
+        live.sync_models(session, settings)
+    for _ in range(20):  # until the failing model was drawn once
+        battle, _ = play_turn(arena, "Hello")
+        if battle.status == "failed":
+            break
+    assert battle.status == "failed"
+    arena.close()
+    env = arena_env(CHECK_KEY=KEY)
+    listed = run_arena("models", "--config", str(config), cwd=tmp_path, env=env)
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("badkey-1"))
+    assert "paused until" in row and "last failure" in row and "upstream_request_error" in row
+    assert "(1 in the last hour)" in row and KEY not in listed.stdout
+    unpaused = run_arena("models", "unpause", "badkey-1", "--config", str(config),
+                         cwd=tmp_path, env=env)
+    assert unpaused.returncode == 0 and "badkey-1: unpaused" in unpaused.stdout
+    arena = Arena.open(load_settings(config))
+    with arena.session() as session:
+        row_db = session.query(ArenaModel).filter_by(name="badkey-1").one()
+        assert row_db.paused_until is None and row_db.consecutive_failures == 0
+        assert {m.name for m in live.available_models(session, arena.settings)} == {
+            "good-1", "badkey-1"}
+    arena.close()
+    again = run_arena("models", "unpause", "badkey-1", "--config", str(config), cwd=tmp_path,
+                      env=env)
+    assert again.returncode == 0 and "was not paused" in again.stdout
+    missing = run_arena("models", "unpause", "nobody", "--config", str(config), cwd=tmp_path,
+                        env=env)
+    assert missing.returncode == 1 and "no model named 'nobody'" in missing.stderr
