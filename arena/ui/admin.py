@@ -26,6 +26,7 @@ from arena.services.export import (
     write_export,
 )
 from arena.times import TimeValueError
+from arena.ui.admin_models import build_live_models_tab
 
 EXPORT_DIR = Path(tempfile.gettempdir()) / "arena-exports"
 KEEP_EXPORTS_SECONDS = 3600
@@ -85,55 +86,63 @@ def overview(arena: Arena) -> tuple[str, list[list[Any]], list[list[Any]]]:
 
 
 def build_admin_blocks(arena: Arena) -> gr.Blocks:
-    with gr.Blocks(title=f"{arena.settings.server.title} · Data") as blocks:
-        gr.Markdown("## Data\nExport the votes as FastChat clean_battle records "
-                    "(JSONL, JSON, CSV or Parquet). Judges are pseudonymous; no IPs.",
-                    elem_id="admin-title")
-        with gr.Row():
-            fmt = gr.Dropdown(list(FORMATS), value="jsonl", label="Format",
-                              elem_id="admin-export-format")
-            anony_only = gr.Checkbox(False, label="Anonymous battles only",
-                                     elem_id="admin-export-anony-only")
-            conversations = gr.Checkbox(True, label="Include conversations",
-                                        elem_id="admin-export-conversations")
-            flagged = gr.Checkbox(False, label="Include flagged / identity-leak",
-                                  elem_id="admin-export-flagged")
-            imported = gr.Checkbox(True, label="Include imported votes",
-                                   elem_id="admin-export-imported")
-            drop_prompts = gr.Checkbox(False, label="Blank live-battle prompts",
-                                       elem_id="admin-export-drop-live-prompts")
-        with gr.Row():
-            since = gr.Textbox(label="Since (vote time, inclusive)", placeholder=TIME_HINT,
-                               elem_id="admin-export-since")
-            until = gr.Textbox(label="Until (exclusive)", placeholder=TIME_HINT,
-                               elem_id="admin-export-until")
-        export_button = gr.Button("Export votes", variant="primary",
-                                  elem_id="admin-export-button")
-        download = gr.File(label="Download", interactive=False, elem_id="admin-export-file")
-        gr.Markdown("### Votes", elem_id="admin-votes-heading")
-        totals = gr.Markdown(elem_id="admin-vote-totals")
-        refresh = gr.Button("Refresh", size="sm", elem_id="admin-refresh")
-        with gr.Row():
-            per_day = gr.Dataframe(headers=["day (UTC)", "votes"], label="Votes per day",
-                                   interactive=False, elem_id="admin-votes-per-day")
-            recent = gr.Dataframe(headers=list(PREVIEW_COLUMNS), label="Last votes",
-                                  interactive=False, elem_id="admin-last-votes", scale=3)
-
-        def on_export(fmt_value: str, anony: bool, convs: bool, flag: bool, imp: bool,
-                      drop: bool, start: str, end: str) -> str:
-            try:
-                return str(export_file(
-                    arena, fmt_value, since=start.strip() or None, until=end.strip() or None,
-                    anony_only=anony, include_conversations=convs, include_flagged=flag,
-                    include_imported=imp, drop_live_prompts=drop))
-            except TimeValueError as exc:
-                raise gr.Error(str(exc)) from exc
-
-        export_button.click(
-            on_export,
-            [fmt, anony_only, conversations, flagged, imported, drop_prompts, since, until],
-            download, concurrency_limit=2,
-        )
-        refresh.click(lambda: overview(arena), None, [totals, per_day, recent])
-        blocks.load(lambda: overview(arena), None, [totals, per_day, recent])
+    with gr.Blocks(title=f"{arena.settings.server.title} · Owner") as blocks:
+        with gr.Tab("Data", elem_id="admin-tab-data"):
+            _data_tab(arena, blocks)
+        with gr.Tab("Live models", elem_id="admin-tab-models"):
+            fill_models, model_outputs = build_live_models_tab(arena)
+        blocks.load(fill_models, None, model_outputs)
     return blocks
+
+
+def _data_tab(arena: Arena, blocks: gr.Blocks) -> None:
+    gr.Markdown("## Data\nExport the votes as FastChat clean_battle records "
+                "(JSONL, JSON, CSV or Parquet). Judges are pseudonymous; no IPs.",
+                elem_id="admin-title")
+    with gr.Row():
+        fmt = gr.Dropdown(list(FORMATS), value="jsonl", label="Format",
+                          elem_id="admin-export-format")
+        anony_only = gr.Checkbox(False, label="Anonymous battles only",
+                                 elem_id="admin-export-anony-only")
+        conversations = gr.Checkbox(True, label="Include conversations",
+                                    elem_id="admin-export-conversations")
+        flagged = gr.Checkbox(False, label="Include flagged / identity-leak",
+                              elem_id="admin-export-flagged")
+        imported = gr.Checkbox(True, label="Include imported votes",
+                               elem_id="admin-export-imported")
+        drop_prompts = gr.Checkbox(False, label="Blank live-battle prompts",
+                                   elem_id="admin-export-drop-live-prompts")
+    with gr.Row():
+        since = gr.Textbox(label="Since (vote time, inclusive)", placeholder=TIME_HINT,
+                           elem_id="admin-export-since")
+        until = gr.Textbox(label="Until (exclusive)", placeholder=TIME_HINT,
+                           elem_id="admin-export-until")
+    export_button = gr.Button("Export votes", variant="primary",
+                              elem_id="admin-export-button")
+    download = gr.File(label="Download", interactive=False, elem_id="admin-export-file")
+    gr.Markdown("### Votes", elem_id="admin-votes-heading")
+    totals = gr.Markdown(elem_id="admin-vote-totals")
+    refresh = gr.Button("Refresh", size="sm", elem_id="admin-refresh")
+    with gr.Row():
+        per_day = gr.Dataframe(headers=["day (UTC)", "votes"], label="Votes per day",
+                               interactive=False, elem_id="admin-votes-per-day")
+        recent = gr.Dataframe(headers=list(PREVIEW_COLUMNS), label="Last votes",
+                              interactive=False, elem_id="admin-last-votes", scale=3)
+
+    def on_export(fmt_value: str, anony: bool, convs: bool, flag: bool, imp: bool,
+                  drop: bool, start: str, end: str) -> str:
+        try:
+            return str(export_file(
+                arena, fmt_value, since=start.strip() or None, until=end.strip() or None,
+                anony_only=anony, include_conversations=convs, include_flagged=flag,
+                include_imported=imp, drop_live_prompts=drop))
+        except TimeValueError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    export_button.click(
+        on_export,
+        [fmt, anony_only, conversations, flagged, imported, drop_prompts, since, until],
+        download, concurrency_limit=2,
+    )
+    refresh.click(lambda: overview(arena), None, [totals, per_day, recent])
+    blocks.load(lambda: overview(arena), None, [totals, per_day, recent])

@@ -20,7 +20,8 @@ T = TypeVar("T")
 @contextmanager
 def live_arena(database_url: str, scripts: dict[str, Script] | None = None,
                *, models: tuple[str, ...] = LIVE_MODELS, live: dict[str, Any] | None = None,
-               model_options: dict[str, Any] | None = None) -> Iterator[tuple[Arena, FakeOpenAI]]:
+               model_options: dict[str, Any] | None = None,
+               settings: dict[str, Any] | None = None) -> Iterator[tuple[Arena, FakeOpenAI]]:
     """Live models named *models*; each asks the fake server for the model id `id-<name>`."""
     fake = FakeOpenAI(scripts={f"id-{name}": script for name, script in (scripts or {}).items()})
     with serve_fake_openai(fake, free_port()) as base_url:
@@ -31,6 +32,7 @@ def live_arena(database_url: str, scripts: dict[str, Script] | None = None,
             models=[{"name": name, "base_url": base_url, "model": f"id-{name}",
                      "first_token_timeout": 2, "stall_timeout": 1, **(model_options or {})}
                     for name in models],
+            **(settings or {}),
         )
         arena = prepare(settings)
         try:
