@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ratings.errors import RatingsFitError
 from ratings.intervals import sandwich_covariance
@@ -55,16 +56,27 @@ def style_counts(text: str, *, length: str = "tokens") -> list[float]:
     ]
 
 
-def _assistant_text(conv: Any) -> str:
-    if isinstance(conv, str):
-        return conv
-    if not isinstance(conv, Sequence):
+def assistant_text(conversation: str | Sequence[Mapping[str, Any]]) -> str:
+    """The assistant turns of a conversation, one per line (a string is taken as is).
+
+    Both OpenAI's ``"assistant"`` and ShareGPT / FastChat's ``"gpt"`` roles count.
+    """
+    if isinstance(conversation, str):
+        return conversation
+    if not isinstance(conversation, Sequence):
         raise TypeError("conversation must be a list of messages or a string")
     return "\n".join(
         str(msg.get("content", ""))
-        for msg in conv
+        for msg in conversation
         if isinstance(msg, Mapping) and msg.get("role") in ("assistant", "gpt")
     )
+
+
+def style_features(counts_a: ArrayLike, counts_b: ArrayLike) -> FloatArray:
+    """Style differences ``(a - b) / (a + b + 1)`` of raw counts (last axis: features)."""
+    ca = np.asarray(counts_a, dtype=np.float64)
+    cb = np.asarray(counts_b, dtype=np.float64)
+    return np.asarray((ca - cb) / (ca + cb + 1.0))
 
 
 def _metadata_counts(meta: Mapping[str, Any], side: str) -> list[float]:
@@ -81,7 +93,7 @@ def _metadata_counts(meta: Mapping[str, Any], side: str) -> list[float]:
 
 
 def record_style_features(record: Mapping[str, Any], *, length: str = "tokens") -> list[float]:
-    """Style difference features ``(a - b) / (a + b + 1)`` of one battle record.
+    """Style features (:func:`style_features`) of one battle record.
 
     Uses LMArena's ``conv_metadata`` counts when present, else counts over the
     assistant turns of ``conversation_a`` / ``conversation_b``.
@@ -95,9 +107,9 @@ def record_style_features(record: Mapping[str, Any], *, length: str = "tokens") 
     if isinstance(meta, Mapping) and "sum_assistant_a_tokens" in meta and length == "tokens":
         ca, cb = _metadata_counts(meta, "a"), _metadata_counts(meta, "b")
     else:
-        ca = style_counts(_assistant_text(record["conversation_a"]), length=length)
-        cb = style_counts(_assistant_text(record["conversation_b"]), length=length)
-    return [(x - y) / (x + y + 1.0) for x, y in zip(ca, cb, strict=True)]
+        ca = style_counts(assistant_text(record["conversation_a"]), length=length)
+        cb = style_counts(assistant_text(record["conversation_b"]), length=length)
+    return [float(v) for v in style_features(ca, cb)]
 
 
 def standardize(features: FloatArray) -> FloatArray:
@@ -304,8 +316,10 @@ def fit_contextual(
 __all__ = [
     "ARENA_RANK_STYLE_REG",
     "STYLE_FEATURES",
+    "assistant_text",
     "fit_contextual",
     "record_style_features",
     "standardize",
     "style_counts",
+    "style_features",
 ]

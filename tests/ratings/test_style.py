@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from ratings import battles_from_arrays, compute_leaderboard
-from ratings.style import _Design, fit_contextual, record_style_features, standardize, style_counts
+from ratings.style import (
+    _Design,
+    assistant_text,
+    fit_contextual,
+    record_style_features,
+    standardize,
+    style_counts,
+    style_features,
+)
 
 BETA_TOL = 0.03
 
@@ -50,6 +58,25 @@ def test_record_features_from_conversation_and_metadata() -> None:
     assert record_style_features(meta) == pytest.approx([10 / 11, 2 / 3, -3 / 4, 0.0])
     with pytest.raises(KeyError):
         record_style_features({"model_a": "x"})
+
+
+def test_assistant_text_and_style_features() -> None:
+    conv = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "one"},
+        {"role": "gpt", "content": "two"},  # ShareGPT / FastChat spelling
+        {"role": "system", "content": "s"},
+    ]
+    assert assistant_text(conv) == "one\ntwo"
+    assert assistant_text("as is") == "as is"
+    with pytest.raises(TypeError):
+        assistant_text(3)  # type: ignore[arg-type]
+    # (a - b) / (a + b + 1), by hand; float32 counts (as stored) give the same
+    want = [(10 - 2) / 13, 0.0, -1 / 2]
+    np.testing.assert_allclose(style_features([10, 0, 0], [2, 0, 1]), want, rtol=1e-15)
+    stored = style_features(np.float32([[10, 0, 0]]), np.float32([[2, 0, 1]]))
+    assert stored.dtype == np.float64 and stored.shape == (1, 3)
+    np.testing.assert_allclose(stored[0], want, rtol=1e-15)
 
 
 def test_standardize() -> None:
