@@ -6,9 +6,10 @@ With ties as half a win each way (the FastChat / lmarena convention) the
 log-likelihood of a pair with ``s`` weighted successes of ``i`` out of ``n``
 weighted battles is ``s d - n log(1 + e^d)``, ``d = theta_i - theta_j``
 (Hunter 2004, "MM algorithms for generalized Bradley-Terry models", Ann.
-Statist. 32(1)).  We maximise it by Newton's method with a dense Hessian
-(a weighted graph Laplacian), optionally with a Gaussian (L2) prior
-``-l2/2 ||theta||^2``, batched over stacked data sets for the bootstrap.
+Statist. 32(1)).  We maximise it by damped Newton steps (:mod:`ratings.newton`)
+with a dense Hessian (a weighted graph Laplacian), optionally with a Gaussian
+(L2) prior ``-l2/2 ||theta||^2``, batched over stacked data sets for the
+bootstrap.
 
 Without a prior the ratings are fixed by one constraint per connected
 component (sum of theta = 0): Newton steps are taken orthogonal to the
@@ -20,10 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from ratings.errors import RatingsFitError
+from ratings.newton import MAX_NEWTON_ITER, STEP_TOL, maximize
 from ratings.typing import BoolArray, FloatArray, IntArray
-
-MAX_NEWTON_ITER = 100
-STEP_TOL = 1e-10
 
 
 def successes(wsum: FloatArray, ties: str) -> tuple[FloatArray, FloatArray]:
@@ -135,8 +134,7 @@ def fit_newton(
     batch = s.ndim == 2
     s2 = s if batch else s[None, :]
     n2 = n if batch else n[None, :]
-    nb = s2.shape[0]
-    theta = np.zeros((nb, n_models))
+    theta = np.zeros((s2.shape[0], n_models))
     if theta0 is not None:
         theta[:] = theta0
     ridge = l2 * np.eye(n_models)
@@ -144,41 +142,23 @@ def fit_newton(
         if projector is None:
             raise ValueError("projector is required when l2 == 0")
         ridge = projector
-    scale = max(1.0, float(np.max(n2.sum(axis=-1))))
-    jitter = 1e-12 * scale * np.eye(n_models)
 
-    def objective(t: FloatArray, ss: FloatArray, nn: FloatArray) -> FloatArray:
-        return np.asarray(log_likelihood(t, i, j, ss, nn) - 0.5 * l2 * np.sum(t * t, axis=-1))
+    def value(t: FloatArray, rows: IntArray) -> FloatArray:
+        ll = log_likelihood(t, i, j, s2[rows], n2[rows])
+        return np.asarray(ll - 0.5 * l2 * np.sum(t * t, axis=-1))
 
-    f = objective(theta, s2, n2)
-    active = np.ones(nb, dtype=bool)
-    for _ in range(max_iter):
-        th, sa, na = theta[active], s2[active], n2[active]
-        g = gradient(th, i, j, sa, na) - l2 * th
-        h = neg_hessian(th, i, j, na) + ridge + jitter
-        step = np.linalg.solve(h, g[..., None])[..., 0]
-        t = np.ones(th.shape[0])
-        f_old = f[active]
-        for _ls in range(40):
-            cand = th + t[:, None] * step
-            f_new = objective(cand, sa, na)
-            bad = f_new < f_old - 1e-12 * np.abs(f_old) - 1e-12
-            if not bad.any():
-                break
-            t = np.where(bad, 0.5 * t, t)
-        theta[active] = cand
-        f[active] = f_new
-        done = np.max(np.abs(t[:, None] * step), axis=-1) < STEP_TOL
-        idx = np.flatnonzero(active)
-        active[idx[done]] = False
-        if not active.any():
-            break
-    else:
-        if strict:
-            raise RatingsFitError(
-                f"Bradley-Terry Newton iteration did not converge in {max_iter} steps; "
-                "the data may be (nearly) separable: pass l2 > 0"
-            )
+    def derivatives(t: FloatArray, rows: IntArray) -> tuple[FloatArray, FloatArray]:
+        return gradient(t, i, j, s2[rows], n2[rows]) - l2 * t, neg_hessian(t, i, j, n2[rows])
+
+    theta, converged = maximize(
+        value, derivatives, theta, ridge=ridge, scale=float(np.max(n2.sum(axis=-1))),
+        max_iter=max_iter,
+    )  # fmt: skip
+    if strict and not converged.all():
+        raise RatingsFitError(
+            f"Bradley-Terry Newton iteration did not converge in {max_iter} steps; "
+            "the data may be (nearly) separable: pass l2 > 0"
+        )
     return theta if batch else np.asarray(theta[0])
 
 

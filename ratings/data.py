@@ -267,7 +267,6 @@ def _aggregate_counts(battles: Battles, w: FloatArray | None, *, reweight: bool,
                       min_pair_count: int, importance: bool = False) -> PairCounts:
     """*w*: None (unit weights), importance weights, or (``importance=False``) counts."""
     m = battles.n_models
-    unit = w is None
     if m * m * 3 <= max(3 * battles.n_battles, 1 << 22):
         cell = np.multiply(battles.a, 3 * m, dtype=np.int64)
         cell += battles.b * 3
@@ -278,7 +277,7 @@ def _aggregate_counts(battles: Battles, w: FloatArray | None, *, reweight: bool,
             t = values.reshape(m, m, 3)
             return np.asarray(t + t.transpose(1, 0, 2)[:, :, [1, 0, 2]])
 
-        if unit or not importance:
+        if w is None or not importance:
             count = fold(_f64(np.bincount(cell, weights=w, minlength=size)))
             wsum = w2sum = count
         else:
@@ -295,7 +294,7 @@ def _aggregate_counts(battles: Battles, w: FloatArray | None, *, reweight: bool,
         keys, pair_idx = np.unique(lo * m + hi, return_inverse=True)
         p = keys.shape[0]
         flat = pair_idx * 3 + col
-        if unit or not importance:
+        if w is None or not importance:
             count = _f64(np.bincount(flat, weights=w, minlength=3 * p)).reshape(p, 3)
             wsum = w2sum = count
         else:

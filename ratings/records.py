@@ -8,7 +8,6 @@ source file and the line on which the offending record starts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from ratings.data import (
     battles_from_arrays,
 )
 from ratings.errors import RatingsInputError
+from ratings.jsonfile import iter_json_file
 
 
 def _parse_time(value: str | datetime | float | None) -> float | None:
@@ -118,57 +118,22 @@ def battles_from_records(
 
 
 def read_battle_file(path: str | Path) -> tuple[list[Record], list[int]]:
-    """Read a clean_battle JSON array or JSONL file.
+    """Read a clean_battle JSON array or JSONL file (see :mod:`ratings.jsonfile`).
 
     Returns the records and the 1-based line on which each one starts.
 
     Raises
     ------
     RatingsInputError
-        Unreadable file or malformed JSON, naming the file and line.
+        Unreadable file, malformed JSON or no records, naming the file and line.
     """
-    src = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RatingsInputError(f"cannot read file: {exc}", source=src) from exc
     records: list[Record] = []
     lines: list[int] = []
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        dec = json.JSONDecoder()
-        pos = len(text) - len(stripped) + 1
-        line, counted = 1, 0
-        while True:
-            while pos < len(text) and text[pos] in " \t\r\n,":
-                pos += 1
-            if pos >= len(text):
-                raise RatingsInputError(
-                    "unterminated JSON array", source=src, line=text.count("\n") + 1
-                )
-            line += text.count("\n", counted, pos)
-            counted = pos
-            if text[pos] == "]":
-                break
-            try:
-                obj, pos = dec.raw_decode(text, pos)
-            except json.JSONDecodeError as exc:
-                raise RatingsInputError(
-                    f"invalid JSON: {exc.msg}", source=src, line=exc.lineno
-                ) from exc
-            records.append(obj)
-            lines.append(line)
-    else:
-        for k, raw in enumerate(text.splitlines(), start=1):
-            if not raw.strip():
-                continue
-            try:
-                records.append(json.loads(raw))
-            except json.JSONDecodeError as exc:
-                raise RatingsInputError(f"invalid JSON: {exc.msg}", source=src, line=k) from exc
-            lines.append(k)
+    for line, record in iter_json_file(path):
+        records.append(record)
+        lines.append(line)
     if not records:
-        raise RatingsInputError("no battles in file", source=src)
+        raise RatingsInputError("no battles in file", source=str(path))
     return records, lines
 
 

@@ -19,10 +19,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ratings.errors import RatingsFitError
 from ratings.intervals import sandwich_covariance
-from ratings.typing import FloatArray, IndexArray
+from ratings.newton import MAX_NEWTON_ITER, maximize
+from ratings.typing import FloatArray, IndexArray, IntArray
 
 STYLE_FEATURES: tuple[str, ...] = ("length", "headers", "lists", "bold")
 ARENA_RANK_STYLE_REG = 1.0
@@ -54,16 +56,27 @@ def style_counts(text: str, *, length: str = "tokens") -> list[float]:
     ]
 
 
-def _assistant_text(conv: Any) -> str:
-    if isinstance(conv, str):
-        return conv
-    if not isinstance(conv, Sequence):
+def assistant_text(conversation: str | Sequence[Mapping[str, Any]]) -> str:
+    """The assistant turns of a conversation, one per line (a string is taken as is).
+
+    Both OpenAI's ``"assistant"`` and ShareGPT / FastChat's ``"gpt"`` roles count.
+    """
+    if isinstance(conversation, str):
+        return conversation
+    if not isinstance(conversation, Sequence):
         raise TypeError("conversation must be a list of messages or a string")
     return "\n".join(
         str(msg.get("content", ""))
-        for msg in conv
+        for msg in conversation
         if isinstance(msg, Mapping) and msg.get("role") in ("assistant", "gpt")
     )
+
+
+def style_features(counts_a: ArrayLike, counts_b: ArrayLike) -> FloatArray:
+    """Style differences ``(a - b) / (a + b + 1)`` of raw counts (last axis: features)."""
+    ca = np.asarray(counts_a, dtype=np.float64)
+    cb = np.asarray(counts_b, dtype=np.float64)
+    return np.asarray((ca - cb) / (ca + cb + 1.0))
 
 
 def _metadata_counts(meta: Mapping[str, Any], side: str) -> list[float]:
@@ -80,7 +93,7 @@ def _metadata_counts(meta: Mapping[str, Any], side: str) -> list[float]:
 
 
 def record_style_features(record: Mapping[str, Any], *, length: str = "tokens") -> list[float]:
-    """Style difference features ``(a - b) / (a + b + 1)`` of one battle record.
+    """Style features (:func:`style_features`) of one battle record.
 
     Uses LMArena's ``conv_metadata`` counts when present, else counts over the
     assistant turns of ``conversation_a`` / ``conversation_b``.
@@ -94,9 +107,9 @@ def record_style_features(record: Mapping[str, Any], *, length: str = "tokens") 
     if isinstance(meta, Mapping) and "sum_assistant_a_tokens" in meta and length == "tokens":
         ca, cb = _metadata_counts(meta, "a"), _metadata_counts(meta, "b")
     else:
-        ca = style_counts(_assistant_text(record["conversation_a"]), length=length)
-        cb = style_counts(_assistant_text(record["conversation_b"]), length=length)
-    return [(x - y) / (x + y + 1.0) for x, y in zip(ca, cb, strict=True)]
+        ca = style_counts(assistant_text(record["conversation_a"]), length=length)
+        cb = style_counts(assistant_text(record["conversation_b"]), length=length)
+    return [float(v) for v in style_features(ca, cb)]
 
 
 def standardize(features: FloatArray) -> FloatArray:
@@ -164,6 +177,14 @@ class _Design:
         return out
 
 
+def _variance(prob: FloatArray, w: FloatArray, out: FloatArray) -> FloatArray:
+    """Weighted Bernoulli variances ``w p (1 - p)``, written into ``out``."""
+    np.subtract(1.0, prob, out=out)
+    out *= prob
+    out *= w
+    return out
+
+
 def fit_contextual(
     a: IndexArray,
     b: IndexArray,
@@ -179,7 +200,7 @@ def fit_contextual(
     covariance: bool = True,
     theta0: FloatArray | None = None,
     standardize: bool = False,
-    max_iter: int = 100,
+    max_iter: int = MAX_NEWTON_ITER,
 ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
     """Fit contextual Bradley-Terry and its sandwich covariance.
 
@@ -238,55 +259,42 @@ def fit_contextual(
         params[:m] = theta0
 
     eta, e, tmp = np.empty(n), np.empty(n), np.empty(n)
+    prob, work = np.empty(n), np.empty(n)
 
-    def evaluate(p: FloatArray, prob: FloatArray) -> float:
-        """Penalised log-likelihood; fills ``prob`` with win probabilities (one pass)."""
-        design.eta(p[:m], p[m:], eta)
+    def value(p: FloatArray, rows: IntArray) -> FloatArray:
+        """Penalised log-likelihood; leaves the win probabilities at ``p`` in ``prob``."""
+        design.eta(p[0, :m], p[0, m:], eta)
         np.abs(eta, out=e)
         np.negative(e, out=e)
         np.exp(e, out=e)  # e = exp(-|eta|)
         np.log1p(e, out=tmp)
         np.maximum(eta, 0.0, out=prob)
-        prob += tmp  # softplus(eta)
+        np.add(prob, tmp, out=prob)  # softplus(eta)
         np.multiply(y, eta, out=tmp)
-        f = float(w @ tmp) - float(w @ prob) - 0.5 * float(np.dot(prior * p, p))
+        f = float(w @ tmp) - float(w @ prob) - 0.5 * float(np.dot(prior * p[0], p[0]))
         np.add(e, 1.0, out=tmp)
         np.copyto(prob, e)
         prob[eta >= 0.0] = 1.0
-        prob /= tmp  # sigmoid(eta)
-        return f
+        np.divide(prob, tmp, out=prob)  # sigmoid(eta)
+        return np.array([f])
 
-    prob, prob_new, work = np.empty(n), np.empty(n), np.empty(n)
-    f = evaluate(params, prob)
-    jitter = 1e-12 * max(float(w.sum()), 1.0) * np.eye(m + k)
-    for _ in range(max_iter):
+    def derivatives(p: FloatArray, rows: IntArray) -> tuple[FloatArray, FloatArray]:
+        # ``prob`` holds the probabilities at ``p``: maximize() evaluated it last.
         np.subtract(y, prob, out=work)
-        work *= w
-        grad = design.t_vec(work) - prior * params
-        np.subtract(1.0, prob, out=work)
-        work *= prob
-        work *= w
-        hess = design.t_mat(work) + ridge
-        step = np.linalg.solve(hess + jitter, grad)
-        t = 1.0
-        for _ls in range(40):
-            f_new = evaluate(params + t * step, prob_new)
-            if f_new >= f - 1e-12 * abs(f) - 1e-12:
-                break
-            t *= 0.5
-        params, f = params + t * step, f_new
-        prob, prob_new = prob_new, prob
-        if np.max(np.abs(t * step)) < 1e-10:
-            break
-    else:
+        np.multiply(work, w, out=work)
+        grad = design.t_vec(work) - prior * p[0]
+        return grad[None], design.t_mat(_variance(prob, w, work))[None]
+
+    x, converged = maximize(
+        value, derivatives, params[None], ridge=ridge, scale=float(w.sum()), max_iter=max_iter
+    )
+    if not converged[0]:
         raise RatingsFitError(f"contextual Bradley-Terry did not converge in {max_iter} steps")
+    params = x[0]
     theta, beta = params[:m], params[m:]
     if not covariance:
         return theta, beta, None
-    np.subtract(1.0, prob, out=work)
-    work *= prob
-    work *= w
-    bread = design.t_mat(work)
+    bread = design.t_mat(_variance(prob, w, work))
     bread[m:, m:] += HESSIAN_REG * n * np.eye(k)
     if l2 > 0.0:
         # With no projector, the rating prior is what makes the bread invertible
@@ -308,8 +316,10 @@ def fit_contextual(
 __all__ = [
     "ARENA_RANK_STYLE_REG",
     "STYLE_FEATURES",
+    "assistant_text",
     "fit_contextual",
     "record_style_features",
     "standardize",
     "style_counts",
+    "style_features",
 ]

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ratings.bradley_terry import MAX_NEWTON_ITER, STEP_TOL, pair_laplacian, scatter_pairs
+from ratings.bradley_terry import pair_laplacian, scatter_pairs
 from ratings.errors import RatingsFitError
+from ratings.newton import MAX_NEWTON_ITER, maximize
 from ratings.typing import FloatArray, IntArray
 
 TIE_MODELS = ("rao-kupper", "davidson")
@@ -157,23 +158,23 @@ def fit_tie_model(
         if model == "rao-kupper"
         else float(np.log(2 * frac / (1 - frac)))
     )
-    theta = np.zeros(m)
-    f = _objective(model, theta, kappa, i, j, w, l2)
-    for _ in range(max_iter):
-        grad, neg_h = derivatives(model, theta, kappa, i, j, w, l2)
-        step = np.linalg.solve(neg_h + ridge + 1e-12 * max(tot, 1.0) * np.eye(m + 1), grad)
-        t = 1.0
-        for _ls in range(60):
-            f_new = _objective(model, theta + t * step[:m], kappa + t * step[m], i, j, w, l2)
-            if f_new >= f - 1e-12 * abs(f) - 1e-12:
-                break
-            t *= 0.5
-        theta, kappa, f = theta + t * step[:m], kappa + t * step[m], f_new
-        if np.max(np.abs(t * step)) < STEP_TOL:
-            return theta, kappa
-    raise RatingsFitError(
-        f"{model} Newton iteration did not converge in {max_iter} steps; pass l2 > 0"
-    )
+
+    def value(x: FloatArray, rows: IntArray) -> FloatArray:
+        return np.array([_objective(model, x[0, :m], float(x[0, m]), i, j, w, l2)])
+
+    def newton_terms(x: FloatArray, rows: IntArray) -> tuple[FloatArray, FloatArray]:
+        grad, neg_h = derivatives(model, x[0, :m], float(x[0, m]), i, j, w, l2)
+        return grad[None], neg_h[None]
+
+    x, converged = maximize(
+        value, newton_terms, np.append(np.zeros(m), kappa)[None], ridge=ridge, scale=tot,
+        max_iter=max_iter, max_halvings=60,
+    )  # fmt: skip
+    if not converged[0]:
+        raise RatingsFitError(
+            f"{model} Newton iteration did not converge in {max_iter} steps; pass l2 > 0"
+        )
+    return x[0, :m], float(x[0, m])
 
 
 def meat(

@@ -1,11 +1,13 @@
-"""Line-numbered JSONL reading shared by every importer."""
+"""Line-numbered JSON reading shared by every importer, and its error."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from ratings.errors import RatingsInputError
+from ratings.jsonfile import iter_json_file
 
 
 class FormatError(ValueError):
@@ -18,23 +20,23 @@ class FormatError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
+def iter_json(path: Path, fmt: str = "jsonl") -> Iterator[tuple[int, Any]]:
+    """Yield (line number, value) of a JSONL file or (``fmt="json"``) a JSON array.
+
+    The reader is ``ratings.jsonfile`` (streaming); its errors become FormatError.
+    """
+    try:
+        yield from iter_json_file(path, fmt)
+    except RatingsInputError as exc:
+        raise FormatError(path, exc.message, line=exc.line) from exc
+
+
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each non-blank line of *path*."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise FormatError(path, f"cannot open: {exc.strerror}") from exc
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise FormatError(path, f"invalid JSON: {exc.msg}", line=number) from exc
-            if not isinstance(record, dict):
-                raise FormatError(path, "expected a JSON object", line=number)
-            yield number, record
+    for number, record in iter_json(path):
+        if not isinstance(record, dict):
+            raise FormatError(path, "expected a JSON object", line=number)
+        yield number, record
 
 
 def require(record: dict[str, Any], key: str, kind: type | tuple[type, ...],

@@ -21,10 +21,11 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from arena.formats.jsonl import FormatError
+from arena.formats.jsonl import FormatError, iter_json
 from arena.models import WINNERS
 
 FORMATS: tuple[str, ...] = ("jsonl", "json", "csv", "parquet")
@@ -99,8 +100,8 @@ def iter_votes(path: Path, fmt: str = "auto") -> Iterator[tuple[int, VoteRecord]
 
 def iter_raw_records(path: Path, fmt: str = "auto") -> Iterator[tuple[int, dict[str, Any]]]:
     fmt = detect_format(path) if fmt == "auto" else fmt
-    readers = {"jsonl": _iter_jsonl, "json": _iter_json_array, "csv": _iter_csv,
-               "parquet": _iter_parquet}
+    readers = {"jsonl": partial(iter_json, fmt="jsonl"), "json": partial(iter_json, fmt="json"),
+               "csv": _iter_csv, "parquet": _iter_parquet}
     if fmt not in readers:
         raise FormatError(path, f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     for line, raw in readers[fmt](path):
@@ -248,54 +249,6 @@ def _open_text(path: Path) -> Any:
         return path.open(encoding="utf-8", newline="")
     except OSError as exc:
         raise FormatError(path, f"cannot open: {exc.strerror}") from exc
-
-
-def _iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    with _open_text(path) as handle:
-        for number, raw in enumerate(handle, start=1):
-            if raw.strip():
-                yield number, _loads(raw, path, number)
-
-
-def _loads(raw: str, path: Path, line: int) -> Any:
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise FormatError(path, f"invalid JSON: {exc.msg}", line=line) from exc
-
-
-def _iter_json_array(path: Path) -> Iterator[tuple[int, Any]]:
-    """Elements of a top-level JSON array, each with the line it starts on."""
-    with _open_text(path) as handle:
-        text = handle.read()
-    decoder = json.JSONDecoder()
-    pos = text.find("[") + 1
-    if pos == 0:
-        raise FormatError(path, "expected a JSON array", line=1)
-    line, counted = 1, 0
-    expect_value = True
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n":
-            pos += 1
-        line += text.count("\n", counted, pos)
-        counted = pos
-        if pos >= len(text):
-            raise FormatError(path, "unterminated JSON array", line=line)
-        if text[pos] == "]":
-            return
-        if text[pos] == ",":
-            if expect_value:
-                raise FormatError(path, "invalid JSON: unexpected ','", line=line)
-            pos, expect_value = pos + 1, True
-            continue
-        if not expect_value:
-            raise FormatError(path, "invalid JSON: expected ',' or ']'", line=line)
-        try:
-            value, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            raise FormatError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
-        yield line, value
-        expect_value = False
 
 
 def _iter_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ratings.style import style_counts
-
-
-def _assistant_text(conversation: Sequence[Mapping[str, Any]]) -> str:
-    return "\n".join(
-        str(m.get("content", "")) for m in conversation if m.get("role") == "assistant"
-    )
+from ratings.style import assistant_text, style_counts
 
 
 def battle_style(
@@ -19,8 +13,8 @@ def battle_style(
 ) -> dict[str, Any]:
     """``{"a": counts, "b": counts, "turns": user turns}`` with ``ratings.style.style_counts``."""
     return {
-        "a": style_counts(_assistant_text(conversation_a)),
-        "b": style_counts(_assistant_text(conversation_b)),
+        "a": style_counts(assistant_text(conversation_a)),
+        "b": style_counts(assistant_text(conversation_b)),
         "turns": sum(1 for m in conversation_a if m.get("role") == "user"),
     }
 

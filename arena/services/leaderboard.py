@@ -33,7 +33,7 @@ from ratings import (
     aggregate,
     compute_leaderboard,
 )
-from ratings.style import STYLE_FEATURES
+from ratings.style import STYLE_FEATURES, style_features
 
 FIT_OPTIONS: dict[str, Any] = {"ci": "sandwich", "ties": "half", "l2": SKLEARN_C1_L2}
 """Live fits: FastChat's ``C=1`` prior keeps a board with a handful of votes finite."""
@@ -117,8 +117,7 @@ def view_battles(snap: Snapshot, view: View, mask: np.ndarray | None = None) -> 
     models = tuple(m for m, p in zip(snap.models, present, strict=True) if p)
     features = None
     if view.style_control:
-        sa, sb = snap.style_a[mask].astype(np.float64), snap.style_b[mask].astype(np.float64)
-        features = (sa - sb) / (sa + sb + 1.0)
+        features = style_features(snap.style_a[mask], snap.style_b[mask])
     return Battles(
         models, remap[a], remap[b], snap.cols["outcome"][mask], None, features,
         STYLE_FEATURES if view.style_control else (),

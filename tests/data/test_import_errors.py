@@ -102,3 +102,16 @@ def test_records_without_ids_are_deduplicated_by_content(arena: Arena, tmp_path:
     path.write_text("".join(json.dumps(r) + "\n" for r in [*records, vote(9)]))
     grown = import_from(arena, path)
     assert (grown.imported, grown.duplicates) == (1, 6)
+
+
+def test_bad_json_deep_in_a_json_array_imports_nothing(arena: Arena, tmp_path: Path) -> None:
+    path = tmp_path / "votes.json"
+    text = json.dumps([vote(k) for k in range(1, 3001)], indent=2)  # 9 lines a record
+    lines = text.split("\n")
+    winner_line = 2 + 2500 * 9 + 4  # record 2501 starts on line 2 + 2500 * 9
+    assert lines[winner_line - 1] == '    "winner": "model_a",'
+    lines[winner_line - 1] = '    "winner": model_a,'
+    path.write_text("\n".join(lines))
+    with pytest.raises(FormatError, match=rf"votes\.json:{winner_line}: invalid JSON"):
+        import_from(arena, path)
+    assert stored(arena) == (0, 0, 0)

@@ -53,13 +53,16 @@ def test_sandwich_equals_model_based_covariance_for_binary_data() -> None:
     # Without ties and at the MLE, J and H agree in expectation; with the
     # observed counts the diagonal of both inverses should be close.
     rng = np.random.default_rng(5)
-    pc = aggregate(simulate(TRUE_THETA, 50_000, rng))
+    battles = simulate(TRUE_THETA, 50_000, rng)
+    pc = aggregate(battles)
     s, n = successes(pc.wsum, "half")
     proj = component_projector(component_labels(6, pc.i, pc.j))
     theta = fit_newton(pc.i, pc.j, s, n, 6, projector=proj)
-    from ratings.bradley_terry import neg_hessian
-
-    model_cov = np.linalg.inv(neg_hessian(theta, pc.i, pc.j, n) + proj) - proj
+    # Fisher information sum_k p_k (1 - p_k) (e_a - e_b)(e_a - e_b)^T over the battles,
+    # inverted on the sum-zero subspace (Moore-Penrose)
+    p = 1 / (1 + np.exp(-(theta[battles.a] - theta[battles.b])))
+    diff = np.eye(6)[battles.a] - np.eye(6)[battles.b]
+    model_cov = np.linalg.pinv((diff * (p * (1 - p))[:, None]).T @ diff)
     np.testing.assert_allclose(
         np.diag(bt_sandwich(pc, theta, projector=proj)), np.diag(model_cov), rtol=0.05
     )

@@ -133,19 +133,36 @@ def test_tables_and_predictions(battles) -> None:
     frac = win_fraction_matrix(pc)
     off = ~np.eye(5, dtype=bool)
     np.testing.assert_allclose((frac + frac.T)[off], 1.0)
+    # each model's score (wins + half its ties) and battles, counted from the raw rows
+    a, b, out = battles.a, battles.b, battles.outcome
+    score = np.array([np.sum((a == k) & (out == 0)) + np.sum((b == k) & (out == 1))
+                      + 0.5 * np.sum(((a == k) | (b == k)) & (out == 2)) for k in range(5)])
+    played = np.array([np.sum((a == k) | (b == k)) for k in range(5)])
     rate, votes = win_rates(pc)
-    np.testing.assert_allclose(rate, np.nansum(frac * counts, axis=1) / votes)
+    np.testing.assert_array_equal(votes, played)
+    np.testing.assert_allclose(rate, score / played, rtol=1e-12)
     board = compute_leaderboard(battles)
     ratings = np.array([board.row(m).rating for m in battles.models])
     pred = predicted_win_matrix(ratings)
     np.testing.assert_allclose(pred + pred.T, 1.0)
     assert pred[4, 0] == pytest.approx(1 / (1 + 10 ** ((ratings[0] - ratings[4]) / 400)))
-    # the BT fit reproduces each model's observed score (ties half) exactly
-    np.testing.assert_allclose(
-        np.nansum(pred * counts, axis=1) - np.diag(pred * counts),
-        np.nansum(frac * counts, axis=1),
-        rtol=1e-6,
-    )
+    # the BT fit reproduces each model's observed score exactly (the likelihood equations)
+    np.testing.assert_allclose(np.sum(pred * counts, axis=1) - np.diag(pred * counts), score,
+                               rtol=1e-6)
+
+
+def test_tables_of_a_hand_counted_example() -> None:
+    # p-q: p wins twice, q once, one tie; q-r: one win each way; p never meets r
+    data = battles_from_arrays(["p", "q", "p", "q", "q", "r"], ["q", "p", "q", "p", "r", "q"],
+                               ["model_a", "model_b", "model_b", "tie", "model_a", "model_a"])
+    pc = aggregate(data)
+    np.testing.assert_array_equal(battle_count_matrix(pc), [[0, 4, 0], [4, 0, 2], [0, 2, 0]])
+    frac = win_fraction_matrix(pc)
+    np.testing.assert_allclose(frac, [[np.nan, 2.5 / 4, np.nan], [1.5 / 4, np.nan, 1 / 2],
+                                      [np.nan, 1 / 2, np.nan]])
+    rate, votes = win_rates(pc)
+    np.testing.assert_allclose(rate, [2.5 / 4, 2.5 / 6, 1 / 2])
+    np.testing.assert_array_equal(votes, [4, 6, 2])
 
 
 def test_online_elo() -> None:

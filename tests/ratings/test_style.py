@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from ratings import battles_from_arrays, compute_leaderboard
-from ratings.style import _Design, fit_contextual, record_style_features, standardize, style_counts
+from ratings.style import (
+    _Design,
+    assistant_text,
+    fit_contextual,
+    record_style_features,
+    standardize,
+    style_counts,
+    style_features,
+)
 
 BETA_TOL = 0.03
 
@@ -50,6 +58,25 @@ def test_record_features_from_conversation_and_metadata() -> None:
     assert record_style_features(meta) == pytest.approx([10 / 11, 2 / 3, -3 / 4, 0.0])
     with pytest.raises(KeyError):
         record_style_features({"model_a": "x"})
+
+
+def test_assistant_text_and_style_features() -> None:
+    conv = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "one"},
+        {"role": "gpt", "content": "two"},  # ShareGPT / FastChat spelling
+        {"role": "system", "content": "s"},
+    ]
+    assert assistant_text(conv) == "one\ntwo"
+    assert assistant_text("as is") == "as is"
+    with pytest.raises(TypeError):
+        assistant_text(3)  # type: ignore[arg-type]
+    # (a - b) / (a + b + 1), by hand; float32 counts (as stored) give the same
+    want = [(10 - 2) / 13, 0.0, -1 / 2]
+    np.testing.assert_allclose(style_features([10, 0, 0], [2, 0, 1]), want, rtol=1e-15)
+    stored = style_features(np.float32([[10, 0, 0]]), np.float32([[2, 0, 1]]))
+    assert stored.dtype == np.float64 and stored.shape == (1, 3)
+    np.testing.assert_allclose(stored[0], want, rtol=1e-15)
 
 
 def test_standardize() -> None:
@@ -112,19 +139,36 @@ def test_style_controlled_leaderboard() -> None:
     assert boot.row("m5").lower < boot.row("m5").rating < boot.row("m5").upper
 
 
-def test_style_from_records() -> None:
-    recs = [
-        {
-            "model_a": "p",
-            "model_b": "q",
-            "winner": w,
-            "conversation_a": [{"role": "assistant", "content": "long answer " * (3 + k % 4)}],
-            "conversation_b": [{"role": "assistant", "content": "short"}],
-        }
-        for k, w in enumerate(["model_a", "model_b", "tie", "model_a", "model_b", "model_a"])
-    ]
-    board = compute_leaderboard(recs, style_control=True)
-    assert "length" in board.style_coefficients
+def test_style_from_records_recovers_a_coefficient_known_by_construction() -> None:
+    # p and q play each other in both seats; whichever answer is longer wins 3 battles
+    # of 4.  Swapping p and q leaves the data unchanged, so their ratings are equal;
+    # the length feature is +c or -c in equal numbers, i.e. +-1 once standardised,
+    # and the other features are 0.  So the fit reduces to one coefficient beta with
+    # log-likelihood 16 [3/4 beta - softplus(beta)] - reg * 16 / 2 * beta^2, whose
+    # maximum solves 3/4 - sigmoid(beta) = reg * beta.
+    long_, short = "word " * 9, "word"
+    recs = []
+    for a, b in (("p", "q"), ("q", "p")):
+        for a_longer in (True, False):
+            conv_a = [{"role": "user", "content": "?"},
+                      {"role": "assistant", "content": long_ if a_longer else short}]
+            conv_b = [{"role": "user", "content": "?"},
+                      {"role": "assistant", "content": short if a_longer else long_}]
+            for longer_won in (True, True, True, False):
+                winner = "model_a" if longer_won == a_longer else "model_b"
+                recs.append({"model_a": a, "model_b": b, "winner": winner,
+                             "conversation_a": conv_a, "conversation_b": conv_b})
+    free = compute_leaderboard(recs, style_control=True, style_reg=0.0)
+    assert free.style_coefficients["length"] == pytest.approx(np.log(3.0), abs=1e-8)
+    assert free.row("p").rating == pytest.approx(free.row("q").rating, abs=1e-8)
+    for name in ("headers", "lists", "bold"):
+        assert free.style_coefficients[name] == pytest.approx(0.0, abs=1e-12)
+    lo, hi = 0.0, 1.0  # 3/4 - sigmoid(beta) - beta, by bisection
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if 0.75 - 1 / (1 + np.exp(-mid)) - mid > 0 else (lo, mid)
+    shrunk = compute_leaderboard(recs, style_control=True)  # arena-rank's reg = 1
+    assert shrunk.style_coefficients["length"] == pytest.approx(lo, abs=1e-8)
 
 
 def test_style_control_with_a_rating_prior_keeps_sensible_intervals() -> None:

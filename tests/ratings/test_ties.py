@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -68,9 +70,35 @@ def test_parameters_are_recovered(model: str, kappa: float) -> None:
     np.testing.assert_allclose(est, theta - theta.mean(), atol=RECOVERY_TOL)
     assert abs(k_hat - kappa) < 0.05
     board = compute_leaderboard(battles, ties=model)
-    assert board.tie_parameter == pytest.approx(k_hat)
+    assert board.tie_parameter is not None and abs(board.tie_parameter - kappa) < 0.05
     assert [r.model for r in board.rows] == ["m3", "m2", "m1", "m0"]
     assert all(r.lower < r.rating < r.upper for r in board.rows)
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+# Two models, p beating q 5 times, losing 3 times, 2 ties.  With two parameters
+# (d = theta_p - theta_q and kappa) for two free outcome probabilities the fit
+# reproduces the observed frequencies, which gives the estimates in closed form:
+# Davidson: e^d = P(p) / P(q), e^kappa = P(tie) / sqrt(P(p) P(q));
+# Rao-Kupper: d - kappa = logit P(p), -d - kappa = logit P(q).
+CLOSED_FORM = {
+    "davidson": (math.log(5 / 3), math.log(2 / math.sqrt(5 * 3))),
+    "rao-kupper": ((_logit(0.5) - _logit(0.3)) / 2, -(_logit(0.5) + _logit(0.3)) / 2),
+}
+
+
+@pytest.mark.parametrize("model", sorted(CLOSED_FORM))
+def test_two_models_match_the_closed_form(model: str) -> None:
+    d, kappa = CLOSED_FORM[model]
+    data = battles_from_arrays(["p"] * 10, ["q"] * 10, ["model_a"] * 5 + ["model_b"] * 3
+                               + ["tie"] * 2)  # fmt: skip
+    board = compute_leaderboard(data, ties=model)
+    assert board.tie_parameter == pytest.approx(kappa, abs=1e-9)
+    elo_gap = board.row("p").rating - board.row("q").rating
+    assert elo_gap == pytest.approx(400 * d / math.log(10), abs=1e-6)
 
 
 def test_tie_models_need_ties_and_drop_ignores_them() -> None:
