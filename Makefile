@@ -26,6 +26,7 @@ browser:
 	  else echo "note: no chromium; browser tests will skip (sudo apt-get install chromium)"; fi; }
 
 test: install browser
+	$(BIN)/ruff check arena ratings tests benchmarks
 	$(BIN)/mypy ratings
 	$(BIN)/python -m pytest
 

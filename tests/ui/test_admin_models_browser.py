@@ -27,10 +27,9 @@ def test_live_models_tab_shows_state_and_runs_a_trial_battle(database_url, new_p
         page.wait_for_selector("#admin-models-status")
         page.wait_for_function(
             f"document.querySelector('#admin-models-status').innerText.includes('{ALPHA}')")
-        page.click("#admin-trial-model-a")
-        page.get_by_role("option", name=ALPHA).click()
-        page.click("#admin-trial-model-b")
-        page.get_by_role("option", name=BETA).click()
+        for pick, model in (("#admin-trial-model-a", ALPHA), ("#admin-trial-model-b", BETA)):
+            page.click(f"{pick} input")
+            page.locator(pick).get_by_role("option", name=model, exact=True).click()
         page.fill("#admin-trial-prompt textarea", "Hello from the owner")
         page.click("#admin-trial-run")
         page.wait_for_function(
