@@ -56,6 +56,7 @@ DEFAULT_FDR = 0.01
 DEFAULT_MIN_VOTES = 10
 DEFAULT_MIN_MODEL_VOTES = 8
 DEFAULT_L2 = 1e-3
+DEFAULT_DRIFT_SECONDS = 86_400.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,24 +66,6 @@ class VoterTest:
     statistic: FloatArray
     pvalue: FloatArray
     flagged: BoolArray
-
-
-@dataclass(frozen=True, eq=False)
-class AuditResult:
-    """Per-voter flags with reasons and the per-vote mask of :func:`audit`.
-
-    ``reasons[v]`` is empty for an unflagged voter; ``suspicious`` marks the
-    votes to leave out (all votes of flagged voters, plus implausible single
-    votes when asked for).
-    """
-
-    flagged: BoolArray
-    reasons: tuple[str, ...]
-    suspicious: BoolArray
-    pair_history: VoterTest
-    person_fit: VoterTest
-    one_model: VoterTest
-    vote_probability: FloatArray
 
 
 def _canonical(
@@ -165,13 +148,20 @@ def normal_cdf(z: FloatArray) -> FloatArray:
 def pair_history_test(
     voter: IndexArray, a: IndexArray, b: IndexArray, outcome: IndexArray, n_models: int,
     n_voters: int, *, fdr: float = DEFAULT_FDR, min_votes: int = DEFAULT_MIN_VOTES,
-    mid_p: bool = True,
+    mid_p: bool = True, decisive: bool = True,
 ) -> VoterTest:
     """Chiang et al.'s anomalous-voter test: Fisher's combination of :func:`pair_history_pvalues`.
+
+    ``decisive`` leaves ties out (votes and history): how often a voter calls
+    a tie varies between honest voters, and a heavy honest voter who ties
+    twice as often as most is otherwise flagged.
 
     Voters with fewer than ``min_votes`` votes get ``p = 1`` and are not counted
     in the Benjamini-Hochberg correction.
     """
+    if decisive:
+        keep = outcome != 2
+        voter, a, b, outcome = voter[keep], a[keep], b[keep], outcome[keep]
     p = pair_history_pvalues(voter, a, b, outcome, n_models, mid_p=mid_p)
     stat = np.bincount(voter, -2.0 * np.log(p), minlength=n_voters).astype(np.float64)
     k = np.bincount(voter, minlength=n_voters)
@@ -277,63 +267,71 @@ def one_model_test(
     return _corrected(stat, p, n_tested > 0, fdr)
 
 
-def audit(
-    voter: IndexArray, a: IndexArray, b: IndexArray, outcome: IndexArray, *,
-    n_models: int | None = None, n_voters: int | None = None, fdr: float = DEFAULT_FDR,
-    min_votes: int = DEFAULT_MIN_VOTES, min_model_votes: int = DEFAULT_MIN_MODEL_VOTES,
-    min_vote_probability: float = 0.0, rounds: int = 2, l2: float = DEFAULT_L2,
-    model_names: tuple[str, ...] | None = None,
-) -> AuditResult:
-    """Flag anomalous voters and mark the votes to leave out.
+@dataclass(frozen=True, eq=False)
+class DriftCell:
+    """A model that did better (``z > 0``) or worse than its strength in one time bucket."""
 
-    Parameters
-    ----------
-    voter, a, b, outcome : ndarray of int, shape (n_votes,)
-        Voter (or other group) index, model indices, :class:`~ratings.data.Outcome` codes.
-    n_models, n_voters : int, optional
-        Default to one more than the largest index.
-    fdr : float
-        False discovery rate of each test's Benjamini-Hochberg correction
-        over the voters tested (default 0.01).
-    min_votes : int
-        Voters with fewer votes are not tested by the pair-history and
-        person-fit tests (default 10).
-    min_model_votes : int
-        Votes a voter needs on one model (or in all, for the A side) before
-        the one-model test looks at it (default 8).
-    min_vote_probability : float
-        Also mark single votes whose outcome had a smaller probability under
-        the final fit (default 0: off).
-    rounds : int
-        Fit-and-test rounds; each refits without the votes of voters flagged
-        so far (default 2).
-    l2 : float
-        Prior precision of the Bradley-Terry-Davidson fit (default 1e-3).
-    model_names : tuple of str, optional
-        Names used in the reasons (default ``m<index>``).
+    start: float
+    model: int
+    z: float
 
-    Returns
-    -------
-    AuditResult
-        A voter is flagged when any test flags it; its reason names the
-        tests, their statistics and raw p-values.
+
+def drift_test(
+    time: FloatArray, a: IndexArray, b: IndexArray, outcome: IndexArray, probs: FloatArray,
+    n_models: int, *, seconds: float, fdr: float = DEFAULT_FDR,
+    min_model_votes: int = DEFAULT_MIN_MODEL_VOTES,
+) -> tuple[tuple[DriftCell, ...], BoolArray, BoolArray]:
+    """One-model residuals per time bucket of ``seconds``: a burst of rigged votes.
+
+    Every (bucket, model) cell is tested (two-sided normal p-value,
+    Benjamini-Hochberg over the cells); the votes of a flagged cell that
+    involve its model are marked.  Returns the flagged cells, that mask, and
+    the mask of the cells where the model did better than its strength.
     """
-    m = int(max(a.max(), b.max())) + 1 if n_models is None else n_models
-    nv = int(voter.max()) + 1 if n_voters is None else n_voters
-    names = model_names or tuple(f"m{k}" for k in range(m))
-    history = pair_history_test(voter, a, b, outcome, m, nv, fdr=fdr, min_votes=min_votes)
-    flagged = history.flagged.copy()
-    for _ in range(max(rounds, 1)):
-        probs = outcome_probabilities(a, b, outcome, m, keep=~flagged[voter], l2=l2)
-        fit = person_fit_test(voter, outcome, probs, nv, fdr=fdr, min_votes=min_votes)
-        z, col, n_cols = one_model_scores(
-            voter, a, b, outcome, probs, m, nv, min_model_votes=min_model_votes)
-        one = one_model_test(z, n_cols, fdr=fdr)
-        flagged = history.flagged | fit.flagged | one.flagged
-    pobs = probs[np.arange(probs.shape[0]), outcome]
-    suspicious = flagged[voter] | (pobs < min_vote_probability)
+    bucket_of = np.floor(time / seconds).astype(np.int64)
+    starts, bucket = np.unique(bucket_of, return_inverse=True)
+    z, _col, _n = one_model_scores(
+        bucket, a, b, outcome, probs, n_models, starts.shape[0], min_model_votes=min_model_votes)
+    z = z[:, :n_models]
+    tested = z.ravel() != 0.0
+    p = 2.0 * normal_cdf(-np.abs(z.ravel()[tested]))
+    hit = np.zeros(z.size, dtype=bool)
+    hit[np.flatnonzero(tested)[benjamini_hochberg(p, fdr)]] = True
+    hit2 = hit.reshape(z.shape)
+    up = hit2 & (z > 0)
+    mask = hit2[bucket, a] | hit2[bucket, b]
+    rising = up[bucket, a] | up[bucket, b]
+    cells = tuple(
+        DriftCell(float(starts[g] * seconds), int(k), float(z[g, k]))
+        for g, k in zip(*np.nonzero(hit2), strict=True)
+    )
+    return cells, mask, rising
+
+
+@dataclass(frozen=True, eq=False)
+class GroupAudit:
+    """The three tests on one grouping of the votes (voters, or network addresses)."""
+
+    flagged: BoolArray
+    reasons: tuple[str, ...]
+    pair_history: VoterTest
+    person_fit: VoterTest
+    one_model: VoterTest
+
+
+def _group_audit(
+    group: IndexArray, a: IndexArray, b: IndexArray, outcome: IndexArray, probs: FloatArray,
+    history: VoterTest, names: tuple[str, ...], *, fdr: float, min_votes: int,
+    min_model_votes: int,
+) -> GroupAudit:
+    m, ng = len(names), history.flagged.shape[0]
+    fit = person_fit_test(group, outcome, probs, ng, fdr=fdr, min_votes=min_votes)
+    z, col, n_cols = one_model_scores(
+        group, a, b, outcome, probs, m, ng, min_model_votes=min_model_votes)
+    one = one_model_test(z, n_cols, fdr=fdr)
+    flagged = history.flagged | fit.flagged | one.flagged
     reasons = []
-    for v in range(nv):
+    for v in np.arange(ng):
         parts = []
         if history.flagged[v]:
             parts.append(f"pair history p={history.pvalue[v]:.1e}")
@@ -344,7 +342,112 @@ def audit(
             what = "side A" if c == m else names[c]
             parts.append(f"{'favours' if zc > 0 else 'disfavours'} {what} z={zc:+.1f}")
         reasons.append("; ".join(parts))
-    return AuditResult(flagged, tuple(reasons), suspicious, history, fit, one, pobs)
+    return GroupAudit(flagged, tuple(reasons), history, fit, one)
+
+
+@dataclass(frozen=True, eq=False)
+class AuditResult:
+    """What :func:`audit` found.
+
+    ``voters`` (and ``networks``, when given) hold per-group flags and reasons
+    (empty for an unflagged group); ``drift`` the flagged (time bucket, model)
+    cells; ``suspicious`` marks the votes to leave out: all votes of flagged
+    voters and networks, the model's votes in flagged drift cells, and single
+    votes below ``min_vote_probability``.
+    """
+
+    voters: GroupAudit
+    networks: GroupAudit | None
+    drift: tuple[DriftCell, ...]
+    suspicious: BoolArray
+    vote_probability: FloatArray
+
+    @property
+    def flagged(self) -> BoolArray:
+        return self.voters.flagged
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.voters.reasons
+
+
+def audit(
+    voter: IndexArray, a: IndexArray, b: IndexArray, outcome: IndexArray, *,
+    network: IndexArray | None = None, time: FloatArray | None = None,
+    n_models: int | None = None, fdr: float = DEFAULT_FDR, min_votes: int = DEFAULT_MIN_VOTES,
+    min_model_votes: int = DEFAULT_MIN_MODEL_VOTES, drift_seconds: float = DEFAULT_DRIFT_SECONDS,
+    min_vote_probability: float = 0.0, rounds: int = 2, l2: float = DEFAULT_L2,
+    model_names: tuple[str, ...] | None = None,
+) -> AuditResult:
+    """Flag anomalous voters (and networks, and bursts) and mark the votes to leave out.
+
+    Parameters
+    ----------
+    voter, a, b, outcome : ndarray of int, shape (n_votes,)
+        Voter index (``0 .. n_voters - 1``), model indices,
+        :class:`~ratings.data.Outcome` codes.
+    network : ndarray of int, shape (n_votes,), optional
+        A second grouping tested like voters, e.g. the hashed client address:
+        many voter ids behind one address are one group here.
+    time : ndarray of float, shape (n_votes,), optional
+        Vote times in seconds; enables the drift test per ``drift_seconds``
+        bucket (default one day).
+    n_models : int, optional
+        Defaults to one more than the largest model index.
+    fdr : float
+        False discovery rate of each test's Benjamini-Hochberg correction
+        over the groups (or cells) tested (default 0.01).
+    min_votes : int
+        Groups with fewer votes are not tested by the pair-history and
+        person-fit tests (default 10).
+    min_model_votes : int
+        Votes a group needs on one model (or in all, for the A side) before
+        the one-model and drift tests look at it (default 8).
+    min_vote_probability : float
+        Also mark single votes whose outcome had a smaller probability under
+        the final fit (default 0: off).
+    rounds : int
+        Fit-and-test rounds; each refits without the votes of flagged groups
+        and of drift cells where a model did better than its strength
+        (default 2).
+    l2 : float
+        Prior precision of the Bradley-Terry-Davidson fit (default 1e-3).
+    model_names : tuple of str, optional
+        Names used in the reasons (default ``m<index>``).
+    """
+    m = int(max(a.max(), b.max())) + 1 if n_models is None else n_models
+    names = model_names or tuple(f"m{k}" for k in range(m))
+    groups = [voter] if network is None else [voter, network]
+    histories = [
+        pair_history_test(g, a, b, outcome, m, int(g.max()) + 1, fdr=fdr, min_votes=min_votes)
+        for g in groups
+    ]
+    unfit = np.zeros(a.shape[0], dtype=bool)
+    for h, g in zip(histories, groups, strict=True):
+        unfit |= h.flagged[g]
+    for _ in range(max(rounds, 1)):
+        probs = outcome_probabilities(a, b, outcome, m, keep=~unfit, l2=l2)
+        found = [
+            _group_audit(g, a, b, outcome, probs, h, names, fdr=fdr, min_votes=min_votes,
+                         min_model_votes=min_model_votes)
+            for g, h in zip(groups, histories, strict=True)
+        ]
+        pobs = probs[np.arange(probs.shape[0]), outcome]
+        by_group = np.zeros(a.shape[0], dtype=bool)
+        for res, g in zip(found, groups, strict=True):
+            by_group |= res.flagged[g]
+        suspicious = by_group | (pobs < min_vote_probability)
+        cells: tuple[DriftCell, ...] = ()
+        if time is not None:  # bursts among the votes of unflagged voters only
+            rest = ~by_group
+            cells, burst, rising = drift_test(
+                time[rest], a[rest], b[rest], outcome[rest], probs[rest], m,
+                seconds=drift_seconds, fdr=fdr, min_model_votes=min_model_votes)
+            suspicious[rest] |= burst
+            by_group[rest] |= rising
+        # a cell selected for doing badly is left in the fit: dropping it would bias the fit up
+        unfit = by_group
+    return AuditResult(found[0], found[1] if network is not None else None, cells, suspicious, pobs)
 
 
 __all__ = [
@@ -352,11 +455,15 @@ __all__ = [
     "DEFAULT_L2",
     "DEFAULT_MIN_MODEL_VOTES",
     "DEFAULT_MIN_VOTES",
+    "DEFAULT_DRIFT_SECONDS",
     "AuditResult",
+    "DriftCell",
+    "GroupAudit",
     "VoterTest",
     "audit",
     "benjamini_hochberg",
     "chi2_sf_even",
+    "drift_test",
     "normal_cdf",
     "one_model_scores",
     "one_model_test",
