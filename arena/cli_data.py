@@ -54,6 +54,11 @@ def export_votes(
     = True,
     include_flagged: Annotated[bool, typer.Option(
         "--include-flagged", help="Include flagged and identity-leaking battles.")] = False,
+    include_too_fast: Annotated[bool, typer.Option(
+        "--include-too-fast", help="Include votes cast sooner than a person reads.")] = False,
+    include_suspicious: Annotated[bool, typer.Option(
+        "--include-suspicious", help="Include votes the audit filtered and votes of "
+                                     "flagged voters.")] = False,
     imported: Annotated[bool, typer.Option(
         "--imported/--no-imported", help="Include votes imported from datasets.")] = True,
     source: Annotated[str | None, typer.Option(
@@ -69,7 +74,8 @@ def export_votes(
         fmt.value, since=since, until=until, anony_only=anony_only, models=model,
         category=category, include_conversations=include_conversations,
         include_flagged=include_flagged, include_imported=imported, source=source,
-        drop_live_prompts=drop_live_prompts,
+        drop_live_prompts=drop_live_prompts, include_too_fast=include_too_fast,
+        include_suspicious=include_suspicious,
     )
     arena = open_arena(config)
     partial = out.with_name(f".{out.name}.partial")

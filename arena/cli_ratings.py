@@ -25,6 +25,7 @@ from arena.cli_common import SinceOption, UntilOption, settings_or_exit
 from ratings import (
     DEFAULT_OUTCOME_MAP,
     DROP_BOTHBAD_OUTCOME_MAP,
+    SKLEARN_C1_L2,
     Battles,
     Leaderboard,
     RatingsFitError,
@@ -112,11 +113,16 @@ def render(board: Leaderboard, fmt: Format) -> str:
     return "\n".join(lines)
 
 
+# The record fields that mark a vote the live board leaves out (arena.services.counting).
+FLAG_FIELDS = ("flagged", "identity_leak", "too_fast", "suspicious")
+
+
 def database_battles(
     config: Path | None, *, anony_only: bool, style_control: bool, drop_bothbad: bool,
-    since: datetime | None, until: datetime | None,
+    since: datetime | None, until: datetime | None, include_flagged: bool = False,
 ) -> Battles:
-    """Countable votes of the configured database (identity leaks and flagged left out)."""
+    """The votes of the configured database that the live board counts
+    (arena.services.counting: flagged, too fast and suspicious left out)."""
     from arena.context import Arena
     from arena.services.leaderboard import View, view_battles, view_mask
 
@@ -134,7 +140,9 @@ def database_battles(
             "run `arena db upgrade` or pass --input FILE") from exc
     finally:
         arena.close()
-    view = View(anony_only=anony_only, style_control=style_control)
+    view = View(anony_only=anony_only, style_control=style_control,
+                include_flagged=include_flagged, include_too_fast=include_flagged,
+                include_suspicious=include_flagged)
     mask = view_mask(snap, view)
     if drop_bothbad:
         mask &= ~snap.cols["bothbad"]
@@ -168,15 +176,21 @@ def ratings_command(
     ] = False,
     anchor: Annotated[str | None, typer.Option(help="MODEL=RATING pins one model's rating")] = None,
     l2: Annotated[
-        float, typer.Option(min=0.0, help="L2 prior precision on natural-log strengths")
-    ] = 0.0,
+        float, typer.Option(min=0.0, help="L2 prior precision on natural-log strengths "
+                            "(default: the live board's, FastChat's C=1)")
+    ] = SKLEARN_C1_L2,
     level: Annotated[float, typer.Option(min=0.0, max=1.0, help="confidence level")] = 0.95,
     reweight: Annotated[
         bool, typer.Option("--reweight", help="inverse pair-frequency weights")
     ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="output format")] = Format.table,
     anony_only: Annotated[
-        bool, typer.Option("--anony-only", help="only anonymous battles")
+        bool, typer.Option("--anony-only/--include-named",
+                           help="only anonymous battles (the live board's default)")
+    ] = True,
+    include_flagged: Annotated[
+        bool, typer.Option("--include-flagged", help="count flagged, identity-leak, too-fast "
+                           "and suspicious votes too (left out by default, as on the board)")
     ] = False,
     since: SinceOption = None,
     until: UntilOption = None,
@@ -191,6 +205,7 @@ def ratings_command(
             battles = database_battles(
                 config, anony_only=anony_only, style_control=style_control,
                 drop_bothbad=bothbad is Bothbad.drop, since=since, until=until,
+                include_flagged=include_flagged,
             )  # fmt: skip
         else:
             records, lines = read_battle_file(input)
@@ -204,6 +219,7 @@ def ratings_command(
                 until=until,
                 feature_fn=(lambda rec: record_style_features(rec)) if style_control else None,
                 feature_names=STYLE_FEATURES if style_control else (),
+                skip_flags=() if include_flagged else FLAG_FIELDS,
             )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RatingsWarning)

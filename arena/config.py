@@ -58,6 +58,48 @@ class BattleSettings(BaseModel):
     leaderboard_min_votes: int = Field(default=0, ge=0)
 
 
+class LimitSettings(BaseModel):
+    """Per-voter and per-IP limits, counted in the database (all processes share them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="false only for load tests and benchmarks.")
+    battles_per_minute_voter: int = Field(default=30, ge=1)
+    battles_per_minute_ip: int = Field(default=120, ge=1)
+    votes_per_minute_voter: int = Field(default=12, ge=1)
+    votes_per_minute_ip: int = Field(default=60, ge=1)
+    votes_per_day_voter: int = Field(default=1000, ge=1)
+    too_fast_min_seconds: float = Field(
+        default=1.0, ge=0, description="A vote sooner than this after the answers were shown "
+                                       "is flagged too_fast (left out of ratings).")
+    too_fast_seconds_per_1000_chars: float = Field(
+        default=1.5, ge=0, description="... plus this per 1,000 characters of both answers.")
+
+
+class IdentitySettings(BaseModel):
+    """Who a voter is: the signed cookie, an API-key client's X-Voter-Id, or a login."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
+                    "and X-Forwarded-Proto are believed; empty: none.")
+    login_header: str | None = Field(
+        default=None,
+        description="Private arenas: the header an authenticating proxy sets to the user's "
+                    "login (e.g. X-Forwarded-User), believed only from a trusted proxy; "
+                    "each login is one voter.")
+
+
+class AuditSettings(BaseModel):
+    """The anomalous-voter audit (`arena voters audit`, and on a schedule in `arena serve`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_minutes: float = Field(default=60.0, ge=0, description="0: no scheduled audit.")
+
+
 class AdminSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,6 +130,9 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     battle: BattleSettings = Field(default_factory=BattleSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
     models: list[LiveModelSettings] = Field(
         default_factory=list, description="Live model endpoints ([[models]] tables)."

@@ -65,6 +65,45 @@ class ModelFailure(SQLModel, table=True):
     created_at: datetime = _timestamp(index=True)
 
 
+class ApiKey(SQLModel, table=True):
+    """A script's key (`arena keys create`): only its hash is kept."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)  # shown in listings to tell keys apart
+    created_at: datetime = _timestamp()
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    last_used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class RateBucket(SQLModel, table=True):
+    """One fixed window's count of battles or votes by one voter or IP (arena.services.limits)."""
+
+    __tablename__ = "rate_bucket"
+
+    key: str = Field(primary_key=True, max_length=200)
+    window_end: datetime = Field(sa_type=DateTime(timezone=True), nullable=False, index=True)
+    count: int = Field(default=0)
+
+
+class VoterFlag(SQLModel, table=True):
+    """A voter the audit or the owner flagged: their votes leave the board by default."""
+
+    __tablename__ = "voter_flag"
+
+    voter_id: str = Field(primary_key=True, max_length=64)
+    flagged: bool = Field(default=True)
+    source: str = Field(max_length=16)  # "audit" or "owner"
+    reason: str = Field(max_length=500)
+    score: float | None = None
+    # The owner's word on the audit's flag: "confirmed" or "cleared" (the audit keeps it).
+    review: str | None = Field(default=None, max_length=16)
+    updated_at: datetime = _timestamp()
+
+
 class AnswerSet(SQLModel, table=True):
     __tablename__ = "answer_set"
 
@@ -127,6 +166,8 @@ class Battle(SQLModel, table=True):
     ip_hash: str | None = Field(default=None, max_length=64)
     ui_language: str | None = Field(default=None, max_length=16)
     created_at: datetime = _timestamp()
+    # When both answers were last shown complete (for the too-fast rule).
+    ready_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     failure_reason: str | None = Field(default=None, max_length=500)
     # An answer named a model or its maker: kept, but left out of ratings by default.
     identity_leak: bool = Field(default=False)
@@ -158,6 +199,10 @@ class Vote(SQLModel, table=True):
     ip_hash: str | None = Field(default=None, max_length=64)
     ui_language: str | None = Field(default=None, max_length=16)
     created_at: datetime = _timestamp(index=True)
+    # Cast sooner than the answers could be read (arena.services.limits.too_fast).
+    too_fast: bool = Field(default=False)
+    # Left out by the anomaly audit's vote-plausibility filter.
+    suspicious: bool = Field(default=False)
 
 
 # Shapes that leave the server -------------------------------------------------

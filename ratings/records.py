@@ -51,8 +51,13 @@ def battles_from_records(
     until: str | datetime | float | None = None,
     feature_fn: FeatureFn | None = None,
     feature_names: Sequence[str] = (),
+    skip_flags: Sequence[str] = (),
 ) -> Battles:
     """Validate and encode clean_battle records, applying filters.
+
+    Records left out by ``anony_only`` or by a true value in one of the
+    ``skip_flags`` fields (e.g. ``"flagged"``) are not validated further: a
+    dataset's excluded rows (such as a self-play record) do not stop the fit.
 
     ``since`` is inclusive and ``until`` exclusive (ISO 8601, naive = UTC, or
     unix seconds), compared with each record's ``tstamp``.
@@ -82,12 +87,14 @@ def battles_from_records(
                 source=source,
                 line=line,
             )
+        if anony_only and rec.get("anony") is not True:
+            continue
+        if any(rec.get(flag) is True for flag in skip_flags):
+            continue
         if rec["model_a"] == rec["model_b"]:
             raise RatingsInputError(
                 f"model {rec['model_a']!r} plays itself", source=source, line=line
             )
-        if anony_only and rec.get("anony") is not True:
-            continue
         if t0 is not None or t1 is not None:
             ts = rec.get("tstamp")
             if not isinstance(ts, (int, float)):

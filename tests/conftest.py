@@ -22,11 +22,24 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests build their settings explicitly; ambient ARENA_* must not leak in."""
+def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Nothing of the checkout or the developer's shell reaches a test.
+
+    Each test runs in an empty working directory (no `config/arena.toml`, no
+    `arena.db`) with no ARENA_* variable of the shell; what `load_settings()`
+    finds by default is an empty config file and a SQLite file of its own.
+    A test may set its own values on top (arguments, monkeypatch.setenv).
+    Harness variables (ARENA_TEST_*) are read when tests/utils is imported.
+    """
     for name in list(os.environ):
         if name.startswith("ARENA_"):
             monkeypatch.delenv(name)
+    workdir = tmp_path_factory.mktemp("cwd")
+    empty_config = workdir.parent / "empty-arena.toml"
+    empty_config.touch()
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("ARENA_CONFIG", str(empty_config))
+    monkeypatch.setenv("ARENA_DATABASE_URL", f"sqlite:///{workdir / 'default.db'}")
 
 
 @pytest.fixture

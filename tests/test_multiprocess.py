@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 
-from tests.utils.processes import arena_env, serving
+from tests.utils.processes import arena_command, arena_env, outside_checkout, serving
 
 
 def test_concurrent_upgrades_all_succeed(tmp_path: Path, database_url: str) -> None:
     env = arena_env(database_url)
     processes = [
-        subprocess.Popen([sys.executable, "-m", "arena", "db", "upgrade"], cwd=tmp_path,
+        subprocess.Popen(arena_command("db", "upgrade"), cwd=outside_checkout(tmp_path),
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(3)
     ]

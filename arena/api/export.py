@@ -46,13 +46,16 @@ def export_votes(
     include_imported: bool = True,
     source: str | None = None,
     drop_live_prompts: bool = False,
+    include_too_fast: bool = False,
+    include_suspicious: bool = False,
 ) -> StreamingResponse:
     """Votes as clean_battle records (schema in the README); judges pseudonymous, no IPs."""
     request = ExportRequest.of(
         format, since=since, until=until, anony_only=anony_only, models=model,
         category=category, include_conversations=include_conversations,
         include_flagged=include_flagged, include_imported=include_imported, source=source,
-        drop_live_prompts=drop_live_prompts,
+        drop_live_prompts=drop_live_prompts, include_too_fast=include_too_fast,
+        include_suspicious=include_suspicious,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(

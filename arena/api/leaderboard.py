@@ -4,8 +4,9 @@ The body is a list of rows with the keys of ``arena ratings --format json``
 (model, rating, lower, upper, rank, rank_ub, votes, win_rate, component) plus
 organization and license; models under ``battle.leaderboard_min_votes`` are
 left out.  Query: category, language (en|zh|other), turns (single|multi),
-style_control, anony_only (default true), include_flagged (default false),
-include_imported (default true).  An unknown category gives an empty list.
+style_control, anony_only (default true), include_flagged, include_too_fast,
+include_suspicious (default false), include_imported (default true): which votes
+count is arena.services.counting.  An unknown category gives an empty list.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ def leaderboard(
     anony_only: bool = True,
     include_flagged: bool = False,
     include_imported: bool = True,
+    include_too_fast: bool = False,
+    include_suspicious: bool = False,
 ) -> list[dict[str, Any]]:
     view = View(category=category or None, language=language, turns=turns,
                 style_control=style_control, anony_only=anony_only,
-                include_flagged=include_flagged, include_imported=include_imported)
+                include_flagged=include_flagged, include_imported=include_imported,
+                include_too_fast=include_too_fast, include_suspicious=include_suspicious)
     return [_clean(row.as_dict()) for row in arena.leaderboard.board(view).rows]

@@ -94,12 +94,16 @@ def show_battle(battle_id: str, session: SessionDep, voter: VoterDep) -> BattleP
 
 STATUS_BY_ERROR = {
     services.NotFound: 404,
+    services.Unauthorized: 401,
     services.Forbidden: 403,
     services.Conflict: 409,
     services.InvalidInput: 422,
+    services.TooManyRequests: 429,
 }
 
 
 def service_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     status = next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(exc, kind)), 400)
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+    headers = ({"Retry-After": str(exc.retry_after)}
+               if isinstance(exc, services.TooManyRequests) else None)
+    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)

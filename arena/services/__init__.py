@@ -6,7 +6,15 @@ database session; they are the only code that commits.
 
 from arena.services.answer_sets import ImportSummary, ensure_demo, import_answer_set
 from arena.services.battles import get_battle, models_with_answers, public_view, start_battle
-from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from arena.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    TooManyRequests,
+    Unauthorized,
+)
 from arena.services.stats import ModelStats, model_stats
 from arena.services.voters import Voter
 from arena.services.votes import record_vote
@@ -28,4 +36,6 @@ __all__ = [
     "public_view",
     "record_vote",
     "start_battle",
+    "TooManyRequests",
+    "Unauthorized",
 ]

@@ -2,9 +2,11 @@
 
     ServiceError
     ├── NotFound        unknown battle, model or answer set     (HTTP 404)
+    ├── Unauthorized    X-Voter-Id without a valid API key      (HTTP 401)
     ├── Forbidden       battle owned by another voter           (HTTP 403)
     ├── Conflict        battle already voted, name already used (HTTP 409)
-    └── InvalidInput    a request the rules do not allow        (HTTP 422)
+    ├── InvalidInput    a request the rules do not allow        (HTTP 422)
+    └── TooManyRequests over a battle or vote limit             (HTTP 429, Retry-After)
 """
 
 
@@ -26,3 +28,13 @@ class Conflict(ServiceError):
 
 class InvalidInput(ServiceError):
     pass
+
+
+class Unauthorized(ServiceError):
+    pass
+
+
+class TooManyRequests(ServiceError):
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -31,6 +31,7 @@ from sqlmodel import Session
 
 from arena.formats.vote_writers import ChunkSink, open_writer
 from arena.models import Battle, Vote
+from arena.services.counting import CountRules, reason_expressions
 from arena.times import parse_time
 
 if TYPE_CHECKING:
@@ -56,6 +57,15 @@ class ExportFilters:
     category: str | None = None
     include_flagged: bool = False  # flagged and identity-leak battles
     include_imported: bool = True
+    include_too_fast: bool = False
+    include_suspicious: bool = False  # the audit's filter and flagged voters
+
+    @property
+    def rules(self) -> CountRules:
+        return CountRules(anony_only=self.anony_only, include_flagged=self.include_flagged,
+                          include_imported=self.include_imported,
+                          include_too_fast=self.include_too_fast,
+                          include_suspicious=self.include_suspicious)
     source: str | None = None  # only votes imported from this dataset
 
 
@@ -80,24 +90,27 @@ class ExportRequest:
         models: Iterable[str] | None = None, category: str | None = None,
         include_conversations: bool = True, include_flagged: bool = False,
         include_imported: bool = True, source: str | None = None,
-        drop_live_prompts: bool = False,
+        drop_live_prompts: bool = False, include_too_fast: bool = False,
+        include_suspicious: bool = False,
     ) -> ExportRequest:
         """From a door's flat inputs; a bad time raises ``arena.times.TimeValueError``."""
         filters = ExportFilters(
             since=parse_time(since, "since"), until=parse_time(until, "until"),
             anony_only=anony_only, models=tuple(models or ()), category=category,
             include_flagged=include_flagged, include_imported=include_imported, source=source,
+            include_too_fast=include_too_fast, include_suspicious=include_suspicious,
         )
         options = ExportOptions(include_conversations=include_conversations,
                                 drop_live_prompts=drop_live_prompts)
         return cls(fmt=fmt, filters=filters, options=options)
 
 
+_REASONS = reason_expressions()
 _COLUMNS = (
     Vote.id, Battle.id, Battle.question_id, Battle.model_a, Battle.model_b, Vote.winner,
     Battle.voter_id, Battle.anony, Battle.language, Vote.created_at, Battle.category,
     Battle.answer_set, Battle.mode, Battle.source, Battle.identity_leak, Battle.flagged,
-    Battle.stats,
+    Vote.too_fast, _REASONS["suspicious"], Battle.stats,
 )
 
 
@@ -106,17 +119,12 @@ def _where(statement: Any, filters: ExportFilters) -> Any:
         statement = statement.where(Vote.created_at >= _utc(filters.since))
     if filters.until is not None:
         statement = statement.where(Vote.created_at < _utc(filters.until))
-    if filters.anony_only:
-        statement = statement.where(Battle.anony)
+    statement = statement.where(filters.rules.sql_condition())
     if filters.models:
         names = list(filters.models)
         statement = statement.where(or_(Battle.model_a.in_(names), Battle.model_b.in_(names)))
     if filters.category is not None:
         statement = statement.where(Battle.category == filters.category)
-    if not filters.include_flagged:
-        statement = statement.where(~Battle.flagged, ~Battle.identity_leak)
-    if not filters.include_imported:
-        statement = statement.where(Battle.mode != "import")
     if filters.source is not None:
         statement = statement.where(Battle.source == filters.source)
     return statement
@@ -156,8 +164,8 @@ def iter_record_batches(
 
 def _record(row: Any, salt: str, options: ExportOptions) -> dict[str, Any]:
     (_, battle_id, question_id, model_a, model_b, winner, voter_id, anony, language,
-     created_at, category, answer_set, mode, source, identity_leak, flagged, stats,
-     turns, *conversations) = row
+     created_at, category, answer_set, mode, source, identity_leak, flagged, too_fast,
+     suspicious, stats, turns, *conversations) = row
     record = {
         "battle_id": battle_id, "question_id": question_id, "model_a": model_a,
         "model_b": model_b, "winner": winner,
@@ -165,7 +173,8 @@ def _record(row: Any, salt: str, options: ExportOptions) -> dict[str, Any]:
         "anony": bool(anony), "language": language, "turn": int(turns) or None,
         "tstamp": _utc(created_at).timestamp(), "category": category,
         "answer_set": answer_set, "mode": mode, "source": source,
-        "identity_leak": bool(identity_leak), "flagged": bool(flagged), "stats": stats,
+        "identity_leak": bool(identity_leak), "flagged": bool(flagged),
+        "too_fast": bool(too_fast), "suspicious": bool(suspicious), "stats": stats,
     }
     if conversations:
         conversation_a, conversation_b = conversations

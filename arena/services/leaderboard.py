@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from arena.models import ArenaModel
+from arena.services.counting import CountRules
 from arena.services.leaderboard_store import LANGUAGES, Snapshot, VoteStore
 from ratings import (
     SKLEARN_C1_L2,
@@ -54,6 +55,15 @@ class View:
     anony_only: bool = True
     include_flagged: bool = False
     include_imported: bool = True
+    include_too_fast: bool = False
+    include_suspicious: bool = False
+
+    @property
+    def rules(self) -> CountRules:
+        return CountRules(anony_only=self.anony_only, include_flagged=self.include_flagged,
+                          include_imported=self.include_imported,
+                          include_too_fast=self.include_too_fast,
+                          include_suspicious=self.include_suspicious)
 
     def __post_init__(self) -> None:
         if self.language is not None and self.language not in LANGUAGES:
@@ -90,11 +100,7 @@ class Board:
 def view_mask(snap: Snapshot, view: View) -> np.ndarray:
     """Which stored votes ``view`` counts."""
     c = snap.cols
-    mask = np.ones(snap.n, dtype=bool) if view.include_flagged else ~c["excluded"]
-    if view.anony_only:
-        mask &= c["anony"]
-    if not view.include_imported:
-        mask &= ~c["imported"]
+    mask = view.rules.mask(c)
     if view.language is not None:
         mask &= c["language"] == LANGUAGES.index(view.language)
     if view.category is not None:

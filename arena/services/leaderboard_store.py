@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from arena.models import Battle, Vote
 from arena.services.battle_style import battle_style
+from arena.services.counting import REASONS, reason_expressions
 from ratings.data import DEFAULT_OUTCOME_MAP
 
 log = logging.getLogger("arena.leaderboard")
@@ -34,14 +35,16 @@ BATCH = 20_000
 _OUTCOME = {label: int(code) for label, code in DEFAULT_OUTCOME_MAP.items() if code is not None}
 _COLUMNS = (
     ("ids", np.int64), ("a", np.int32), ("b", np.int32), ("outcome", np.int8),
-    ("anony", np.bool_), ("excluded", np.bool_), ("language", np.int8), ("category", np.int16),
-    ("multi", np.bool_), ("imported", np.bool_), ("bothbad", np.bool_), ("ts", np.float64),
+    ("anony", np.bool_), ("language", np.int8), ("category", np.int16), ("multi", np.bool_),
+    ("bothbad", np.bool_), ("ts", np.float64), *((reason, np.bool_) for reason in REASONS),
 )  # fmt: skip
+_REASONS = reason_expressions()
 _QUERY = select(  # type: ignore[call-overload]
-    Vote.id, Battle.model_a, Battle.model_b, Vote.winner, Battle.anony, Battle.identity_leak,
-    Battle.flagged, Battle.language, Battle.category, Battle.source, Battle.mode,
+    Vote.id, Battle.model_a, Battle.model_b, Vote.winner, Battle.anony,
+    Battle.language, Battle.category,
     cast(extract("epoch", Vote.created_at), Float),  # no datetime objects per row
     cast(Battle.style, Text), Battle.id,  # parsed in one json.loads per batch, not per row
+    *(_REASONS[reason].label(reason) for reason in REASONS),  # arena.services.counting
 ).join(Battle, Battle.id == Vote.battle_id)  # fmt: skip
 
 
@@ -169,8 +172,8 @@ class VoteStore:
     def _append(self, session: Session, rows: list[Any]) -> None:
         k = len(rows)
         self._grow(self._n + k)
-        (ids, ma, mb, win, anony, leak, flagged, lang, cat, source, mode, created, raw,
-         bid) = zip(*rows, strict=True)  # fmt: skip
+        (ids, ma, mb, win, anony, lang, cat, created, raw, bid, *reasons) = zip(
+            *rows, strict=True)  # fmt: skip
         style = json.loads("[" + ",".join("null" if x is None else x for x in raw) + "]")
         missing = [b for s, b in zip(style, bid, strict=True) if s is None]
         styles = _styles_from_text(session, missing) if missing else {}
@@ -185,13 +188,13 @@ class VoteStore:
             "b": [mi[x] for x in mb],
             "outcome": [_OUTCOME[w] for w in win],
             "anony": [bool(x) for x in anony],
-            "excluded": [bool(x or y) for x, y in zip(leak, flagged, strict=True)],
             "language": [li[x] for x in lang],
             "category": [ci[x] for x in cat],
             "multi": [int(s.get("turns") or 1) > 1 for s in style],
-            "imported": [s is not None or m == "import" for s, m in zip(source, mode, strict=True)],
             "bothbad": [w == "tie (bothbad)" for w in win],
             "ts": [x or 0.0 for x in created],
+            **{reason: [bool(x) for x in values]
+               for reason, values in zip(REASONS, reasons, strict=True)},
         }
         sl = slice(self._n, self._n + k)
         for name, values in new.items():

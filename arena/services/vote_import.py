@@ -113,7 +113,8 @@ def _rows(record: VoteRecord, *, source: str, source_id: str,
         "stats": record.stats, "source": source, "source_id": source_id,
     }
     vote = {"battle_id": battle_id, "winner": record.winner, "ip_hash": None,
-            "ui_language": None, "created_at": cast_at}
+            "ui_language": None, "created_at": cast_at, "too_fast": record.too_fast,
+            "suspicious": record.suspicious}
     return battle, vote
 
 

@@ -54,5 +54,8 @@ def test_category_and_style_control_filter(server: LiveServer, tmp_path: Path) -
         assert api.get("/api/leaderboard", params={"category": "nope"}).json() == []
         assert api.get("/api/leaderboard", params={"language": "xx"}).status_code == 422
         styled = api.get("/api/leaderboard", params={"style_control": "true"})
-        assert styled.status_code == 200
+        assert styled.status_code == 200  # the same votes, rated with style control
+        plain = api.get("/api/leaderboard").json()
+        assert sorted((r["model"], r["votes"]) for r in styled.json()) == sorted(
+            (r["model"], r["votes"]) for r in plain)
         assert api.get("/api/leaderboard", params={"anony_only": "false"}).status_code == 200

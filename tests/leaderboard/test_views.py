@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from arena.services.leaderboard import FIT_OPTIONS, STYLE_FIT_OPTIONS, Board, Vi
 from ratings import Leaderboard, compute_leaderboard
 from tests.leaderboard.factories import Spec, add_votes, random_specs
 from tests.utils.processes import arena_env, run_arena
+from tests.utils.waiting import wait_until
 
 KEYS = ("model", "rating", "lower", "upper", "rank", "rank_ub", "votes", "win_rate")
 TOLERANCE = 1e-6
@@ -179,7 +179,5 @@ def test_flagging_after_the_vote_counts_after_the_background_reload(arena: Arena
         session.commit()
     assert cache.board().total_votes == 4  # incremental reads see new votes only
     cache.store.reload_seconds = 0.0
-    deadline = time.monotonic() + 30
-    while cache.board().total_votes != 3:
-        assert time.monotonic() < deadline, "reload did not pick up the flag"
-        time.sleep(0.05)
+    wait_until(lambda: cache.board().total_votes == 3, timeout=30,
+               what="the background reload picking up the flag")

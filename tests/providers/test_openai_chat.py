@@ -22,7 +22,7 @@ from arena.providers.errors import (
 from arena.providers.openai_chat import OpenAIChatProvider
 from arena.providers.transport import EndpointClient
 from tests.utils.fake_openai import Script
-from tests.utils.server import free_port
+from tests.utils.server import refusing_port
 
 MESSAGES = [{"role": "user", "content": "Say hello."}]
 
@@ -105,8 +105,8 @@ def test_stall_keeps_the_text_received_so_far(fake_openai) -> None:
 
 
 def test_connection_refused() -> None:
-    with pytest.raises(ConnectFailed):
-        run(provider(f"http://127.0.0.1:{free_port()}/v1"))
+    with refusing_port() as port, pytest.raises(ConnectFailed):
+        run(provider(f"http://127.0.0.1:{port}/v1"))
 
 
 def test_429_retry_after_is_respected_once(fake_openai) -> None:

@@ -104,9 +104,25 @@ def test_table_csv_and_options(app, battle_file: Path, tmp_path: Path) -> None:
         "drop",
         "--l2",
         "1",
+        "--include-named",
     )
     assert res.exit_code == 0, res.output
-    assert sum(r["votes"] for r in json.loads(res.stdout)) == 4
+    assert sum(r["votes"] for r in json.loads(res.stdout)) == 4  # tstamps 2 and 3
+
+
+def test_defaults_are_the_live_boards(app, battle_file: Path) -> None:
+    """Anonymous battles only, flagged votes out, FastChat's C=1 prior (finite ratings
+    even where the maximum-likelihood estimate does not exist)."""
+    flagged = {"model_a": "r", "model_b": "q", "winner": "model_a", "anony": True,
+               "tstamp": 6.0, "too_fast": True}
+    battle_file.write_text(json.dumps([*RECORDS, flagged]))
+    res = run(app, "--input", str(battle_file), "--format", "json")
+    assert res.exit_code == 0, res.output
+    # records 1, 2, 4, 5 count: the named record 3 and the too-fast one are left out
+    assert sum(r["votes"] for r in json.loads(res.stdout)) == 8
+    res = run(app, "--input", str(battle_file), "--format", "json", "--include-named",
+              "--include-flagged")
+    assert sum(r["votes"] for r in json.loads(res.stdout)) == 12
 
 
 def test_bad_input_exits_2_naming_file_and_line(app, battle_file: Path) -> None:
@@ -131,5 +147,5 @@ def test_missing_input_and_bad_options(app, battle_file: Path, tmp_path: Path) -
 def test_fit_error_exits_1(app, tmp_path: Path) -> None:
     path = tmp_path / "b.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in RECORDS[:2]) + "\n")
-    res = run(app, "--input", str(path))
+    res = run(app, "--input", str(path), "--l2", "0")
     assert res.exit_code == 1 and "do not exist" in res.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from sqlmodel import select
@@ -14,7 +13,8 @@ from arena.models import ArenaModel, Battle, Vote
 from arena.services import live
 from arena.services.voters import Voter
 from tests.utils.fake_openai import Script
-from tests.utils.live import LIVE_MODELS, live_arena, run_live
+from tests.utils.live import LIVE_MODELS, assert_streamed_in_order, live_arena, run_live
+from tests.utils.server import refusing_port
 
 VOTER = Voter(id="live-voter-001", ui_language="en")
 ALPHA, BETA = LIVE_MODELS
@@ -43,8 +43,11 @@ def test_both_sides_stream_and_the_turn_is_stored(database_url: str) -> None:
         texts = {battle.model_a: battle.conversation_a[-1]["content"],
                  battle.model_b: battle.conversation_b[-1]["content"]}
         assert texts == {ALPHA: "alpha says hi ", BETA: "beta answers too "}
-        deltas = [u for u in updates if u.side]
-        assert {u.side for u in deltas} == {"a", "b"} and len(deltas) >= 6
+        assert_streamed_in_order([(u.side, u.delta) for u in updates if u.side],
+                                 {"a": battle.conversation_a[-1]["content"],
+                                  "b": battle.conversation_b[-1]["content"]})
+        for before, after in zip(updates, updates[1:], strict=False):  # text only grows
+            assert all(after.texts[side].startswith(before.texts[side]) for side in "ab")
         assert updates[-1].finished and updates[-1].status == "ready"
         stats = battle.stats["a"][0]
         assert stats["completion_tokens"] == 3 and stats["prompt_tokens"] == 11
@@ -98,16 +101,18 @@ def test_a_failing_side_fails_the_battle_and_keeps_the_other_answer(
         assert good[-1]["content"] == "a fine answer "
         assert updates[-1].errors[failed_side] == kind
         assert battle.failure_reason.startswith(f"model_{failed_side}: {kind}")
-        with arena.session() as session, pytest.raises(services.Conflict, match="did not complete"):
-            services.record_vote(session, battle_id=battle.id, winner="model_a", voter=VOTER)
+        with arena.session() as session:
+            with pytest.raises(services.Conflict, match="did not complete"):
+                services.record_vote(session, battle_id=battle.id, winner="model_a", voter=VOTER)
             assert session.exec(select(Vote)).first() is None
         again, _ = play_turn(arena, "a new battle starts at once", battle.id)
         assert again.id != battle.id
 
 
 def test_connection_refused_is_a_failure_too(database_url) -> None:
-    with live_arena(database_url, model_options={"connect_timeout": 1}) as (arena, _):
-        arena.settings.models[1].base_url = "http://127.0.0.1:9/v1"  # nothing listens there
+    with live_arena(database_url, model_options={"connect_timeout": 1}) as (arena, _), \
+            refusing_port() as port:
+        arena.settings.models[1].base_url = f"http://127.0.0.1:{port}/v1"
         battle, updates = play_turn(arena, "Hi")
         assert battle.status == "failed" and "connection_failed" in battle.failure_reason
 
@@ -290,7 +295,7 @@ def test_a_model_paused_by_another_process_is_not_drawn_after_a_refresh(database
     with live_arena(database_url, scripts, models=(*LIVE_MODELS, "puffin-live-gamma"),
                     live={"failures_before_pause": 1, "pause_seconds": 600}) as (arena, _):
         other = Arena.open(arena.settings)  # another `arena serve` on the same database
-        other.paused_models.ttl = 0.2
+        other.paused_models.ttl = 3600
         try:
             assert asyncio.run(other.paused_models.current_async()) == set()
             for _ in range(50):  # until BETA has failed once in this arena
@@ -298,8 +303,8 @@ def test_a_model_paused_by_another_process_is_not_drawn_after_a_refresh(database
                 if BETA in (battle.model_a, battle.model_b):
                     break
             assert BETA in arena.paused_models.current()
-            time.sleep(0.3)
-            other.paused_models.current()  # stale: re-read from the database
+            assert other.paused_models.current() == set()  # its copy is not stale yet
+            other.paused_models.ttl = 0  # now it is: the next look re-reads the database
             pairs = [live.draw_battle(other.settings, other.paused_models.current(),
                                       voter=VOTER, prompt="Hi") for _ in range(30)]
             drawn = {name for pair in pairs for name in (pair.model_a, pair.model_b)}

@@ -12,7 +12,13 @@ from tests.utils.server import start_server
 
 pytestmark = pytest.mark.browser
 
-ANSWER_LENGTH = "(() => document.querySelector('#live-answer-{side}').innerText.length)()"
+# The length of side a's answer while its vote button is still disabled (still streaming).
+STREAMING_LENGTH = """() => {
+    const answer = document.querySelector('#live-answer-a .bot.message');
+    const voting = !document.querySelector('#live-vote-a').disabled;
+    const length = answer ? answer.innerText.trim().length : 0;
+    return !voting && length > %d ? length : null;
+}"""
 
 
 def test_tokens_stream_into_both_panels_then_vote(database_url, new_page) -> None:
@@ -22,13 +28,9 @@ def test_tokens_stream_into_both_panels_then_vote(database_url, new_page) -> Non
         page = new_page(server.url)
         page.fill("#live-input textarea", "Tell me something")
         page.click("#live-send")
-        page.wait_for_selector("#live-answer-a .message")
-        lengths = []
-        for _ in range(40):
-            lengths.append(page.evaluate(ANSWER_LENGTH.format(side="a")))
-            page.wait_for_timeout(50)
-        growth = sorted(set(lengths))
-        assert len(growth) >= 4, f"answer did not grow token by token: {growth}"
+        # Part of the answer shows, then more of it, before the answer is complete.
+        partial = page.wait_for_function(STREAMING_LENGTH % 0).json_value()
+        page.wait_for_function(STREAMING_LENGTH % partial)
         page.wait_for_selector("#live-vote-a:not([disabled])")
         body = page.inner_text("body")
         assert not any(name in body for name in LIVE_MODELS)
@@ -39,6 +41,7 @@ def test_tokens_stream_into_both_panels_then_vote(database_url, new_page) -> Non
             battle, vote = session.exec(select(Battle, Vote).join(Vote)).one()
         assert vote.winner == "model_b" and battle.mode == "live"
         assert battle.conversation_a[0]["content"] == "Tell me something"
+        assert battle.conversation_a[1]["content"] == "streaming streaming streaming done " * 10
 
 
 def test_failed_answer_is_shown_and_the_battle_cannot_be_voted(database_url, new_page) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -24,6 +23,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.utils.uvicorn_thread import serve_in_thread
 
 
 @dataclass
@@ -116,23 +117,10 @@ def _completion(model: str, text: str) -> dict[str, Any]:
 
 
 @contextmanager
-def serve_fake_openai(fake: FakeOpenAI, port: int) -> Iterator[str]:
-    """Run *fake* on 127.0.0.1:*port* in a thread; yields its base URL (…/v1)."""
-    config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("fake OpenAI server did not start")
-        time.sleep(0.02)
-    try:
+def serve_fake_openai(fake: FakeOpenAI) -> Iterator[str]:
+    """Run *fake* on 127.0.0.1 in a thread; yields its base URL (…/v1)."""
+    with serve_in_thread(fake.app(), log_level="warning") as port:
         yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        server.force_exit = True
-        thread.join(timeout=5)
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ from arena.app import prepare
 from arena.config import load_settings
 from arena.context import Arena
 from tests.utils.fake_openai import FakeOpenAI, Script, serve_fake_openai
-from tests.utils.server import free_port
 
 LIVE_MODELS = ("lynx-live-alpha", "otter-live-beta")
 T = TypeVar("T")
@@ -24,7 +23,7 @@ def live_arena(database_url: str, scripts: dict[str, Script] | None = None,
                settings: dict[str, Any] | None = None) -> Iterator[tuple[Arena, FakeOpenAI]]:
     """Live models named *models*; each asks the fake server for the model id `id-<name>`."""
     fake = FakeOpenAI(scripts={f"id-{name}": script for name, script in (scripts or {}).items()})
-    with serve_fake_openai(fake, free_port()) as base_url:
+    with serve_fake_openai(fake) as base_url:
         settings = load_settings(
             database_url=database_url,
             battle={"load_demo": False},
@@ -51,3 +50,15 @@ def run_live(arena: Arena, coroutine: Coroutine[Any, Any, T]) -> T:
             await arena.aclose_http_client()
 
     return asyncio.run(main())
+
+
+def assert_streamed_in_order(pieces: list[tuple[str, str]], answers: dict[str, str]) -> None:
+    """The streamed (side, text) pieces spell each side's whole answer, in order.
+
+    How many pieces there are is up to the coalescing of the stream, so it is not checked.
+    """
+    for side, answer in answers.items():
+        texts = [text for piece_side, text in pieces if piece_side == side]
+        assert texts and all(texts), f"side {side}: no text streamed, or an empty piece"
+        assert "".join(texts) == answer, f"side {side}: the streamed text is not the answer"
+    assert {side for side, _ in pieces} == set(answers)

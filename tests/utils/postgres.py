@@ -16,15 +16,13 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def admin_url() -> str:
-    return os.environ.get("ARENA_TEST_POSTGRES_URL", DEFAULT_ADMIN_URL)
+# Read once at import: the tests' conftest removes every ARENA_* variable before each test.
+ADMIN_URL = os.environ.get("ARENA_TEST_POSTGRES_URL", DEFAULT_ADMIN_URL)
 
 
 @contextmanager
 def fresh_postgres_database() -> Iterator[str]:
-    url = make_url(admin_url())
+    url = make_url(ADMIN_URL)
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     name = f"arena_test_{secrets.token_hex(6)}"
     try:

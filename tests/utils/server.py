@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 
 from arena.app import create_app
 from arena.context import Arena
+from tests.utils.uvicorn_thread import serve_in_thread
+from tests.utils.waiting import wait_until
 
 
 @dataclass
@@ -24,42 +23,40 @@ class LiveServer:
 
 
 def free_port() -> int:
+    """A port free right now, for a child process that cannot bind port 0 itself."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A port held (bound, not listening) until the block ends: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
 def wait_until_healthy(url: str, *, timeout: float,
                        check_alive: Callable[[], None] = lambda: None) -> None:
     """Poll GET {url}/healthz until 200; *check_alive* raises if the server died."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def healthy() -> bool:
         check_alive()
         try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
+            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not become healthy within {timeout:g}s")
-        time.sleep(0.1)
+            return False
+
+    wait_until(healthy, timeout=timeout, interval=0.1, what=f"{url} becoming healthy")
 
 
 @contextmanager
 def start_server(arena: Arena, *, wrap: Callable[[Any], Any] | None = None) -> Iterator[LiveServer]:
     """Serve create_app(arena) (optionally wrapped in ASGI middleware) until the block ends."""
     app = create_app(arena)
-    port = free_port()
-    config = uvicorn.Config(wrap(app) if wrap else app, host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    wait_until_healthy(url, timeout=30)
-    try:
+    with serve_in_thread(wrap(app) if wrap else app, log_level="warning",
+                         lifespan="on") as port:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(url, timeout=30)
         yield LiveServer(url=url, arena=arena)
-    finally:
-        server.should_exit = True
-        server.force_exit = True  # do not wait for browsers' open event streams
-        thread.join(timeout=10)

@@ -1,0 +1,75 @@
+"""Which votes count: one definition for the live board, `arena ratings` and exports.
+
+A stored vote is left out of ratings for a reason; each reason is one SQL
+expression here, selected as a column by the leaderboard's vote store (and
+masked in numpy) and used as a WHERE condition by exports. `CountRules` says
+which reasons a board or an export lets back in; its defaults are the public
+board's.
+
+    reason      expression                                   default
+    flagged     the owner flagged the battle, or an answer   left out
+                named a model (identity leak)
+    too_fast    voted sooner than the answers could be read  left out
+    suspicious  the audit's plausibility filter, or a        left out
+                voter the audit or the owner flagged
+    imported    a vote imported from a dataset               counted
+    named       not anonymous (side-by-side)                 left out (anony_only)
+
+The owner's trial battles are never votable, so they never reach this point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, exists, false, not_, or_, select
+
+from arena.models import Battle, Vote, VoterFlag
+
+REASONS: tuple[str, ...] = ("flagged", "too_fast", "suspicious", "imported")
+
+
+def reason_expressions() -> dict[str, Any]:
+    """Each reason as a boolean SQL expression over ``vote JOIN battle``."""
+    voter_flagged = exists(select(VoterFlag.voter_id).where(
+        VoterFlag.voter_id == Battle.voter_id, VoterFlag.flagged))
+    return {
+        "flagged": or_(Battle.flagged, Battle.identity_leak),
+        "too_fast": Vote.too_fast,
+        "suspicious": or_(Vote.suspicious, voter_flagged),
+        "imported": Battle.mode == "import",
+    }
+
+
+@dataclass(frozen=True)
+class CountRules:
+    """Which votes a board or an export counts; the defaults are the public board's."""
+
+    anony_only: bool = True
+    include_flagged: bool = False
+    include_too_fast: bool = False
+    include_suspicious: bool = False
+    include_imported: bool = True
+
+    def excluded_reasons(self) -> tuple[str, ...]:
+        included = {"flagged": self.include_flagged, "too_fast": self.include_too_fast,
+                    "suspicious": self.include_suspicious, "imported": self.include_imported}
+        return tuple(reason for reason in REASONS if not included[reason])
+
+    def sql_condition(self) -> Any:
+        """A WHERE condition over ``vote JOIN battle``."""
+        expressions = reason_expressions()
+        parts = [not_(expressions[reason]) for reason in self.excluded_reasons()]
+        if self.anony_only:
+            parts.append(Battle.anony)
+        return and_(*parts) if parts else not_(false())
+
+    def mask(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        """The same rule over the vote store's boolean columns (one per reason, and anony)."""
+        n = columns["anony"].shape[0]
+        mask = columns["anony"].copy() if self.anony_only else np.ones(n, dtype=bool)
+        for reason in self.excluded_reasons():
+            mask &= ~columns[reason]
+        return mask
