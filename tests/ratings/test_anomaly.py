@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from ratings.anomaly import (
-    audit,
+from ratings.anomaly import audit
+from ratings.anomaly_stats import (
     benjamini_hochberg,
     chi2_sf_even,
     normal_cdf,
