@@ -7,14 +7,15 @@ Usage (from the repository root)::
 
 The arena (seeded, no server): ``--models`` models with known strengths
 (Elo-scale normal, sd 100) and ``--votes`` honest votes from ``--voters``
-voters spread evenly over ``--days`` days.  Honest voters are noisy in
-realistic ways: how many votes each casts is heavy-tailed (lognormal
-weights), each has an attention factor (0.6-1: how strongly strength
-differences show in their votes) and a tie rate (Beta(3, 17), mean 15 %), and
-15 % of them share a network address with about ten others (offices, carrier
-NAT).  One model is placed 10 Elo below the model at rank ``--rival-rank`` in
-truth; the rival and the target are the models at that rank and the next one
-on the honest board.
+voters over ``--days`` days.  Honest voters are noisy in realistic ways: how
+many votes each casts is heavy-tailed (lognormal weights), each has an
+attention factor (0.6-1: how strongly strength differences show in their
+votes) and a tie rate (Beta(3, 17), mean 15 %), each comes in hour-long
+sessions on random days (``1 + Poisson(votes / 15)`` of them: many light
+voters come once), and 15 % of them share a network address with about ten
+others (offices, carrier NAT).  One model is placed 10 Elo below the model at
+rank ``--rival-rank`` in truth; the rival and the target are the models at
+that rank and the next one on the honest board.
 
 The attacker wants the target above the rival on the board: the product's
 live fit (:func:`ratings.compute_leaderboard` with
@@ -51,9 +52,9 @@ every vote counts.  With defences the project's own code decides:
   leaves out flagged voters.  A flagged identity's votes are all lost, so
   the attacker keeps casting: the cost counts every vote cast.
 
-The with-defence count is found by a geometric scan (x1.25) from the
+The with-defence count is found by a geometric scan (x1.5) from the
 undefended count up to ``--max-rigged`` and a bisection below the first
-success; "> N" means no prefix up to N moved the target (the measurement
+success (to 2 %); "> N" means no prefix up to N moved the target (the measurement
 stops there).  A row meets its target when the multiplier is reached and the
 audit of the honest arena alone flags at most 2 % of honest voters and leaves
 out at most 1 % of honest votes; the table also shows the honest voters
@@ -87,6 +88,7 @@ from ratings.bradley_terry import fit_newton, neg_hessian  # noqa: E402
 ELO = 400.0 / math.log(10.0)
 DAY = 86_400
 PER_ID_B = 9
+SCAN_STEP = 1.5
 TARGETS = {"a": 20.0, "b": 20.0, "c": 3.0}
 HONEST_VOTERS_MAX, HONEST_VOTES_MAX = 0.02, 0.01
 
@@ -129,8 +131,19 @@ def honest_arena(rng: np.random.Generator, m: int, n: int, voters: int, days: in
     shared = rng.random(voters) < 0.15
     ip_of[shared] = voters + rng.integers(0, max(1, shared.sum() // 10), shared.sum())
     _, ip_of = np.unique(ip_of, return_inverse=True)
-    t = rng.uniform(0, days * DAY, n)
+    t = sessions(rng, voter, voters, days)
     return Votes(a, b, out, voter, ip_of[voter], t), theta, target, rival
+
+
+def sessions(rng: np.random.Generator, voter: np.ndarray, voters: int, days: int) -> np.ndarray:
+    """Vote times: each voter comes in ``1 + Poisson(votes / 15)`` sessions on random days, an
+    hour long each, and spreads its votes over them (many light voters come on one day only)."""
+    n_votes = np.bincount(voter, minlength=voters)
+    n_sessions = 1 + rng.poisson(n_votes / 15.0)
+    first = np.concatenate([[0], np.cumsum(n_sessions)[:-1]])
+    session = first[voter] + (rng.random(voter.shape[0]) * n_sessions[voter]).astype(np.int64)
+    start = rng.uniform(0, days * DAY - 3600.0, int(n_sessions.sum()))
+    return start[session] + rng.uniform(0, 3600.0, voter.shape[0])
 
 
 def board(v: Votes, m: int, keep: np.ndarray | None = None) -> np.ndarray:
@@ -271,9 +284,9 @@ def defended_cost(honest: Votes, case: Case, m: int, target: int, rival: int,
             break
         if r >= n_max:
             return None, keep
-        lo, r = r, min(n_max, math.ceil(r * 1.25))
+        lo, r = r, min(n_max, math.ceil(r * SCAN_STEP))
     hi, hi_found = r, keep
-    while hi - lo > max(1, hi // 100):
+    while hi - lo > max(1, hi // 50):
         mid = (lo + hi) // 2
         ok, found = overtakes(honest, case, mid, m, target, rival, True)
         if ok:

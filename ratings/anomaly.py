@@ -38,11 +38,14 @@ the number of groups tested by the Benjamini-Hochberg step-up rule (Benjamini
 The audit runs the first three on voters (and on network addresses, when
 given), then the drift test.  The model is refitted without the votes of
 flagged groups and of over-performing drift cells until the flags settle (an
-attacker's votes otherwise bend the strengths they are tested against).
+attacker's votes otherwise bend the strengths they are tested against); with
+vote times, no time bucket weighs more than twice the median one in the
+references (pair histories, fits), so a flood cannot capture them.
 Suspicious votes: all votes of flagged voters and addresses, a flagged drift
-cell's votes of its model, and optionally single votes whose outcome had a
-probability below ``min_vote_probability`` (off by default: every upset is
-also an honest vote somewhere).
+cell's votes of its model cast by voters seen in no other bucket, and
+optionally single votes whose outcome had a probability below
+``min_vote_probability`` (off by default: every upset is also an honest vote
+somewhere).
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ from ratings.anomaly_stats import (
 from ratings.typing import BoolArray, FloatArray, IndexArray
 
 DEFAULT_DRIFT_SECONDS = 86_400.0
+FLOOD_CAP = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,14 +86,15 @@ class DriftCell:
 def drift_test(
     time: FloatArray, a: IndexArray, b: IndexArray, outcome: IndexArray, probs: FloatArray,
     n_models: int, *, seconds: float, fdr: float = DEFAULT_FDR,
-    min_model_votes: int = DEFAULT_MIN_MODEL_VOTES,
+    min_model_votes: int = DEFAULT_MIN_MODEL_VOTES, blame: BoolArray | None = None,
 ) -> tuple[tuple[DriftCell, ...], BoolArray, BoolArray]:
     """One-model residuals per time bucket of ``seconds``: a burst of rigged votes.
 
     Every (bucket, model) cell is tested (two-sided normal p-value,
     Benjamini-Hochberg over the cells); the votes of a flagged cell that
-    involve its model are marked.  Returns the flagged cells, that mask, and
-    the mask of the cells where the model did better than its strength.
+    involve its model are marked, only those where ``blame`` is true when it
+    is given.  Returns the flagged cells, that mask, and the mask of all votes
+    in the cells where the model did better than its strength.
     """
     bucket_of = np.floor(time / seconds).astype(np.int64)
     starts, bucket = np.unique(bucket_of, return_inverse=True)
@@ -103,12 +108,42 @@ def drift_test(
     hit2 = hit.reshape(z.shape)
     up = hit2 & (z > 0)
     mask = hit2[bucket, a] | hit2[bucket, b]
+    if blame is not None:
+        mask &= blame
     rising = up[bucket, a] | up[bucket, b]
     cells = tuple(
         DriftCell(float(starts[g] * seconds), int(k), float(z[g, k]))
         for g, k in zip(*np.nonzero(hit2), strict=True)
     )
     return cells, mask, rising
+
+
+def flood_weights(time: FloatArray, seconds: float, cap: float = FLOOD_CAP) -> FloatArray:
+    """Vote weights that hold each time bucket to ``cap`` times the median bucket's volume.
+
+    The reference the tests compare against (pair histories, the fit) must
+    not be captured by a flood: a botnet casting ten days' traffic in one day
+    would otherwise make the honest votes look implausible.
+    """
+    _, bucket, size = np.unique(
+        np.floor(time / seconds).astype(np.int64), return_inverse=True, return_counts=True)
+    limit = cap * float(np.median(size))
+    return np.asarray(np.minimum(1.0, limit / size[bucket]), dtype=np.float64)
+
+
+def newcomers(voter: IndexArray, time: FloatArray, seconds: float) -> BoolArray:
+    """Votes of voters seen in one time bucket only (a burst is blamed on them).
+
+    A botnet's ids are used once; most honest voters have voted on other days
+    too, and keep their votes when a burst on their day is flagged.
+    """
+    bucket = np.floor(time / seconds).astype(np.int64)
+    n = int(voter.max()) + 1
+    first = np.full(n, np.iinfo(np.int64).max)
+    last = np.full(n, np.iinfo(np.int64).min)
+    np.minimum.at(first, voter, bucket)
+    np.maximum.at(last, voter, bucket)
+    return np.asarray(first[voter] == last[voter])
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,7 +229,8 @@ def audit(
         many voter ids behind one address are one group here.
     time : ndarray of float, shape (n_votes,), optional
         Vote times in seconds; enables the drift test per ``drift_seconds``
-        bucket (default one day).
+        bucket (default one day) and holds every bucket to ``FLOOD_CAP``
+        times the median bucket's weight in the references.
     n_models : int, optional
         Defaults to one more than the largest model index.
     fdr : float
@@ -222,8 +258,11 @@ def audit(
     m = int(max(a.max(), b.max())) + 1 if n_models is None else n_models
     names = model_names or tuple(f"m{k}" for k in range(m))
     groups = [voter] if network is None else [voter, network]
+    weight = None if time is None else flood_weights(time, drift_seconds)
+    newcomer = None if time is None else newcomers(voter, time, drift_seconds)
     histories = [
-        pair_history_test(g, a, b, outcome, m, int(g.max()) + 1, fdr=fdr, min_votes=min_votes)
+        pair_history_test(g, a, b, outcome, m, int(g.max()) + 1, fdr=fdr, min_votes=min_votes,
+                          weight=weight)
         for g in groups
     ]
     unfit = np.zeros(a.shape[0], dtype=bool)
@@ -231,7 +270,7 @@ def audit(
         unfit |= h.flagged[g]
     for _ in range(max(rounds, 1)):
         fitted_without = unfit
-        probs = outcome_probabilities(a, b, outcome, m, keep=~unfit, l2=l2)
+        probs = outcome_probabilities(a, b, outcome, m, keep=~unfit, weight=weight, l2=l2)
         found = [
             _group_audit(g, a, b, outcome, probs, h, names, fdr=fdr, min_votes=min_votes,
                          min_model_votes=min_model_votes)
@@ -247,7 +286,8 @@ def audit(
             rest = ~by_group
             cells, burst, rising = drift_test(
                 time[rest], a[rest], b[rest], outcome[rest], probs[rest], m,
-                seconds=drift_seconds, fdr=fdr, min_model_votes=min_model_votes)
+                seconds=drift_seconds, fdr=fdr, min_model_votes=min_model_votes,
+                blame=None if newcomer is None else newcomer[rest])
             suspicious[rest] |= burst
             by_group[rest] |= rising
         # a cell selected for doing badly is left in the fit: dropping it would bias the fit up
@@ -261,9 +301,12 @@ def audit(
 
 __all__ = [
     "DEFAULT_DRIFT_SECONDS",
+    "FLOOD_CAP",
     "AuditResult",
     "DriftCell",
     "GroupAudit",
     "audit",
     "drift_test",
+    "flood_weights",
+    "newcomers",
 ]

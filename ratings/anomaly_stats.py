@@ -45,7 +45,7 @@ def _canonical(
 
 def pair_history_pvalues(
     voter: IndexArray, a: IndexArray, b: IndexArray, outcome: IndexArray, n_models: int, *,
-    mid_p: bool = False,
+    mid_p: bool = False, weight: FloatArray | None = None,
 ) -> FloatArray:
     """Per-vote p-values against the pair's history without the voter (Chiang et al. §5).
 
@@ -55,7 +55,8 @@ def pair_history_pvalues(
     ``mid_p`` counts the outcomes exactly as frequent as ``c`` (and the vote
     itself) by half (Lancaster 1961, "Significance tests in discrete
     distributions", JASA 56), so that the p-values are about uniform, not
-    conservative, and Fisher's combination keeps its power.
+    conservative, and Fisher's combination keeps its power.  ``weight``
+    weighs the history (each vote counts 1 by default).
 
     Returns
     -------
@@ -64,10 +65,10 @@ def pair_history_pvalues(
     pair, cell = _canonical(a, b, outcome, n_models)
     _, pair_idx = np.unique(pair, return_inverse=True)
     n_pairs = int(pair_idx.max()) + 1
-    total = np.bincount(pair_idx * 3 + cell, minlength=3 * n_pairs).reshape(-1, 3)
+    total = np.bincount(pair_idx * 3 + cell, weight, 3 * n_pairs).reshape(-1, 3)
     _, vp_idx = np.unique(voter.astype(np.int64) * n_pairs + pair_idx, return_inverse=True)
-    own = np.bincount(vp_idx * 3 + cell, minlength=3 * (int(vp_idx.max()) + 1)).reshape(-1, 3)
-    hist = (total[pair_idx] - own[vp_idx]).astype(np.float64)
+    own = np.bincount(vp_idx * 3 + cell, weight, 3 * (int(vp_idx.max()) + 1)).reshape(-1, 3)
+    hist = np.maximum(total[pair_idx] - own[vp_idx], 0.0).astype(np.float64)
     h_obs = hist[np.arange(hist.shape[0]), cell]
     if mid_p:
         rarer = np.where(hist < h_obs[:, None], hist, 0.0).sum(axis=1)
@@ -112,7 +113,7 @@ def normal_cdf(z: FloatArray) -> FloatArray:
 def pair_history_test(
     voter: IndexArray, a: IndexArray, b: IndexArray, outcome: IndexArray, n_models: int,
     n_voters: int, *, fdr: float = DEFAULT_FDR, min_votes: int = DEFAULT_MIN_VOTES,
-    mid_p: bool = True, decisive: bool = True,
+    mid_p: bool = True, decisive: bool = True, weight: FloatArray | None = None,
 ) -> VoterTest:
     """Chiang et al.'s anomalous-voter test: Fisher's combination of :func:`pair_history_pvalues`.
 
@@ -126,7 +127,8 @@ def pair_history_test(
     if decisive:
         keep = outcome != 2
         voter, a, b, outcome = voter[keep], a[keep], b[keep], outcome[keep]
-    p = pair_history_pvalues(voter, a, b, outcome, n_models, mid_p=mid_p)
+        weight = None if weight is None else weight[keep]
+    p = pair_history_pvalues(voter, a, b, outcome, n_models, mid_p=mid_p, weight=weight)
     stat = np.bincount(voter, -2.0 * np.log(p), minlength=n_voters).astype(np.float64)
     k = np.bincount(voter, minlength=n_voters)
     pv = chi2_sf_even(stat, k)
@@ -142,13 +144,14 @@ def _corrected(stat: FloatArray, p: FloatArray, tested: BoolArray, fdr: float) -
 
 def outcome_probabilities(
     a: IndexArray, b: IndexArray, outcome: IndexArray, n_models: int, *,
-    keep: BoolArray | None = None, l2: float = DEFAULT_L2,
+    keep: BoolArray | None = None, weight: FloatArray | None = None, l2: float = DEFAULT_L2,
 ) -> FloatArray:
     """Probabilities of (A wins, B wins, tie) for each vote under a fitted model.
 
     Bradley-Terry with Davidson ties, fitted with a weak ``N(0, 1/l2)`` prior
-    on the votes in ``keep`` (all by default); without ties in the data, plain
-    Bradley-Terry with ties impossible.
+    on the votes in ``keep`` (all by default), with vote weights ``weight``
+    (all 1 by default); without ties in the data, plain Bradley-Terry with
+    ties impossible.
 
     Returns
     -------
@@ -156,7 +159,8 @@ def outcome_probabilities(
     """
     sel = slice(None) if keep is None else keep
     names = tuple(str(k) for k in range(n_models))
-    pc = aggregate(Battles(names, a[sel], b[sel], outcome[sel].astype(np.int8), None))
+    w = None if weight is None else weight[sel]
+    pc = aggregate(Battles(names, a[sel], b[sel], outcome[sel].astype(np.int8), w))
     try:
         theta, kappa = fit_tie_model("davidson", pc.i, pc.j, pc.wsum, n_models, l2=l2)
         return np.exp(log_probs("davidson", theta[a] - theta[b], kappa))

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ratings.anomaly import audit
+from ratings.anomaly import audit, flood_weights, newcomers
 from ratings.anomaly_stats import (
     benjamini_hochberg,
     chi2_sf_even,
@@ -147,3 +147,49 @@ def test_audit_finds_planted_voters(seed: int) -> None:
     assert sum(named) >= 20
     assert np.array_equal(result.suspicious, result.flagged[voter])
     assert all(bool(r) == f for r, f in zip(result.reasons, result.flagged, strict=True))
+
+
+def test_newcomers_and_flood_weights_by_hand() -> None:
+    day = 86_400.0
+    voter = np.array([0, 0, 1, 2, 2])
+    t = np.array([0.0, 1.5, 1.2, 3.1, 3.9]) * day
+    assert newcomers(voter, t, day).tolist() == [False, False, True, True, True]
+    t = np.array([0.5, 1.5, 2.5] + [3.5] * 10) * day  # median bucket 1 vote, cap 2
+    assert flood_weights(t, day).tolist() == [1.0] * 3 + [0.2] * 10
+
+
+def _with_attacks(seed: int) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray, int, int]:
+    """The honest voters of :func:`_simulate` over 30 days (own address each), then 40 ids of 5
+    votes behind one address and 300 one-vote ids on day 12, all voting for model 3."""
+    (voter, a, b, out), n_honest, m, _fav = _simulate(seed)
+    keep = voter < n_honest
+    voter, a, b, out = voter[keep], a[keep], b[keep], out[keep]
+    rng = np.random.default_rng(seed + 100)
+    t = rng.uniform(0, 30 * 86_400.0, voter.shape[0])
+    ids = np.concatenate([n_honest + np.repeat(np.arange(40), 5), n_honest + 40 + np.arange(300)])
+    k = ids.shape[0]
+    other = (3 + rng.integers(1, m, k)) % m
+    swap = rng.random(k) < 0.5
+    cols = (
+        np.concatenate([voter, ids]),
+        np.concatenate([a, np.where(swap, other, 3)]),
+        np.concatenate([b, np.where(swap, 3, other)]),
+        np.concatenate([out, swap.astype(np.int64)]),
+    )
+    network = np.concatenate([voter, np.full(200, n_honest), n_honest + 1 + np.arange(300)])
+    times = np.concatenate([t, rng.uniform(0, 30 * 86_400.0, 200),
+                            12.25 * 86_400.0 + rng.uniform(0, 3600.0, 300)])
+    return cols, network, times, n_honest, voter.shape[0]
+
+
+def test_audit_finds_many_ids_behind_one_address_and_a_burst() -> None:
+    (voter, a, b, out), network, t, n_honest, n = _with_attacks(1)
+    result = audit(voter, a, b, out, network=network, time=t)
+    assert result.networks is not None
+    assert result.networks.flagged[n_honest]  # the 40 ids of 5 votes share it
+    assert "favours m3" in result.networks.reasons[n_honest]
+    assert not result.voters.flagged[n_honest : n_honest + 40].any()  # too few votes each
+    assert result.suspicious[n : n + 200].all()
+    assert any(c.model == 3 and c.z > 0 and c.start == 12 * 86_400.0 for c in result.drift)
+    assert result.suspicious[n + 200 :].mean() >= 0.95  # the burst, blamed on its one-day ids
+    assert result.suspicious[:n].mean() <= 0.001  # honest votes of that day stay
