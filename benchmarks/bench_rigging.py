@@ -426,7 +426,7 @@ def met(row: dict[str, Any]) -> bool:
 
 def fmt_row(row: dict[str, Any]) -> str:
     capped = row["r1"] is None
-    mult = f"{'> ' if capped else ''}{row['mult']:.1f}x"
+    mult = f"{'> ' if capped else ''}{row['mult']:.{1 if row['mult'] >= 10 else 2}f}x"
     r1 = f"> {row['max']:,}" if capped else f"{row['r1']:,}"
     voters, votes = row["attack"]
     return (f"| ({row['class']}) | {row['strategy']} | {row['r0']:,} | {r1} | {mult} | "
@@ -441,7 +441,7 @@ def explain(rows: list[dict[str, Any]]) -> None:
         if met(row):
             continue
         want = TARGETS[row["class"][0]]
-        head = f"({row['class']}) {row['strategy']}: {row['mult']:.1f}x < {want:.0f}x because "
+        head = f"({row['class']}) {row['strategy']}: {row['mult']:.2f}x < {want:.0f}x because "
         if row["r1"] is None:
             print(head + f"no prefix up to --max-rigged {row['max']:,} moved the target: the "
                   f"measurement stops there (raise --max-rigged to see more)")
