@@ -22,9 +22,9 @@ live fit (:func:`ratings.compute_leaderboard` with
 ``arena.services.leaderboard.FIT_OPTIONS``).  Identity classes:
 
 (a) one voter id and one network address, voting as fast as the limits allow;
-(b) many voter ids behind one address, as fast as the limits allow, each id
-    casting 9 votes (one under the audit's per-voter minimum: the attacker
-    knows the defaults);
+(b) many voter ids behind one address, one id after another, as fast as the
+    limits allow, each id casting 9 votes (one under the audit's per-voter
+    minimum: the attacker knows the defaults);
 (c) a botnet: every vote from a new id and a new address, the votes spread
     evenly over one day, and again over ``--patient-days`` (30).
 
@@ -160,7 +160,7 @@ def influence(v: Votes, m: int, target: int, rival: int) -> np.ndarray:
     """``u = H^+ (e_target - e_rival)`` from the honest fit (what a public board reveals)."""
     pc = aggregate(Battles(tuple(map(str, range(m))), v.a, v.b, v.out.astype(np.int8), None))
     s, n = pc.wsum[:, 0] + 0.5 * pc.wsum[:, 2], pc.wsum.sum(axis=1)
-    theta = fit_newton(pc.i, pc.j, s, n, m, l2=1e-6)
+    theta = fit_newton(pc.i, pc.j, s, n, m, l2=FIT_OPTIONS["l2"])
     e = np.zeros(m)
     e[target], e[rival] = 1.0, -1.0
     return np.linalg.pinv(neg_hessian(theta, pc.i, pc.j, n)) @ e

@@ -246,10 +246,11 @@ def audit(
         Also mark single votes whose outcome had a smaller probability under
         the final fit (default 0: off).
     rounds : int
-        At most this many fit-and-test rounds (default 5); each refits
-        without the votes of flagged groups and of drift cells where a model
-        did better than its strength, until those stop changing (a large
-        attack bends the first fit so far that its own votes look expected).
+        At most this many test rounds (default 5); each rebuilds the pair
+        histories and refits without the votes of flagged groups and of
+        drift cells where a model did better than its strength, until those
+        stop changing (a large attack bends the first references so far that
+        its own votes look expected).
     l2 : float
         Prior precision of the Bradley-Terry-Davidson fit (default 1e-3).
     model_names : tuple of str, optional
@@ -260,17 +261,19 @@ def audit(
     groups = [voter] if network is None else [voter, network]
     weight = None if time is None else flood_weights(time, drift_seconds)
     newcomer = None if time is None else newcomers(voter, time, drift_seconds)
-    histories = [
-        pair_history_test(g, a, b, outcome, m, int(g.max()) + 1, fdr=fdr, min_votes=min_votes,
-                          weight=weight)
-        for g in groups
-    ]
+    base = np.ones(a.shape[0]) if weight is None else weight
     unfit = np.zeros(a.shape[0], dtype=bool)
-    for h, g in zip(histories, groups, strict=True):
-        unfit |= h.flagged[g]
     for _ in range(max(rounds, 1)):
         fitted_without = unfit
-        probs = outcome_probabilities(a, b, outcome, m, keep=~unfit, weight=weight, l2=l2)
+        histories = [
+            pair_history_test(g, a, b, outcome, m, int(g.max()) + 1, fdr=fdr,
+                              min_votes=min_votes, weight=np.where(unfit, 0.0, base))
+            for g in groups
+        ]
+        keep = ~unfit
+        for h, g in zip(histories, groups, strict=True):
+            keep &= ~h.flagged[g]
+        probs = outcome_probabilities(a, b, outcome, m, keep=keep, weight=weight, l2=l2)
         found = [
             _group_audit(g, a, b, outcome, probs, h, names, fdr=fdr, min_votes=min_votes,
                          min_model_votes=min_model_votes)
