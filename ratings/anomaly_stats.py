@@ -62,6 +62,8 @@ def pair_history_pvalues(
     -------
     ndarray of float64, shape (n_votes,)
     """
+    if a.shape[0] == 0:
+        return np.ones(0)
     pair, cell = _canonical(a, b, outcome, n_models)
     _, pair_idx = np.unique(pair, return_inverse=True)
     n_pairs = int(pair_idx.max()) + 1
@@ -151,7 +153,7 @@ def outcome_probabilities(
     Bradley-Terry with Davidson ties, fitted with a weak ``N(0, 1/l2)`` prior
     on the votes in ``keep`` (all by default), with vote weights ``weight``
     (all 1 by default); without ties in the data, plain Bradley-Terry with
-    ties impossible.
+    ties impossible; with only ties, ties certain.
 
     Returns
     -------
@@ -161,6 +163,8 @@ def outcome_probabilities(
     names = tuple(str(k) for k in range(n_models))
     w = None if weight is None else weight[sel]
     pc = aggregate(Battles(names, a[sel], b[sel], outcome[sel].astype(np.int8), w))
+    if pc.wsum[:, :2].sum() <= 0:  # only ties: nothing to rate
+        return np.tile([0.0, 0.0, 1.0], (a.shape[0], 1))
     try:
         theta, kappa = fit_tie_model("davidson", pc.i, pc.j, pc.wsum, n_models, l2=l2)
         return np.exp(log_probs("davidson", theta[a] - theta[b], kappa))

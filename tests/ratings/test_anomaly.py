@@ -193,3 +193,21 @@ def test_audit_finds_many_ids_behind_one_address_and_a_burst() -> None:
     assert any(c.model == 3 and c.z > 0 and c.start == 12 * 86_400.0 for c in result.drift)
     assert result.suspicious[n + 200 :].mean() >= 0.95  # the burst, blamed on its one-day ids
     assert result.suspicious[:n].mean() <= 0.001  # honest votes of that day stay
+
+
+@pytest.mark.parametrize(
+    ("voter", "a", "b", "out"),
+    [
+        ([0], [0], [1], [0]),  # one vote
+        ([0, 1, 1], [0, 1, 0], [1, 2, 2], [2, 2, 2]),  # only ties
+        ([0, 0, 1], [0, 1, 2], [1, 2, 0], [0, 1, 0]),  # no ties
+    ],
+)
+def test_audit_of_a_tiny_arena_flags_nobody(
+    voter: list[int], a: list[int], b: list[int], out: list[int]
+) -> None:
+    v, ma, mb, o = _arr(voter, a, b, out)
+    t = np.arange(v.shape[0]) * 90_000.0
+    result = audit(v, ma, mb, o, network=v, time=t)
+    assert not result.flagged.any() and not result.suspicious.any()
+    assert np.all(np.isfinite(result.vote_probability))
