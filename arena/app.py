@@ -65,7 +65,7 @@ def create_app(arena: Arena) -> FastAPI:
     app.add_exception_handler(services.ServiceError, service_error_handler)
     app.include_router(router)
     app.include_router(export_router)
-    app.add_middleware(VoterCookieMiddleware)
+    app.add_middleware(VoterCookieMiddleware, secret=lambda: arena.salt)
     _mount_admin(app, arena)
     blocks = build_blocks(arena)
     return gr.mount_gradio_app(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from arena import cli_data, cli_models, cli_ratings
-from arena.cli_common import ConfigOption, fail, settings_or_exit
+from arena.cli_common import ConfigOption, fail, open_arena, settings_or_exit
 
 if TYPE_CHECKING:
     from arena.context import Arena
@@ -97,16 +97,15 @@ def import_answers(
 ) -> None:
     """Import an answer set: prompts with answers from several models."""
     from arena import services
-    from arena.context import Arena
     from arena.formats.answers import read_answer_set
     from arena.formats.jsonl import FormatError
 
-    settings = settings_or_exit(config)
+    settings_or_exit(config)  # a bad config is reported before the file is read
     try:
         parsed = read_answer_set(path, name=name)
     except FormatError as exc:
         raise fail(f"{exc} (nothing imported)") from exc
-    arena = Arena.open(settings)
+    arena = open_arena(config)
     with arena.session() as session:
         try:
             summary = services.import_answer_set(session, parsed)

@@ -114,7 +114,8 @@ def load_postgres(url: str, n: int, n_models: int) -> None:
 
 
 def prepare(url: str, workdir: Path, n: int, n_models: int) -> float:
-    arena = Arena.open(load_settings(database_url=url, battle={"load_demo": False}))
+    arena = Arena.open(load_settings(database_url=url, battle={"load_demo": False}),
+                       migrate=True)
     path = write_answer_set(workdir / "pair.jsonl", questions=3,
                             models=("model-000", "model-001"))
     with arena.session() as session:
