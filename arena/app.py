@@ -22,6 +22,7 @@ from arena.config import Settings  # noqa: E402
 from arena.context import Arena  # noqa: E402
 from arena.providers.transport import tls_context  # noqa: E402
 from arena.services import live  # noqa: E402
+from arena.services.audit import AuditScheduler  # noqa: E402
 from arena.services.live_config import ConfigWatcher  # noqa: E402
 from arena.ui import I18N, build_blocks  # noqa: E402
 from arena.ui.admin import build_admin_blocks  # noqa: E402
@@ -46,6 +47,8 @@ def serving_app(arena: Arena) -> FastAPI:
     application = create_app(arena)
     # Live models follow the config file without a restart (and at once on SIGHUP).
     application.state.config_watcher = ConfigWatcher(arena).start()
+    # The anomalous-voter audit, every audit.interval_minutes, in one process at a time.
+    application.state.audit_scheduler = AuditScheduler(arena).start()
     tls_context()  # the certificate store, loaded before the first live battle needs it
     # Gradio, plotly and friends leave millions of long-lived objects: without this,
     # each full garbage collection walks them all and stalls every stream ~0.2 s.
@@ -65,7 +68,7 @@ def create_app(arena: Arena) -> FastAPI:
     app.add_exception_handler(services.ServiceError, service_error_handler)
     app.include_router(router)
     app.include_router(export_router)
-    app.add_middleware(VoterCookieMiddleware)
+    app.add_middleware(VoterCookieMiddleware, secret=lambda: arena.salt)
     _mount_admin(app, arena)
     blocks = build_blocks(arena)
     return gr.mount_gradio_app(

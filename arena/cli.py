@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from arena import cli_data, cli_models, cli_ratings
-from arena.cli_common import ConfigOption, fail, settings_or_exit
+from arena import cli_data, cli_models, cli_ratings, cli_voters
+from arena.cli_common import ConfigOption, fail, open_arena, settings_or_exit
 
 if TYPE_CHECKING:
     from arena.context import Arena
@@ -54,8 +54,10 @@ def serve(
     application = serving_app(arena)
     watcher = application.state.config_watcher
     signal.signal(signal.SIGHUP, lambda *_: watcher.poke())
+    # proxy_headers off: X-Forwarded-* are believed only from `identity.trusted_proxies`,
+    # by arena.services.voters, not by uvicorn's own rule.
     uvicorn.run(application, host=settings.server.host, port=settings.server.port,
-                log_config=None, log_level=settings.server.log_level)
+                log_config=None, log_level=settings.server.log_level, proxy_headers=False)
 
 
 def _log_model_checks(arena: Arena) -> None:
@@ -97,16 +99,15 @@ def import_answers(
 ) -> None:
     """Import an answer set: prompts with answers from several models."""
     from arena import services
-    from arena.context import Arena
     from arena.formats.answers import read_answer_set
     from arena.formats.jsonl import FormatError
 
-    settings = settings_or_exit(config)
+    settings_or_exit(config)  # a bad config is reported before the file is read
     try:
         parsed = read_answer_set(path, name=name)
     except FormatError as exc:
         raise fail(f"{exc} (nothing imported)") from exc
-    arena = Arena.open(settings)
+    arena = open_arena(config)
     with arena.session() as session:
         try:
             summary = services.import_answer_set(session, parsed)
@@ -120,6 +121,7 @@ def import_answers(
 app.add_typer(cli_models.app, name="models")
 cli_ratings.register(app)
 cli_data.register(app, import_app)
+cli_voters.register(app)
 
 
 def main() -> None:

@@ -34,11 +34,16 @@ def settings_or_exit(config: Path | None, **overrides: object) -> Settings:
         raise typer.Exit(2) from exc
 
 
-def open_arena(config: Path | None, *, migrate: bool = True) -> Arena:
-    """The configured arena (exit 2 on a bad configuration)."""
+def open_arena(config: Path | None) -> Arena:
+    """The configured arena: exit 2 on a bad configuration, 1 when the database is
+    missing or not migrated (commands other than `db upgrade` and `serve` never migrate)."""
     from arena.context import Arena
+    from arena.db import DatabaseNotReady
 
-    return Arena.open(settings_or_exit(config), migrate=migrate)
+    try:
+        return Arena.open(settings_or_exit(config))
+    except DatabaseNotReady as exc:
+        raise fail(str(exc)) from exc
 
 
 def fail(message: str) -> typer.Exit:

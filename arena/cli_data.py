@@ -109,16 +109,15 @@ def import_votes(
 ) -> None:
     """Import a vote dataset in one transaction; duplicates are skipped and counted."""
     from arena import services
-    from arena.context import Arena
     from arena.formats.jsonl import FormatError
     from arena.formats.votes import iter_votes
     from arena.services.vote_import import import_votes as store_votes
 
-    settings = settings_or_exit(config)
+    settings_or_exit(config)  # a bad config is reported before the file is read
     if not path.is_file():
         raise fail(f"{path}: no such file (nothing imported)")
     name = source or path.stem
-    arena = Arena.open(settings)
+    arena = open_arena(config)
     salt = arena.salt  # before the session: on SQLite each transaction holds the lock
     try:
         with arena.session() as session:

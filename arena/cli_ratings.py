@@ -124,6 +124,7 @@ def database_battles(
     """The votes of the configured database that the live board counts
     (arena.services.counting: flagged, too fast and suspicious left out)."""
     from arena.context import Arena
+    from arena.db import DatabaseNotReady
     from arena.services.leaderboard import View, view_battles, view_mask
 
     settings = settings_or_exit(config)
@@ -131,7 +132,10 @@ def database_battles(
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
         raise RatingsInputError(
             f"no database at {url.database} (pass --input FILE to rate a battle file)")
-    arena = Arena.open(settings, migrate=False)  # reads only; `arena db upgrade` migrates
+    try:
+        arena = Arena.open(settings)  # reads only; `arena db upgrade` migrates
+    except DatabaseNotReady as exc:
+        raise RatingsInputError(f"{exc} (or pass --input FILE)") from exc
     try:
         snap = arena.leaderboard.store.sync()
     except SQLAlchemyError as exc:

@@ -85,6 +85,18 @@ class IdentitySettings(BaseModel):
         default_factory=list,
         description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
                     "and X-Forwarded-Proto are believed; empty: none.")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        from ipaddress import ip_network
+
+        for item in value:
+            try:
+                ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return value
+
     login_header: str | None = Field(
         default=None,
         description="Private arenas: the header an authenticating proxy sets to the user's "

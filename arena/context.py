@@ -11,7 +11,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from arena.config import Settings
-from arena.db import make_engine, read_only, upgrade
+from arena.db import (
+    DatabaseNotReady,
+    check_schema,
+    current_revision,
+    head_revision,
+    make_engine,
+    read_only,
+    upgrade,
+)
 from arena.models import AppMeta
 from arena.providers.transport import EndpointClient
 
@@ -32,10 +40,22 @@ class Arena:
     )
 
     @classmethod
-    def open(cls, settings: Settings, *, migrate: bool = True) -> Arena:
+    def open(cls, settings: Settings, *, migrate: bool = False) -> Arena:
+        """The arena on its database. Migrations run only when asked (`arena db upgrade`,
+        `arena serve`); otherwise a database that is missing or behind the code's schema
+        raises DatabaseNotReady, which says to run `arena db upgrade`."""
+        if not migrate:
+            check_schema(settings.database_url)
         engine = make_engine(settings.database_url)
         if migrate:
             upgrade(engine)
+        else:
+            revision, head = current_revision(engine), head_revision()
+            if revision != head:
+                engine.dispose()
+                raise DatabaseNotReady(
+                    f"the database is at schema revision {revision or 'none'}, the code needs "
+                    f"{head}: run `arena db upgrade`")
         return cls(settings=settings, engine=engine)
 
     def session(self) -> Session:

@@ -118,3 +118,27 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")
+    return head
+
+
+class DatabaseNotReady(Exception):
+    """The database is missing or not at the latest schema: `arena db upgrade` fixes it."""
+
+
+def check_schema(url: str) -> None:
+    """Raise DatabaseNotReady unless the database at *url* exists at the head revision.
+    Never creates a SQLite file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).expanduser().is_file():
+            raise DatabaseNotReady(
+                f"no database at {parsed.database}: run `arena db upgrade` (or `arena serve`) "
+                "first")

@@ -174,7 +174,8 @@ def run_export(url: str, fmt: str, out: Path) -> tuple[float, float, int]:
 
 def bench(label: str, url: str, n: int, formats: list[str], workdir: Path) -> list[str]:
     arena = Arena.open(
-        load_settings(database_url=url, secret_salt="bench-salt", battle={"load_demo": False})
+        load_settings(database_url=url, secret_salt="bench-salt", battle={"load_demo": False}),
+        migrate=True,
     )
     started = time.perf_counter()
     fill(arena, n)

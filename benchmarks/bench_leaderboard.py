@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sqlite3
 import statistics
 import sys
@@ -114,7 +113,8 @@ def load_postgres(url: str, n: int, n_models: int) -> None:
 
 
 def prepare(url: str, workdir: Path, n: int, n_models: int) -> float:
-    arena = Arena.open(load_settings(database_url=url, battle={"load_demo": False}))
+    arena = Arena.open(load_settings(database_url=url, battle={"load_demo": False}),
+                       migrate=True)
     path = write_answer_set(workdir / "pair.jsonl", questions=3,
                             models=("model-000", "model-001"))
     with arena.session() as session:
@@ -139,13 +139,12 @@ def measure(url: str, *, rounds: int, requests: int) -> dict[str, float]:
         api.get("/api/leaderboard").raise_for_status()
         out["cold_load_s"] = time.perf_counter() - started
         delays = []
-        for k in range(rounds):
-            headers = {"X-Voter-Id": f"bench-voter-{k}-{random.randrange(10**9)}"}
-            battle = api.post("/api/battles", json={}, headers=headers).json()
+        for _ in range(rounds):
+            battle = api.post("/api/battles", json={}).json()  # the client's cookie: one voter
             pair = {"model-000", "model-001"}
             before = votes_of(api.get("/api/leaderboard").json(), pair)
             vote = api.post(f"/api/battles/{battle['battle_id']}/vote",
-                            json={"winner": "model_a"}, headers=headers)
+                            json={"winner": "model_a"})
             vote.raise_for_status()
             stored = time.perf_counter()
             while True:
@@ -188,8 +187,13 @@ def main() -> None:
             url = (f"sqlite:///{workdir / 'arena.db'}" if kind == "sqlite"
                    else stack.enter_context(fresh_postgres_database()))
             load_s = prepare(url, workdir, args.votes, args.models)
+            # A script votes the moment a battle is shown, every round: the limits and
+            # the too-fast rule are off for this benchmark, explicitly.
             env = arena_env(url, ARENA_BATTLE__LOAD_DEMO="false",
-                            ARENA_BATTLE__ANSWER_SETS='["pair"]')
+                            ARENA_BATTLE__ANSWER_SETS='["pair"]',
+                            ARENA_LIMITS__ENABLED="false",
+                            ARENA_LIMITS__TOO_FAST_MIN_SECONDS="0",
+                            ARENA_LIMITS__TOO_FAST_SECONDS_PER_1000_CHARS="0")
             server = stack.enter_context(serving(workdir, env))
             result = {"database": kind, "votes": args.votes, "models": args.models,
                       "bulk_load_s": load_s, **measure(server, rounds=args.rounds,

@@ -94,8 +94,7 @@ async def direct_battle(client: httpx.AsyncClient, upstream: str, _: int) -> Sam
 
 async def arena_battle(client: httpx.AsyncClient, arena: str, voter: int) -> Sample:
     started = time.perf_counter()
-    headers = {"X-Voter-Id": f"bench-voter-{voter:06d}"}
-    async with client.stream("POST", f"{arena}/api/battles", headers=headers,
+    async with client.stream("POST", f"{arena}/api/battles",
                              json={"prompt": "Hi", "stream": True}) as response:
         response.raise_for_status()
         first, total, seen = await read_stream(response, started, b"event: delta")
@@ -181,7 +180,9 @@ def run(args: argparse.Namespace, work: Path, database_url: str) -> None:
     models = "".join(
         f'[[models]]\nname = "bench-{side}"\nbase_url = "{upstream}"\nmodel = "bench"\n'
         f"first_token_timeout = 30\nstall_timeout = 30\n\n" for side in ("one", "two"))
-    config.write_text(f'database_url = "{database_url}"\n[battle]\nload_demo = false\n\n{models}')
+    # Limits off, explicitly: one client opens every battle (a voter would be refused).
+    config.write_text(f'database_url = "{database_url}"\n[battle]\nload_demo = false\n'
+                      f'[limits]\nenabled = false\n\n{models}')
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
            "PYTHONPATH": str(REPO)}
     env.pop("ARENA_DATABASE_URL", None)

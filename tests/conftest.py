@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 
 from arena.config import Settings, load_settings  # noqa: E402
 from arena.context import Arena  # noqa: E402
+from tests.utils.limits import NO_LIMITS_TOML  # noqa: E402
 from tests.utils.postgres import fresh_postgres_database  # noqa: E402
 from tests.utils.server import LiveServer, start_server  # noqa: E402
 from tests.utils.shared_data import SHARED_DATA, WHERE  # noqa: E402
@@ -27,7 +28,7 @@ def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
 
     Each test runs in an empty working directory (no `config/arena.toml`, no
     `arena.db`) with no ARENA_* variable of the shell; what `load_settings()`
-    finds by default is an empty config file and a SQLite file of its own.
+    finds by default is the tests' config file (limits off) and a SQLite file of its own.
     A test may set its own values on top (arguments, monkeypatch.setenv).
     Harness variables (ARENA_TEST_*) are read when tests/utils is imported.
     """
@@ -35,10 +36,12 @@ def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
         if name.startswith("ARENA_"):
             monkeypatch.delenv(name)
     workdir = tmp_path_factory.mktemp("cwd")
-    empty_config = workdir.parent / "empty-arena.toml"
-    empty_config.touch()
+    test_config = workdir.parent / "tests-arena.toml"
+    # Tests vote faster and more often than people: limits and the too-fast rule are
+    # off unless a test turns them on (tests/utils/limits.py says why).
+    test_config.write_text(NO_LIMITS_TOML)
     monkeypatch.chdir(workdir)
-    monkeypatch.setenv("ARENA_CONFIG", str(empty_config))
+    monkeypatch.setenv("ARENA_CONFIG", str(test_config))
     monkeypatch.setenv("ARENA_DATABASE_URL", f"sqlite:///{workdir / 'default.db'}")
 
 
@@ -66,7 +69,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def arena(settings: Settings) -> Iterator[Arena]:
-    opened = Arena.open(settings)
+    opened = Arena.open(settings, migrate=True)
     yield opened
     opened.close()
 

@@ -52,7 +52,7 @@ def test_malformed_answer_file_names_the_line_and_imports_nothing(
                        env=arena_env(database_url))
     assert result.returncode == 1
     assert f"{path}:7: invalid JSON" in result.stderr and "nothing imported" in result.stderr
-    arena = Arena.open(load_settings(database_url=database_url))
+    arena = Arena.open(load_settings(database_url=database_url), migrate=True)
     with arena.session() as session:
         assert session.exec(select(func.count()).select_from(AnswerSet)).one() == 0
     arena.close()

@@ -13,7 +13,7 @@ from arena.models import ArenaModel
 from arena.services import live
 from tests.utils.fake_openai import FakeOpenAI, Script, serve_fake_openai
 from tests.utils.processes import arena_env, run_arena
-from tests.utils.server import free_port
+from tests.utils.server import refusing_port
 
 KEY = "sk-check-key-0123456789"
 
@@ -26,7 +26,7 @@ def endpoints() -> Iterator[tuple[FakeOpenAI, str]]:
         "nomodel": Script(status=404),
         "slow": Script(reply="OK", first_token_delay=1.5),
     })
-    with serve_fake_openai(fake, free_port()) as url:
+    with serve_fake_openai(fake) as url:
         yield fake, url
 
 
@@ -43,13 +43,14 @@ def write_config(tmp_path: Path, url: str, models: dict[str, str], **extra: str)
 
 
 def test_check_names_each_failure_and_exits_non_zero(tmp_path: Path, endpoints) -> None:
-    fake, url = endpoints
-    refused = f"http://127.0.0.1:{free_port()}/v1"
-    config = write_config(tmp_path, url, {"good-1": url, "badkey-1": url, "nomodel-1": url,
-                                          "slow-1": url, "refused-1": refused})
-    fake.scripts["refused"] = Script()
-    result = run_arena("models", "check", "--slow", "1", "--config", str(config),
-                       cwd=tmp_path, env=arena_env(CHECK_KEY=KEY))
+    _, url = endpoints
+    with refusing_port() as port:
+        refused = f"http://127.0.0.1:{port}/v1"
+        config = write_config(tmp_path, url, {"good-1": url, "badkey-1": url,
+                                              "nomodel-1": url, "slow-1": url,
+                                              "refused-1": refused})
+        result = run_arena("models", "check", "--slow", "1", "--config", str(config),
+                           cwd=tmp_path, env=arena_env(CHECK_KEY=KEY))
     lines = dict(line.split(None, 1) for line in result.stdout.splitlines())
     assert result.returncode == 1, result.stdout + result.stderr
     assert lines["good-1"].startswith("ok (") and "ms to first token" in lines["good-1"]
@@ -79,6 +80,7 @@ def test_unpause_and_the_last_failure_in_the_listing(tmp_path: Path, endpoints,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     _, url = endpoints
     monkeypatch.setenv("CHECK_KEY", KEY)
+    monkeypatch.delenv("ARENA_DATABASE_URL")  # the config file's database, as the CLI's
     config = write_config(tmp_path, url, {"good-1": url, "badkey-1": url},
                           **{"battle.load_demo": "false", "live.failures_before_pause": "1"})
     settings = load_settings(config)
@@ -95,6 +97,7 @@ def test_unpause_and_the_last_failure_in_the_listing(tmp_path: Path, endpoints,
     arena.close()
     env = arena_env(CHECK_KEY=KEY)
     listed = run_arena("models", "--config", str(config), cwd=tmp_path, env=env)
+    assert listed.returncode == 0, listed.stderr
     row = next(line for line in listed.stdout.splitlines() if line.startswith("badkey-1"))
     assert "paused until" in row and "last failure" in row and "upstream_request_error" in row
     assert "(1 in the last hour)" in row and KEY not in listed.stdout
@@ -114,3 +117,14 @@ def test_unpause_and_the_last_failure_in_the_listing(tmp_path: Path, endpoints,
     missing = run_arena("models", "unpause", "nobody", "--config", str(config), cwd=tmp_path,
                         env=env)
     assert missing.returncode == 1 and "no model named 'nobody'" in missing.stderr
+
+
+def test_commands_do_not_migrate_and_say_how(tmp_path: Path) -> None:
+    env = arena_env()
+    listed = run_arena("models", cwd=tmp_path, env=env)
+    assert listed.returncode == 1
+    assert "no database at arena.db: run `arena db upgrade`" in listed.stderr
+    assert not (tmp_path / "arena.db").exists()
+    assert run_arena("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
+    listed = run_arena("models", cwd=tmp_path, env=env)
+    assert listed.returncode == 0 and "no models yet" in listed.stdout

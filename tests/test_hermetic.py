@@ -20,6 +20,7 @@ from arena.context import Arena
 from arena.models import ArenaModel, Vote
 from arena.services.voters import Voter
 from tests.utils.factories import MODELS, import_small_set
+from tests.utils.limits import NO_LIMITS
 from tests.utils.processes import REPO, arena_env, outside_checkout, run_arena
 
 ENDPOINT = "owner-endpoint-model"
@@ -35,14 +36,16 @@ def owners_checkout(root: Path) -> Path:
         f'[[models]]\nname = "{ENDPOINT}"\nbase_url = "https://api.openai.com/v1"\n'
         'model = "gpt-4o"\napi_key_env = "OPENAI_API_KEY"\n')
     arena = Arena.open(load_settings(root / "config" / "arena.toml",
-                                     database_url=f"sqlite:///{root / 'arena.db'}"))
+                                     database_url=f"sqlite:///{root / 'arena.db'}"),
+                       migrate=True)
     try:
         import_small_set(arena, root)
         voter = Voter(id="owner-voter-0001", ui_language="en")
         for _ in range(3):
             with arena.session() as session:
-                shown = services.start_battle(session, voter=voter)
-                services.record_vote(session, battle_id=shown.battle_id, winner="model_a",
+                shown = services.start_battle(session, limits=NO_LIMITS, voter=voter)
+                services.record_vote(session, limits=NO_LIMITS,
+                                     battle_id=shown.battle_id, winner="model_a",
                                      voter=voter)
     finally:
         arena.close()
@@ -64,7 +67,7 @@ def test_settings_and_database_are_the_tests_own() -> None:
     assert settings.models == [] and settings.admin.token is None
     assert Path.cwd() != REPO and REPO not in Path.cwd().parents
     assert not (Path.cwd() / "config").exists() and not (Path.cwd() / "arena.db").exists()
-    arena = Arena.open(settings)
+    arena = Arena.open(settings, migrate=True)
     try:
         with arena.session() as session:
             assert session.exec(select(func.count()).select_from(Vote)).one() == 0

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 from fastapi import HTTPException, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from arena.context import Arena
-from arena.services.voters import VOTER_HEADER, Voter, hash_ip, ui_language, valid_voter_id
+from arena.services.voters import VOTER_HEADER, RequestFacts, Voter, resolve_voter
 from arena.web.voter_cookie import cookie_voter_id
 
 
@@ -23,15 +24,16 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 async def get_voter(request: Request) -> Voter:
-    """X-Voter-Id when a script sends one, else the browser's voter cookie."""
-    header = request.headers.get(VOTER_HEADER)
-    voter_id = header if valid_voter_id(header) else cookie_voter_id(request.scope)
-    client = request.client.host if request.client else None
-    return Voter(
-        id=voter_id,
-        ip_hash=hash_ip(get_arena(request).salt, client),
-        ui_language=ui_language(request.headers.get("accept-language")),
+    """Who is asking, decided by arena.services.voters.resolve_voter."""
+    arena = get_arena(request)
+    facts = RequestFacts(
+        client_host=request.client.host if request.client else None,
+        headers={name.lower(): value for name, value in request.headers.items()},
+        cookie_voter_id=cookie_voter_id(request.scope),
     )
+    if VOTER_HEADER.lower() in facts.headers:  # the API key is looked up in the database
+        return await run_in_threadpool(resolve_voter, arena, facts)
+    return resolve_voter(arena, facts)
 
 
 def require_admin(request: Request) -> Arena:

@@ -75,21 +75,21 @@ def _answer_set_battle(arena: Arena, voter: services.Voter,
                        models: tuple[str, str] | None) -> BattlePublic:
     with arena.session() as session:
         return services.start_battle(
-            session, voter=voter, answer_sets=arena.settings.battle.answer_sets, models=models
+            session, voter=voter, answer_sets=arena.settings.battle.answer_sets, models=models,
+            limits=arena.settings.limits,
         )
 
 
 @router.post("/api/battles/{battle_id}/vote", response_model=VoteResult)
-def vote(battle_id: str, body: VoteRequest, session: SessionDep, voter: VoterDep) -> VoteResult:
-    return services.record_vote(session, battle_id=battle_id, winner=body.winner, voter=voter)
+def vote(battle_id: str, body: VoteRequest, request: Request, session: SessionDep,
+         voter: VoterDep) -> VoteResult:
+    return services.record_vote(session, battle_id=battle_id, winner=body.winner, voter=voter,
+                                limits=get_arena(request).settings.limits)
 
 
 @router.get("/api/battles/{battle_id}", response_model=NamedBattlePublic | BattlePublic)
 def show_battle(battle_id: str, session: SessionDep, voter: VoterDep) -> BattlePublic:
-    battle = services.get_battle(session, battle_id)
-    if battle.voter_id != voter.id:
-        raise services.Forbidden("this battle belongs to another voter session")
-    return services.public_view(battle)
+    return services.battle_for_voter(session, battle_id, voter)
 
 
 STATUS_BY_ERROR = {

@@ -5,7 +5,13 @@ database session; they are the only code that commits.
 """
 
 from arena.services.answer_sets import ImportSummary, ensure_demo, import_answer_set
-from arena.services.battles import get_battle, models_with_answers, public_view, start_battle
+from arena.services.battles import (
+    battle_for_voter,
+    get_battle,
+    models_with_answers,
+    public_view,
+    start_battle,
+)
 from arena.services.errors import (
     Conflict,
     Forbidden,
@@ -21,6 +27,7 @@ from arena.services.votes import record_vote
 
 __all__ = [
     "Conflict",
+    "battle_for_voter",
     "Forbidden",
     "ImportSummary",
     "InvalidInput",

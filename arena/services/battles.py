@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
+from arena.config import LimitSettings
 from arena.models import (
     Answer,
     AnswerSet,
@@ -19,7 +20,8 @@ from arena.models import (
     Question,
 )
 from arena.services.battle_style import battle_style
-from arena.services.errors import InvalidInput, NotFound
+from arena.services.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
+from arena.services.limits import LimitPolicy, enforce
 from arena.services.voters import Voter
 
 _rng = random.SystemRandom()
@@ -79,6 +81,7 @@ def start_battle(
     session: Session,
     *,
     voter: Voter,
+    limits: LimitSettings,
     answer_sets: Sequence[str] = (),
     models: tuple[str, str] | None = None,
     rng: random.Random = _rng,
@@ -87,6 +90,8 @@ def start_battle(
 
     Without *models* the battle is anonymous and the pair is drawn at random, in
     random left/right order. With *models* it is a named side-by-side battle.
+    Counts against the voter's and the IP's battle *limits* (TooManyRequests,
+    nothing stored, when one is full).
     """
     if models is not None:
         if models[0] == models[1]:
@@ -127,8 +132,23 @@ def start_battle(
         ui_language=voter.ui_language,
     )
     battle.style = battle_style(battle.conversation_a, battle.conversation_b)
+    battle.ready_at = battle.created_at  # pre-generated answers are shown at once
+    try:
+        enforce(session, LimitPolicy.from_settings(limits), "battle", voter_id=voter.id,
+                ip_hash=voter.ip_hash)
+    except TooManyRequests:
+        session.rollback()
+        raise
     session.add(battle)
     session.commit()
+    return public_view(battle)
+
+
+def battle_for_voter(session: Session, battle_id: str, voter: Voter) -> BattlePublic:
+    """The battle as *voter* may see it: only the voter it was shown to may."""
+    battle = get_battle(session, battle_id)
+    if battle.voter_id != voter.id:
+        raise Forbidden("this battle belongs to another voter session")
     return public_view(battle)
 
 

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, exists, false, not_, or_, select
+from sqlalchemy import and_, exists, false, not_, or_, select, text
+from sqlmodel import Session
 
-from arena.models import Battle, Vote, VoterFlag
+from arena.models import Battle, Vote, VoterFlag, utcnow
 
 REASONS: tuple[str, ...] = ("flagged", "too_fast", "suspicious", "imported")
 
@@ -73,3 +74,20 @@ class CountRules:
         for reason in self.excluded_reasons():
             mask &= ~columns[reason]
         return mask
+
+
+FLAGS_CHANGED_KEY = "flags_changed_at"
+
+
+def note_flags_changed(session: Session) -> None:
+    """Mark (in the caller's transaction) that flags changed after votes were cast, so
+    every process's leaderboard re-reads its votes (arena.services.leaderboard_store)."""
+    session.execute(text("INSERT INTO app_meta (key, value) VALUES (:k, :v) "
+                         "ON CONFLICT (key) DO UPDATE SET value = :v"),
+                    {"k": FLAGS_CHANGED_KEY, "v": utcnow().isoformat()})
+
+
+def flags_changed_at(session: Session) -> str | None:
+    row = session.execute(text("SELECT value FROM app_meta WHERE key = :k"),
+                          {"k": FLAGS_CHANGED_KEY}).first()
+    return row[0] if row else None

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from arena.models import Battle, Vote
 from arena.services.battle_style import battle_style
-from arena.services.counting import REASONS, reason_expressions
+from arena.services.counting import REASONS, flags_changed_at, reason_expressions
 from ratings.data import DEFAULT_OUTCOME_MAP
 
 log = logging.getLogger("arena.leaderboard")
@@ -95,6 +95,7 @@ class VoteStore:
         self._category_index: dict[str, int] = {}
         self._max_id = 0
         self._loaded_at = 0.0
+        self._flags_seen: str | None = None
         self._snapshot: Snapshot | None = None
 
     def sync(self) -> Snapshot:
@@ -106,8 +107,14 @@ class VoteStore:
                 threading.Thread(target=self._reload, name="leaderboard-reload",
                                  daemon=True).start()
             with Session(self.engine) as session:
+                flags = flags_changed_at(session)
+                if self._loaded_at and flags != self._flags_seen and not self._reloading:
+                    self._reloading = True  # flags changed after the votes: re-read them all
+                    threading.Thread(target=self._reload, name="leaderboard-reload",
+                                     daemon=True).start()
                 if not self._loaded_at:
                     self._loaded_at = time.monotonic()
+                    self._flags_seen = flags
                     self._read_all(session)
                 else:
                     self._read_new(session, max(self._max_id - ID_MARGIN, 0))

@@ -15,13 +15,15 @@ import random
 import secrets
 from collections.abc import Collection, Sequence
 
+from anyio import to_thread
 from sqlmodel import Session
 
 from arena.config import Settings
 from arena.context import Arena
 from arena.models import ArenaModel, Battle
 from arena.services.answer_sets import get_or_create_models
-from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from arena.services.limits import LimitPolicy, enforce
 from arena.services.live_health import available_models, drawable, live_model_status, paused_now
 from arena.services.live_turn import SIDES, LiveTurn, LiveUpdate, run_turn, start_turn
 from arena.services.voters import Voter
@@ -92,16 +94,39 @@ def submit_prompt(session: Session, *, voter: Voter, prompt: str, settings: Sett
             session.add(battle)
             session.commit()
             return battle
+    count_battle(session, settings, voter)
     return draw_battle(settings, paused_now(session) if paused is None else paused,
                        voter=voter, prompt=prompt, rng=rng)
 
 
+def count_battle(session: Session, settings: Settings, voter: Voter) -> None:
+    """Count a new live battle against the voter's and the IP's limits, before any
+    request leaves for an endpoint (TooManyRequests: nothing sent, nothing stored)."""
+    policy = LimitPolicy.from_settings(settings.limits)
+    if not policy.for_action("battle"):
+        return
+    try:
+        enforce(session, policy, "battle", voter_id=voter.id, ip_hash=voter.ip_hash)
+    except TooManyRequests:
+        session.rollback()
+        raise
+    session.commit()
+
+
 async def new_battle(arena: Arena, *, voter: Voter, prompt: str,
                      rng: random.Random = _rng) -> Battle:
-    """A new live battle for *prompt*, drawn without waiting on the database."""
+    """A new live battle for *prompt*: counted against the limits (one small write when
+    they are on), then drawn without waiting on the database."""
     prompt = _check_prompt(prompt, arena.settings)
+    if LimitPolicy.from_settings(arena.settings.limits).for_action("battle"):
+        await to_thread.run_sync(_count_in_session, arena, voter)
     paused = await arena.paused_models.current_async()
     return draw_battle(arena.settings, paused, voter=voter, prompt=prompt, rng=rng)
+
+
+def _count_in_session(arena: Arena, voter: Voter) -> None:
+    with arena.session() as session:
+        count_battle(session, arena.settings, voter)
 
 
 def draw_battle(settings: Settings, paused: Collection[str], *, voter: Voter, prompt: str,

@@ -23,7 +23,7 @@ from sqlalchemy import inspect
 
 from arena.config_live import LiveModelSettings
 from arena.context import Arena
-from arena.models import Battle, BattlePublic
+from arena.models import Battle, BattlePublic, utcnow
 from arena.providers import PROVIDERS, TextDelta, Usage
 from arena.providers.errors import ProviderError
 from arena.services.battle_style import battle_style
@@ -245,6 +245,7 @@ def _finish_turn(arena: Arena, battle_id: str, results: dict[str, SideResult],
                         error.detail)
             if not isinstance(error, _Cancelled):
                 record_failure(session, model, error, battle_id=battle.id)
+        battle.ready_at = utcnow()
         if failures:
             battle.status = "failed"
             battle.failure_reason = "; ".join(

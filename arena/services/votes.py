@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from arena.models import WINNERS, Battle, Vote, VoteResult
-from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from arena.config import LimitSettings
+from arena.models import WINNERS, Battle, Vote, VoteResult, utcnow
+from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from arena.services.limits import LimitPolicy, enforce, too_fast
 from arena.services.voters import Voter
 
 
-def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter) -> VoteResult:
+def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter,
+                limits: LimitSettings) -> VoteResult:
     """Store *voter*'s verdict on their own battle and reveal the models.
 
     Refused (nothing stored): unknown battle, the owner's trial battle, another
     voter's battle, a battle already voted or not votable (failed answers), a
-    winner outside WINNERS.
+    winner outside WINNERS, the voter's or the IP's vote *limits* reached
+    (TooManyRequests). Stored but flagged `too_fast` (left out of ratings): a
+    vote cast sooner after the answers were shown than they could be read.
     """
     if winner not in WINNERS:
         raise InvalidInput(f"winner must be one of {', '.join(WINNERS)}")
@@ -30,10 +37,20 @@ def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter) 
         raise Conflict("this battle already has a vote")
     if battle.status != "ready":
         raise Conflict("this battle cannot be voted: an answer did not complete")
+    try:
+        enforce(session, LimitPolicy.from_settings(limits), "vote", voter_id=voter.id,
+                ip_hash=voter.ip_hash)
+    except TooManyRequests:
+        session.rollback()
+        raise
+    now = utcnow()
+    shown = battle.ready_at or battle.created_at
+    elapsed = (now - (shown if shown.tzinfo else shown.replace(tzinfo=UTC))).total_seconds()
     battle.status = "voted"
     session.add(
         Vote(battle_id=battle.id, winner=winner, ip_hash=voter.ip_hash,
-             ui_language=voter.ui_language)
+             ui_language=voter.ui_language, created_at=now,
+             too_fast=too_fast(elapsed, _last_answer_chars(battle), limits))
     )
     try:
         session.commit()
@@ -46,3 +63,10 @@ def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter) 
 
 def vote_of(session: Session, battle_id: str) -> Vote | None:
     return session.exec(select(Vote).where(Vote.battle_id == battle_id)).first()
+
+
+def _last_answer_chars(battle: Battle) -> int:
+    """Characters of the two answers the voter was last shown."""
+    return sum(len(next((m["content"] for m in reversed(conversation)
+                         if m["role"] == "assistant"), ""))
+               for conversation in (battle.conversation_a, battle.conversation_b))

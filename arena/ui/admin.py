@@ -27,6 +27,7 @@ from arena.services.export import (
 )
 from arena.times import TimeValueError
 from arena.ui.admin_models import build_live_models_tab
+from arena.ui.admin_voters import build_voters_tab
 
 EXPORT_DIR = Path(tempfile.gettempdir()) / "arena-exports"
 KEEP_EXPORTS_SECONDS = 3600
@@ -91,7 +92,10 @@ def build_admin_blocks(arena: Arena) -> gr.Blocks:
             _data_tab(arena, blocks)
         with gr.Tab("Live models", elem_id="admin-tab-models"):
             fill_models, model_outputs = build_live_models_tab(arena)
+        with gr.Tab("Voters", elem_id="admin-tab-voters"):
+            fill_voters, voter_outputs = build_voters_tab(arena)
         blocks.load(fill_models, None, model_outputs)
+        blocks.load(fill_voters, None, voter_outputs)
     return blocks
 
 

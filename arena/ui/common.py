@@ -10,12 +10,13 @@ import gradio as gr
 from arena import services
 from arena.context import Arena
 from arena.models import BattlePublic
+from arena.services.errors import ServiceError
 from arena.services.voters import (
     VOTER_COOKIE,
+    RequestFacts,
     Voter,
-    hash_ip,
-    ui_language,
-    valid_voter_id,
+    resolve_voter,
+    verified_voter_id,
 )
 from arena.ui.i18n import I18N, VOTE_NAMES, lang_of, tr
 
@@ -28,16 +29,20 @@ WINNER_BUTTONS = (
 
 
 def voter_from(arena: Arena, request: gr.Request) -> Voter:
-    """The browser's voter cookie; Gradio's session hash for clients without cookies."""
+    """Who is voting (arena.services.voters.resolve_voter): the signed voter cookie, or
+    Gradio's session for a client without one."""
     cookie = dict(request.cookies or {}).get(VOTER_COOKIE)
-    voter_id = cookie if valid_voter_id(cookie) else f"gradio-{request.session_hash}"
-    headers = dict(request.headers or {})
-    host = request.client.host if request.client else None
-    return Voter(
-        id=voter_id,
-        ip_hash=hash_ip(arena.salt, host),
-        ui_language=ui_language(headers.get("accept-language")),
+    facts = RequestFacts(
+        client_host=request.client.host if request.client else None,
+        headers={name.lower(): value for name, value in dict(request.headers or {}).items()},
+        cookie_voter_id=verified_voter_id(arena.salt, cookie),
+        fallback_voter_id=f"gradio-{request.session_hash}"[:64],
+        login=getattr(request, "username", None),
     )
+    try:
+        return resolve_voter(arena, facts)
+    except ServiceError as exc:
+        raise gr.Error(str(exc)) from exc
 
 
 class VotePanel:
@@ -88,7 +93,7 @@ class VotePanel:
         with self.arena.session() as session:
             try:
                 battle = services.start_battle(
-                    session, voter=voter,
+                    session, voter=voter, limits=self.arena.settings.limits,
                     answer_sets=self.arena.settings.battle.answer_sets, **kwargs,
                 )
             except services.ServiceError as exc:
@@ -114,7 +119,8 @@ class VotePanel:
             with self.arena.session() as session:
                 try:
                     result = services.record_vote(
-                        session, battle_id=battle_id, winner=winner, voter=voter
+                        session, battle_id=battle_id, winner=winner, voter=voter,
+                        limits=self.arena.settings.limits,
                     )
                 except services.ServiceError as exc:
                     message = tr("vote_failed", voter.ui_language, error=str(exc))

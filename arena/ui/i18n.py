@@ -123,6 +123,9 @@ MESSAGES = {
         "lb_disconnected": ("The comparison graph is not connected ({groups}): ratings in "
                             "different groups are not comparable."),
         "lb_style_on": "**Style control on**: ratings hold answer length and markdown fixed.",
+        "lb_method": ("Bradley-Terry ratings on the Elo scale with FastChat's C=1 prior, "
+                      "sandwich 95% intervals. Left out: flagged battles, identity leaks, "
+                      "too-fast votes and the votes of flagged voters."),
     },
     "zh": {
         "revealed": (
@@ -140,6 +143,9 @@ MESSAGES = {
         "lb_hidden": "{hidden} 个投票数少于 {min_votes} 的模型未显示。",
         "lb_disconnected": "比较图不连通（{groups}）：不同组之间的评分不可比较。",
         "lb_style_on": "**已开启风格控制**：评分时固定回答长度与 Markdown 格式的影响。",
+        "lb_method": ("评分为 Elo 尺度的 Bradley-Terry 模型（采用 FastChat 的 C=1 先验），"
+                      "区间为三明治估计的 95% 置信区间。不计入：被标记的对战、泄露身份的回答、"
+                      "过快的投票以及被标记投票者的投票。"),
     },
 }
 

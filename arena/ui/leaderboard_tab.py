@@ -62,6 +62,7 @@ def notes(board: Board, min_votes: int, language: str | None = None) -> str:
     if board.fit is not None and len(board.fit.components) > 1:
         groups = "; ".join("{" + ", ".join(g) + "}" for g in board.fit.components)
         lines.append(tr("lb_disconnected", language, groups=groups))
+    lines.append(tr("lb_method", language))
     return "\n\n".join(lines)
 
 

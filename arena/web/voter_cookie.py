@@ -1,16 +1,23 @@
-"""ASGI middleware giving every browser a random voter id in a cookie.
+"""ASGI middleware giving every browser a server-made voter id in a signed cookie.
 
 Pure ASGI (not BaseHTTPMiddleware) so Gradio's streamed responses pass
-untouched. A request without a valid cookie gets a new id, visible to the
-handlers of that same request through ``scope["state"]``.
+untouched. A request without a cookie this arena signed (none, unsigned,
+forged, or another arena's) gets a new id, visible to the handlers of that same
+request through ``scope["state"]``, and the signed cookie in its response.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
-from arena.services.voters import VOTER_COOKIE, new_voter_id, valid_voter_id
+from arena.services.voters import (
+    VOTER_COOKIE,
+    new_voter_id,
+    sign_voter_id,
+    verified_voter_id,
+)
 
 COOKIE_MAX_AGE = 60 * 60 * 24 * 365
 
@@ -23,7 +30,7 @@ def _cookie_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
                 jar.load(value.decode("latin-1"))
             except Exception:  # noqa: BLE001 - a garbled cookie header is just no cookie
                 continue
-            if VOTER_COOKIE in jar and valid_voter_id(jar[VOTER_COOKIE].value):
+            if VOTER_COOKIE in jar:
                 return jar[VOTER_COOKIE].value
     return None
 
@@ -33,14 +40,15 @@ def cookie_voter_id(scope: dict[str, Any]) -> str:
 
 
 class VoterCookieMiddleware:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, secret: Callable[[], str]) -> None:
         self.app = app
+        self.secret = secret  # the arena's secret, read when first needed
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        existing = _cookie_from_headers(scope.get("headers", []))
+        existing = verified_voter_id(self.secret(), _cookie_from_headers(scope.get("headers", [])))
         voter_id = existing or new_voter_id()
         scope.setdefault("state", {})["voter_id"] = voter_id
         if existing:
@@ -50,7 +58,8 @@ class VoterCookieMiddleware:
         async def send_with_cookie(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 cookie = (
-                    f"{VOTER_COOKIE}={voter_id}; Path=/; Max-Age={COOKIE_MAX_AGE}; "
+                    f"{VOTER_COOKIE}={sign_voter_id(self.secret(), voter_id)}; Path=/; "
+                    f"Max-Age={COOKIE_MAX_AGE}; "
                     "HttpOnly; SameSite=Lax"
                 )
                 message.setdefault("headers", []).append((b"set-cookie", cookie.encode()))

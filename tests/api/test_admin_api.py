@@ -20,7 +20,8 @@ from arena.models import Battle, ModelFailure
 from arena.services.live_config import ConfigWatcher
 from tests.api.test_live_api import read_events
 from tests.utils.fake_openai import FakeOpenAI, Script, serve_fake_openai
-from tests.utils.server import LiveServer, free_port, start_server
+from tests.utils.keys import script_headers
+from tests.utils.server import LiveServer, start_server
 
 TOKEN = "owner-token-0123456789"
 OWNER = {"Authorization": f"Bearer {TOKEN}"}
@@ -40,7 +41,7 @@ def owner_arena(tmp_path: Path, database_url: str, scripts: dict[str, Script],
                 ) -> Iterator[tuple[Arena, LiveServer, FakeOpenAI, Path, str]]:
     monkeypatch.setenv("ADMIN_TEST_KEY", KEY)
     fake = FakeOpenAI(scripts={f"id-{n}": s for n, s in scripts.items()})
-    with serve_fake_openai(fake, free_port()) as url:
+    with serve_fake_openai(fake) as url:
         config = tmp_path / "arena.toml"
         write_models(config, url, models)
         arena = prepare(load_settings(config, database_url=database_url,
@@ -86,7 +87,7 @@ def test_trial_battle_between_chosen_models_never_counts(tmp_path, database_url,
             assert done["conversation_a"][-1]["content"] == "fresh endpoint answer "
             battle_id = done["battle_id"]
             vote = client.post(f"/api/battles/{battle_id}/vote", json={"winner": "model_a"},
-                               headers={"X-Voter-Id": "owner"})
+                               headers=script_headers(arena, "owner-trial-voter"))
             assert vote.status_code == 409 and "trial" in vote.json()["detail"]
             plain = client.post("/api/admin/battles", headers=OWNER,
                                 json={"models": ["old", "other"], "prompt": "Hi"})
@@ -154,8 +155,7 @@ def test_reload_adds_and_removes_models_while_a_battle_runs(tmp_path, database_u
         results: dict[str, dict] = {}
 
         def battle_in_flight() -> None:
-            with httpx.Client(base_url=server.url, timeout=30,
-                              headers={"X-Voter-Id": "reload-voter-1"}) as client:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
                 results["flight"] = client.post("/api/battles", json={"prompt": "Go"}).json()
 
         flight = threading.Thread(target=battle_in_flight)
@@ -172,8 +172,7 @@ def test_reload_adds_and_removes_models_while_a_battle_runs(tmp_path, database_u
         assert finished["status"] == "ready"  # the removed model finished its answer
         assert finished["conversation_a"][-1]["content"].count("word") == 30
         drawn = set()
-        with httpx.Client(base_url=server.url, timeout=30,
-                          headers={"X-Voter-Id": "reload-voter-2"}) as client:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
             for _ in range(6):
                 battle_id = client.post("/api/battles", json={"prompt": "Hi"}).json()["battle_id"]
                 vote = client.post(f"/api/battles/{battle_id}/vote", json={"winner": "tie"})

@@ -10,6 +10,7 @@ from sqlmodel import func, select
 
 from arena.models import Battle, Vote
 from tests.utils.factories import MODELS, import_small_set
+from tests.utils.keys import script_headers
 
 
 @pytest.fixture
@@ -44,12 +45,12 @@ def test_battle_is_anonymous_and_vote_reveals(api, server) -> None:
         battle = session.get(Battle, body["battle_id"])
     assert voted.json() == {"battle_id": battle.id, "winner": "model_b",
                             "model_a": battle.model_a, "model_b": battle.model_b}
-    assert battle.voter_id == created.cookies["arena_voter"]
+    assert battle.voter_id == created.cookies["arena_voter"].rpartition(".")[0]  # id.signature
     assert battle.ip_hash and "127.0.0.1" not in battle.ip_hash
 
 
-def test_voter_header_identifies_a_script(api) -> None:
-    headers = {"X-Voter-Id": "load-test-script-1"}
+def test_voter_header_identifies_a_script(api, server) -> None:
+    headers = script_headers(server.arena, "load-test-script-1")
     battle = api.post("/api/battles", json={}, headers=headers).json()
     api.cookies.clear()
     ok = api.post(f"/api/battles/{battle['battle_id']}/vote", json={"winner": "tie"},
@@ -61,7 +62,8 @@ def test_refusals_are_clear_and_store_nothing(api, server) -> None:
     battle_id = api.post("/api/battles", json={}).json()["battle_id"]
     vote_url = f"/api/battles/{battle_id}/vote"
 
-    other = api.post(vote_url, json={"winner": "model_a"}, headers={"X-Voter-Id": "intruder-99"})
+    other = api.post(vote_url, json={"winner": "model_a"},
+                     headers=script_headers(server.arena, "intruder-99"))
     assert other.status_code == 403 and "another voter" in other.json()["detail"]
     unknown = api.post("/api/battles/deadbeef/vote", json={"winner": "model_a"})
     assert unknown.status_code == 404 and "no battle" in unknown.json()["detail"]
@@ -85,11 +87,11 @@ def test_named_battle_through_the_api(api, server) -> None:
     assert api.post("/api/battles", json={"models": [MODELS[1], "ghost"]}).status_code == 404
 
 
-def test_battle_can_be_fetched_only_by_its_voter(api) -> None:
+def test_battle_can_be_fetched_only_by_its_voter(api, server) -> None:
     battle_id = api.post("/api/battles", json={}).json()["battle_id"]
     mine = api.get(f"/api/battles/{battle_id}")
     assert mine.status_code == 200 and "model_a" not in mine.json()
     assert api.get(f"/api/battles/{battle_id}",
-                   headers={"X-Voter-Id": "someone-else-1"}).status_code == 403
+                   headers=script_headers(server.arena, "someone-else-1")).status_code == 403
     api.post(f"/api/battles/{battle_id}/vote", json={"winner": "model_a"})
     assert api.get(f"/api/battles/{battle_id}").json()["model_a"] in MODELS

@@ -10,16 +10,17 @@ from sqlmodel import func, select
 
 from arena.models import Battle, Vote
 from tests.utils.factories import import_small_set
+from tests.utils.keys import script_headers
 
 THREADS = 20
 VOTES_PER_THREAD = 50
 WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
 
 
-def vote_many(url: str, worker: int) -> list[int]:
+def vote_many(url: str, key_headers: dict[str, str], worker: int) -> list[int]:
     statuses = []
-    with httpx.Client(base_url=url, timeout=60,
-                      headers={"X-Voter-Id": f"worker-{worker:03d}-voter"}) as client:
+    headers = {**key_headers, "X-Voter-Id": f"worker-{worker:03d}-voter"}
+    with httpx.Client(base_url=url, timeout=60, headers=headers) as client:
         for number in range(VOTES_PER_THREAD):
             battle = client.post("/api/battles", json={})
             battle.raise_for_status()
@@ -32,7 +33,8 @@ def vote_many(url: str, worker: int) -> list[int]:
 def test_1000_concurrent_votes_are_all_stored(server, tmp_path: Path) -> None:
     import_small_set(server.arena, tmp_path, questions=30)
     with ThreadPoolExecutor(THREADS) as pool:
-        results = list(pool.map(lambda w: vote_many(server.url, w), range(THREADS)))
+        key_headers = script_headers(server.arena, "unused-voter")
+        results = list(pool.map(lambda w: vote_many(server.url, key_headers, w), range(THREADS)))
     assert [s for statuses in results for s in statuses] == [200] * THREADS * VOTES_PER_THREAD
     with server.arena.session() as session:
         assert session.exec(select(func.count()).select_from(Vote)).one() == 1000

@@ -13,8 +13,6 @@ from tests.utils.live import LIVE_MODELS, assert_streamed_in_order, live_arena
 from tests.utils.server import start_server
 from tests.utils.waiting import wait_until
 
-HEADERS = {"X-Voter-Id": "api-live-voter-1"}
-
 
 def read_events(response: httpx.Response) -> list[tuple[str, dict]]:
     events, name = [], None
@@ -30,7 +28,7 @@ def test_streamed_battle_then_vote(database_url: str) -> None:
     scripts = {name: Script(reply=f"answer number {i} here", token_delay=0.06)
                for i, name in enumerate(LIVE_MODELS)}
     with live_arena(database_url, scripts) as (arena, _), start_server(arena) as server:
-        with httpx.Client(base_url=server.url, headers=HEADERS, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
             with client.stream("POST", "/api/battles",
                                json={"prompt": "Hi", "stream": True}) as response:
                 assert response.status_code == 200
@@ -60,7 +58,7 @@ def test_streamed_battle_then_vote(database_url: str) -> None:
 def test_failed_live_battle_cannot_be_voted_over_the_api(database_url: str) -> None:
     scripts = {LIVE_MODELS[0]: Script(status=500)}
     with live_arena(database_url, scripts) as (arena, _), start_server(arena) as server:
-        with httpx.Client(base_url=server.url, headers=HEADERS, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
             created = client.post("/api/battles", json={"prompt": "Hi"})
             assert created.status_code == 201
             body = created.json()
@@ -76,8 +74,7 @@ def test_failed_live_battle_cannot_be_voted_over_the_api(database_url: str) -> N
 def test_live_input_limit_over_the_api(database_url: str) -> None:
     with live_arena(database_url, live={"max_input_chars": 5}) as (arena, fake), \
             start_server(arena) as server:
-        refused = httpx.post(f"{server.url}/api/battles", json={"prompt": "too long"},
-                             headers=HEADERS)
+        refused = httpx.post(f"{server.url}/api/battles", json={"prompt": "too long"})
         assert refused.status_code == 422 and "limit is 5" in refused.json()["detail"]
         assert fake.requests == []
 
@@ -85,7 +82,7 @@ def test_live_input_limit_over_the_api(database_url: str) -> None:
 def test_a_voter_who_disconnects_mid_stream_stops_both_requests(database_url: str) -> None:
     scripts = {name: Script(reply="word " * 200, token_delay=0.05) for name in LIVE_MODELS}
     with live_arena(database_url, scripts) as (arena, fake), start_server(arena) as server:
-        with httpx.Client(base_url=server.url, headers=HEADERS, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
             with client.stream("POST", "/api/battles",
                                json={"prompt": "Hi", "stream": True}) as response:
                 lines = response.iter_lines()
@@ -101,6 +98,6 @@ def test_a_voter_who_disconnects_mid_stream_stops_both_requests(database_url: st
         stored = wait_until(stored_battle, timeout=30, what="the cancelled battle being stored")
         assert stored.status == "failed"
         assert stored.failure_reason.count("cancelled") == 2
-        with httpx.Client(base_url=server.url, headers=HEADERS) as client:
-            vote = client.post(f"/api/battles/{battle_id}/vote", json={"winner": "tie"})
-        assert vote.status_code == 409
+        with httpx.Client(base_url=server.url, cookies=client.cookies) as same_voter:
+            vote = same_voter.post(f"/api/battles/{battle_id}/vote", json={"winner": "tie"})
+        assert vote.status_code == 409  # the battle's own voter: refused, not votable

@@ -38,7 +38,7 @@ def empty_arena(database_url: str, tmp_path: Path) -> Iterator[Arena]:
         url_context = fresh_postgres_database()
         url = url_context.__enter__()
     opened = Arena.open(load_settings(database_url=url, secret_salt="another-salt",
-                                      battle={"load_demo": False}))
+                                      battle={"load_demo": False}), migrate=True)
     try:
         yield opened
     finally:

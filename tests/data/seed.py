@@ -12,6 +12,7 @@ from arena.context import Arena
 from arena.models import Battle, Vote
 from arena.services.voters import Voter, hash_ip
 from tests.utils.factories import import_small_set
+from tests.utils.limits import NO_LIMITS
 
 IPS = ("203.0.113.7", "198.51.100.23", "2001:db8::42")
 VOTER_IDS = ("voter-alpha-0001", "voter-bravo-0002", "voter-charlie-03")
@@ -27,11 +28,12 @@ def seed_votes(arena: Arena, tmp_path: Path, *, battles: int = 24) -> None:
         voter = Voter(id=VOTER_IDS[k % 3], ip_hash=hash_ip(salt, IPS[k % 3]), ui_language="en")
         with arena.session() as session:
             if k % 4 == 3:
-                shown = services.start_battle(session, voter=voter,
+                shown = services.start_battle(session, limits=NO_LIMITS, voter=voter,
                                               models=("alpha-7b", "charlie-70b"))
             else:
-                shown = services.start_battle(session, voter=voter)
-            services.record_vote(session, battle_id=shown.battle_id, winner=WINNERS[k % 4],
+                shown = services.start_battle(session, limits=NO_LIMITS, voter=voter)
+            services.record_vote(session, limits=NO_LIMITS,
+                                 battle_id=shown.battle_id, winner=WINNERS[k % 4],
                                  voter=voter)
             ids.append(shown.battle_id)
     with arena.session() as session:

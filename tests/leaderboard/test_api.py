@@ -6,15 +6,17 @@ from pathlib import Path
 
 import httpx
 
+from arena.context import Arena
 from tests.utils.factories import import_small_set
+from tests.utils.keys import script_headers
 from tests.utils.server import LiveServer
 
 JSON_KEYS = {"model", "rating", "lower", "upper", "rank", "rank_ub", "votes", "win_rate",
              "component", "organization", "license"}
 
 
-def vote(api: httpx.Client, voter: str, winner: str) -> dict[str, str]:
-    headers = {"X-Voter-Id": voter}
+def vote(api: httpx.Client, arena: Arena, voter: str, winner: str) -> dict[str, str]:
+    headers = script_headers(arena, voter)
     battle = api.post("/api/battles", json={}, headers=headers)
     assert battle.status_code == 201
     done = api.post(f"/api/battles/{battle.json()['battle_id']}/vote", json={"winner": winner},
@@ -27,14 +29,14 @@ def test_a_vote_moves_the_board_on_the_next_request(server: LiveServer, tmp_path
     import_small_set(server.arena, tmp_path)
     with httpx.Client(base_url=server.url, timeout=30) as api:
         assert api.get("/api/leaderboard").json() == []
-        first = vote(api, "voter-number-1", "model_a")
+        first = vote(api, server.arena, "voter-number-1", "model_a")
         board = api.get("/api/leaderboard").json()
         assert {r["model"] for r in board} == {first["model_a"], first["model_b"]}
         assert set(board[0]) == JSON_KEYS
         assert board[0]["model"] == first["model_a"] and board[0]["win_rate"] == 1.0
         assert [r["votes"] for r in board] == [1, 1]
         for number in range(2, 8):
-            vote(api, f"voter-number-{number}", "model_b")
+            vote(api, server.arena, f"voter-number-{number}", "model_b")
         moved = api.get("/api/leaderboard").json()
         assert sum(r["votes"] for r in moved) == 2 * 7
         assert moved != board
@@ -44,7 +46,7 @@ def test_category_and_style_control_filter(server: LiveServer, tmp_path: Path) -
     import_small_set(server.arena, tmp_path)  # odd questions are "writing", even "coding"
     with httpx.Client(base_url=server.url, timeout=30) as api:
         for number in range(12):
-            vote(api, f"voter-number-{number}", "model_a" if number % 3 else "tie")
+            vote(api, server.arena, f"voter-number-{number}", "model_a" if number % 3 else "tie")
         everything = sum(r["votes"] for r in api.get("/api/leaderboard").json()) // 2
         per_category = [
             sum(r["votes"] for r in api.get("/api/leaderboard", params={"category": c}).json())

@@ -12,7 +12,7 @@ from sqlmodel import select
 from arena.context import Arena
 from arena.models import Battle, Vote
 from arena.services.leaderboard import FIT_OPTIONS, STYLE_FIT_OPTIONS, Board, View
-from ratings import Leaderboard, compute_leaderboard
+from ratings import SKLEARN_C1_L2, Leaderboard, compute_leaderboard
 from tests.leaderboard.factories import Spec, add_votes, random_specs
 from tests.utils.processes import arena_env, run_arena
 from tests.utils.waiting import wait_until
@@ -156,9 +156,13 @@ def test_arena_ratings_without_input_reads_the_database(arena: Arena, tmp_path: 
     done = run_arena("ratings", "--format", "json", cwd=tmp_path,
                      env=arena_env(arena.settings.database_url))
     assert done.returncode == 0, done.stderr
+    # The live board's defaults: anonymous votes only, flagged and identity leaks out,
+    # FastChat's C=1 prior on the ratings.
     ref = compute_leaderboard([s.record() for s in votes
-                               if not s.identity_leak and not s.flagged])
+                               if s.anony and not s.identity_leak and not s.flagged],
+                              l2=SKLEARN_C1_L2)
     assert_same(json.loads(done.stdout), ref)
+    assert_same(board_rows(arena.leaderboard.board()), ref)
 
 
 def test_arena_ratings_without_input_or_database_creates_nothing(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from arena.formats.answers import read_answer_set
 from arena.formats.jsonl import FormatError
 from arena.models import Answer, AnswerSet, ArenaModel, Battle, Question
 from arena.services.voters import Voter
+from tests.utils.limits import NO_LIMITS
 
 VOTER = Voter(id="importer-test-1")
 
@@ -36,7 +37,8 @@ def test_mt_bench_folder_imports_two_turn_conversations(arena, shared_data: Path
         # vicuna-13b-v1.3's file says model_id "vicuna-13b-hao-0515": the file name wins.
         names = set(session.exec(select(ArenaModel.name)))
         assert "vicuna-13b-v1.3" in names and "vicuna-13b-hao-0515" not in names
-        battle = services.start_battle(session, voter=VOTER, models=("gpt-4", "claude-v1"))
+        battle = services.start_battle(session, limits=NO_LIMITS,
+                                       voter=VOTER, models=("gpt-4", "claude-v1"))
         stored = session.get(Battle, battle.battle_id)
     roles = [m.role for m in battle.conversation_a]
     assert roles == ["user", "assistant", "user", "assistant"]
@@ -53,7 +55,7 @@ def test_arena_hard_folder_imports_messages_layout(arena, shared_data: Path) -> 
     parsed = read_answer_set(shared_data / "arena-hard-answers" / "v0.1")
     with arena.session() as session:
         summary = services.import_answer_set(session, parsed)
-        battle = services.start_battle(session, voter=VOTER)
+        battle = services.start_battle(session, limits=NO_LIMITS, voter=VOTER)
     assert (summary.name, summary.source_format, summary.questions, summary.models,
             summary.answers) == ("arena-hard-v0.1", "arena-hard", 500, 3, 1500)
     assert [m.role for m in battle.conversation_a] == ["user", "assistant"]

@@ -12,6 +12,7 @@ from arena import services
 from arena.models import Battle, Vote
 from arena.services.voters import Voter
 from tests.utils.factories import MODELS, import_small_set
+from tests.utils.limits import NO_LIMITS
 
 ALICE = Voter(id="alice-browser-1", ip_hash="h1", ui_language="en")
 BOB = Voter(id="bob-browser-22", ip_hash="h2", ui_language="zh-CN")
@@ -24,7 +25,7 @@ def count(session, table) -> int:
 def test_anonymous_battle_hides_names_and_stores_everything(arena, tmp_path: Path) -> None:
     import_small_set(arena, tmp_path)
     with arena.session() as session:
-        public = services.start_battle(session, voter=ALICE)
+        public = services.start_battle(session, limits=NO_LIMITS, voter=ALICE)
         dumped = public.model_dump_json()
         assert not any(model in dumped for model in MODELS)
         stored = session.get(Battle, public.battle_id)
@@ -42,7 +43,7 @@ def test_left_right_placement_is_random(arena, tmp_path: Path) -> None:
     rng = random.Random(7)
     with arena.session() as session:
         for _ in range(40):
-            services.start_battle(session, voter=ALICE, rng=rng)
+            services.start_battle(session, limits=NO_LIMITS, voter=ALICE, rng=rng)
         left = session.exec(select(Battle.model_a)).all()
     assert set(left) == set(MODELS[:2])
 
@@ -50,14 +51,16 @@ def test_left_right_placement_is_random(arena, tmp_path: Path) -> None:
 def test_vote_reveals_names_and_is_stored_once(arena, tmp_path: Path) -> None:
     import_small_set(arena, tmp_path)
     with arena.session() as session:
-        battle = services.start_battle(session, voter=ALICE)
-        result = services.record_vote(session, battle_id=battle.battle_id, winner="tie",
+        battle = services.start_battle(session, limits=NO_LIMITS, voter=ALICE)
+        result = services.record_vote(session, limits=NO_LIMITS,
+                                      battle_id=battle.battle_id, winner="tie",
                                       voter=ALICE)
         stored = session.get(Battle, battle.battle_id)
         assert (result.model_a, result.model_b) == (stored.model_a, stored.model_b)
         assert stored.status == "voted"
         with pytest.raises(services.Conflict):
-            services.record_vote(session, battle_id=battle.battle_id, winner="model_a",
+            services.record_vote(session, limits=NO_LIMITS,
+                                 battle_id=battle.battle_id, winner="model_a",
                                  voter=ALICE)
         vote = session.exec(select(Vote)).one()
     assert vote.winner == "tie" and vote.battle_id == battle.battle_id
@@ -75,10 +78,11 @@ def test_vote_reveals_names_and_is_stored_once(arena, tmp_path: Path) -> None:
 def test_refused_votes_store_nothing(arena, tmp_path, battle_id, winner, voter, error) -> None:
     import_small_set(arena, tmp_path)
     with arena.session() as session:
-        battle = services.start_battle(session, voter=ALICE)
+        battle = services.start_battle(session, limits=NO_LIMITS, voter=ALICE)
         target = battle.battle_id if battle_id == "own" else "0" * 32
         with pytest.raises(error):
-            services.record_vote(session, battle_id=target, winner=winner, voter=voter)
+            services.record_vote(session, limits=NO_LIMITS,
+                                 battle_id=target, winner=winner, voter=voter)
         assert count(session, Vote) == 0
         assert session.get(Battle, battle.battle_id).status == "ready"
 
@@ -86,13 +90,14 @@ def test_refused_votes_store_nothing(arena, tmp_path, battle_id, winner, voter, 
 def test_failed_battle_cannot_be_voted(arena, tmp_path: Path) -> None:
     import_small_set(arena, tmp_path)
     with arena.session() as session:
-        battle = services.start_battle(session, voter=ALICE)
+        battle = services.start_battle(session, limits=NO_LIMITS, voter=ALICE)
         stored = session.get(Battle, battle.battle_id)
         stored.status = "failed"
         session.add(stored)
         session.commit()
         with pytest.raises(services.Conflict, match="did not complete"):
-            services.record_vote(session, battle_id=battle.battle_id, winner="model_a",
+            services.record_vote(session, limits=NO_LIMITS,
+                                 battle_id=battle.battle_id, winner="model_a",
                                  voter=ALICE)
         assert count(session, Vote) == 0
 
@@ -100,19 +105,22 @@ def test_failed_battle_cannot_be_voted(arena, tmp_path: Path) -> None:
 def test_side_by_side_battle_is_named_and_not_anonymous(arena, tmp_path: Path) -> None:
     import_small_set(arena, tmp_path)
     with arena.session() as session:
-        battle = services.start_battle(session, voter=ALICE, models=(MODELS[2], MODELS[0]))
+        battle = services.start_battle(session, limits=NO_LIMITS,
+                                       voter=ALICE, models=(MODELS[2], MODELS[0]))
         assert (battle.model_a, battle.model_b) == (MODELS[2], MODELS[0])
         stored = session.get(Battle, battle.battle_id)
         assert stored.anony is False
         with pytest.raises(services.InvalidInput):
-            services.start_battle(session, voter=ALICE, models=(MODELS[0], MODELS[0]))
+            services.start_battle(session, limits=NO_LIMITS,
+                                  voter=ALICE, models=(MODELS[0], MODELS[0]))
         with pytest.raises(services.NotFound, match="unknown model"):
-            services.start_battle(session, voter=ALICE, models=(MODELS[0], "nobody"))
+            services.start_battle(session, limits=NO_LIMITS,
+                                  voter=ALICE, models=(MODELS[0], "nobody"))
 
 
 def test_no_answer_set_gives_a_clear_error(arena) -> None:
     with arena.session() as session, pytest.raises(services.NotFound, match="import an answer"):
-        services.start_battle(session, voter=ALICE)
+        services.start_battle(session, limits=NO_LIMITS, voter=ALICE)
 
 
 def test_battles_draw_only_from_configured_answer_sets(arena, tmp_path: Path) -> None:
@@ -120,7 +128,7 @@ def test_battles_draw_only_from_configured_answer_sets(arena, tmp_path: Path) ->
     import_small_set(arena, tmp_path, name="other", models=("delta-1b", "echo-2b"))
     with arena.session() as session:
         for _ in range(20):
-            services.start_battle(session, voter=ALICE, answer_sets=["small"])
+            services.start_battle(session, limits=NO_LIMITS, voter=ALICE, answer_sets=["small"])
         fought = set(session.exec(select(Battle.model_a))) | set(
             session.exec(select(Battle.model_b)))
     assert fought <= set(MODELS)
@@ -130,8 +138,9 @@ def test_model_stats_count_wins_and_half_ties(arena, tmp_path: Path) -> None:
     import_small_set(arena, tmp_path, models=MODELS[:2])
     with arena.session() as session:
         for winner in ("model_a", "model_a", "tie", "model_b"):
-            battle = services.start_battle(session, voter=ALICE)
-            services.record_vote(session, battle_id=battle.battle_id, winner=winner, voter=ALICE)
+            battle = services.start_battle(session, limits=NO_LIMITS, voter=ALICE)
+            services.record_vote(session, limits=NO_LIMITS,
+                                 battle_id=battle.battle_id, winner=winner, voter=ALICE)
         battles = session.exec(select(Battle, Vote).join(Vote)).all()
         stats = {row.model: row for row in services.model_stats(session)}
     expected_wins = dict.fromkeys(MODELS[:2], 0.0)

@@ -13,6 +13,7 @@ from arena.formats.answers import read_answer_set
 from arena.models import AnswerSet, Question
 from arena.services.answer_sets import DEMO_PATH
 from arena.services.voters import Voter
+from tests.utils.limits import NO_LIMITS
 
 VENDOR_WORDS = ("gpt", "openai", "claude", "anthropic", "qwen", "llama", "gemini", "deepseek",
                 "通义", "language model")
@@ -37,7 +38,7 @@ def test_demo_loads_into_an_empty_database_only(database_url: str) -> None:
     with arena.session() as session:
         assert session.exec(select(AnswerSet.name)).all() == ["demo"]
         assert session.exec(select(func.count()).select_from(Question)).one() >= 30
-        battle = services.start_battle(session, voter=Voter(id="first-visitor"))
+        battle = services.start_battle(session, limits=NO_LIMITS, voter=Voter(id="first-visitor"))
         assert battle.conversation_a[1].content != battle.conversation_b[1].content
     prepare(settings).close()  # second start: nothing imported twice
     with arena.session() as session:

@@ -13,6 +13,7 @@ from arena.models import ArenaModel, Battle, Vote
 from arena.services import live
 from arena.services.voters import Voter
 from tests.utils.fake_openai import Script
+from tests.utils.limits import NO_LIMITS
 from tests.utils.live import LIVE_MODELS, assert_streamed_in_order, live_arena, run_live
 from tests.utils.server import refusing_port
 
@@ -103,7 +104,8 @@ def test_a_failing_side_fails_the_battle_and_keeps_the_other_answer(
         assert battle.failure_reason.startswith(f"model_{failed_side}: {kind}")
         with arena.session() as session:
             with pytest.raises(services.Conflict, match="did not complete"):
-                services.record_vote(session, battle_id=battle.id, winner="model_a", voter=VOTER)
+                services.record_vote(session, limits=NO_LIMITS,
+                                     battle_id=battle.id, winner="model_a", voter=VOTER)
             assert session.exec(select(Vote)).first() is None
         again, _ = play_turn(arena, "a new battle starts at once", battle.id)
         assert again.id != battle.id
@@ -146,7 +148,8 @@ def test_identity_leak_in_an_answer_flags_the_battle(database_url) -> None:
     with live_arena(database_url, scripts) as (arena, _):
         battle, _ = play_turn(arena, "Are you ChatGPT?")  # words in the prompt do not count
         assert battle.identity_leak is True
-        services.record_vote(arena.session(), battle_id=battle.id, winner="tie", voter=VOTER)
+        services.record_vote(arena.session(), limits=NO_LIMITS,
+                                           battle_id=battle.id, winner="tie", voter=VOTER)
         from arena.services.export import ExportFilters, iter_record_batches
 
         with arena.session() as session:
@@ -186,7 +189,8 @@ def test_api_key_is_sent_as_bearer_and_stored_nowhere(database_url, monkeypatch)
     with live_arena(database_url, model_options={"api_key_env": "ARENA_TEST_KEY"}) as (
             arena, fake):
         battle, updates = play_turn(arena, "Hi")
-        services.record_vote(arena.session(), battle_id=battle.id, winner="tie", voter=VOTER)
+        services.record_vote(arena.session(), limits=NO_LIMITS,
+                                           battle_id=battle.id, winner="tie", voter=VOTER)
         assert {r["headers"]["authorization"] for r in fake.requests} == {f"Bearer {secret}"}
         assert secret not in repr(updates)
         with arena.engine.connect() as connection:
@@ -252,7 +256,8 @@ def test_a_new_battle_is_stored_only_with_its_first_answers(database_url) -> Non
             async for update in live.run_turn(arena, battle):
                 if not updates:  # answers are streaming: nothing to vote on yet
                     with arena.session() as session, pytest.raises(services.NotFound):
-                        services.record_vote(session, battle_id=battle.id, winner="tie",
+                        services.record_vote(session, limits=NO_LIMITS,
+                                             battle_id=battle.id, winner="tie",
                                              voter=VOTER)
                 updates.append(update)
             return updates
@@ -260,7 +265,8 @@ def test_a_new_battle_is_stored_only_with_its_first_answers(database_url) -> Non
         updates = run_live(arena, consume())
         assert updates[-1].battle.status == "ready" and updates[-1].battle.battle_id == battle.id
         with arena.session() as session:
-            assert services.record_vote(session, battle_id=battle.id, winner="tie",
+            assert services.record_vote(session, limits=NO_LIMITS,
+                                        battle_id=battle.id, winner="tie",
                                         voter=VOTER).model_a in LIVE_MODELS
 
 
@@ -286,7 +292,8 @@ def test_a_voter_who_leaves_mid_turn_closes_the_battle_without_blaming_the_model
             assert stored.status == "failed" and "cancelled" in stored.failure_reason
             assert all(m.consecutive_failures == 0 for m in session.exec(select(ArenaModel)))
             with pytest.raises(services.Conflict):
-                services.record_vote(session, battle_id=battle.id, winner="tie", voter=VOTER)
+                services.record_vote(session, limits=NO_LIMITS,
+                                     battle_id=battle.id, winner="tie", voter=VOTER)
         assert len(live.available_models(arena.session(), arena.settings)) == 2
 
 

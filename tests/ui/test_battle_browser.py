@@ -46,7 +46,7 @@ def test_vote_reveals_names_only_after_voting(server, arena_url, new_page) -> No
     assert f"Model A was {battle.model_a}" in reveal and f"Model B was {battle.model_b}" in reveal
     assert vote.winner == "model_a"
     cookie = next(c for c in page.context.cookies() if c["name"] == "arena_voter")
-    assert battle.voter_id == cookie["value"]
+    assert battle.voter_id == cookie["value"].rpartition(".")[0]  # id.signature
     assert battle.conversation_a[1]["content"] in page.inner_text("#battle-answer-a")
     assert page.is_disabled("#battle-vote-b")
 

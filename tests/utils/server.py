@@ -55,7 +55,7 @@ def wait_until_healthy(url: str, *, timeout: float,
 def start_server(arena: Arena, *, wrap: Callable[[Any], Any] | None = None) -> Iterator[LiveServer]:
     """Serve create_app(arena) (optionally wrapped in ASGI middleware) until the block ends."""
     app = create_app(arena)
-    with serve_in_thread(wrap(app) if wrap else app, log_level="warning",
+    with serve_in_thread(wrap(app) if wrap else app, proxy_headers=False, log_level="warning",
                          lifespan="on") as port:
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, timeout=30)
