@@ -103,7 +103,9 @@ def test_child_processes_start_clean_and_away_from_the_checkout(tmp_path: Path,
     monkeypatch.setenv("ARENA_DATABASE_URL", f"sqlite:///{checkout / 'arena.db'}")
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    listed = run_arena("models", cwd=fresh, env=arena_env(f"sqlite:///{fresh / 'own.db'}"))
+    own = arena_env(f"sqlite:///{fresh / 'own.db'}")
+    assert run_arena("db", "upgrade", cwd=fresh, env=own).returncode == 0
+    listed = run_arena("models", cwd=fresh, env=own)
     assert listed.returncode == 0, listed.stderr
     assert ENDPOINT not in listed.stdout and not any(m in listed.stdout for m in MODELS)
     assert not {k for k in arena_env() if k.startswith("ARENA_")}

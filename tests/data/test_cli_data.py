@@ -28,6 +28,7 @@ def test_export_then_import_through_the_command(seeded: Arena, tmp_path: Path,
     assert all(r["tstamp"] >= 1780272000 for r in records)  # 2026-06-01: the live vote is not
 
     other = arena_env(f"sqlite:///{tmp_path / 'other.db'}")
+    assert run_arena("db", "upgrade", cwd=tmp_path, env=other).returncode == 0  # a new arena
     imported = run_arena("import", "votes", str(out), "--source", "seeded", cwd=tmp_path,
                          env=other)
     assert imported.returncode == 0, imported.stderr
