@@ -185,3 +185,29 @@ def test_flagging_after_the_vote_counts_after_the_background_reload(arena: Arena
     cache.store.reload_seconds = 0.0
     wait_until(lambda: cache.board().total_votes == 3, timeout=30,
                what="the background reload picking up the flag")
+
+
+def test_export_then_ratings_input_prints_the_live_board(arena: Arena, tmp_path: Path) -> None:
+    """One definition of which votes count: an export with the default filters, rated by
+    `arena ratings --input` with its defaults, is the live board."""
+    votes = random_specs(150, seed=4)
+    add_votes(arena, votes)
+    with arena.session() as session:  # a too-fast vote and a flagged voter's vote too
+        rows = session.exec(select(Vote)).all()
+        rows[0].too_fast, rows[1].suspicious = True, True
+        session.add_all(rows[:2])
+        session.commit()
+    env = arena_env(arena.settings.database_url)
+    out = tmp_path / "votes.jsonl"
+    exported = run_arena("export", "votes", "--out", str(out), cwd=tmp_path, env=env)
+    assert exported.returncode == 0, exported.stderr
+    rated = run_arena("ratings", "--input", str(out), "--format", "json", cwd=tmp_path, env=env)
+    assert rated.returncode == 0, rated.stderr
+    board = board_rows(arena.leaderboard.board())
+    got = {r["model"]: r for r in json.loads(rated.stdout)}
+    assert got.keys() == {r["model"] for r in board}
+    for row in board:
+        for key in KEYS:
+            assert got[row["model"]][key] == pytest.approx(row[key], abs=TOLERANCE), key
+    assert sum(r["votes"] for r in board) // 2 < 150  # named, flagged and too fast left out
+
