@@ -128,3 +128,40 @@ def test_commands_do_not_migrate_and_say_how(tmp_path: Path) -> None:
     assert run_arena("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
     listed = run_arena("models", cwd=tmp_path, env=env)
     assert listed.returncode == 0 and "no models yet" in listed.stdout
+
+
+def test_serve_checks_models_logs_json_and_reloads(tmp_path: Path, endpoints) -> None:
+    import json
+    import signal
+
+    from tests.utils.processes import serving_process
+    from tests.utils.waiting import wait_until
+
+    _, url = endpoints
+    config = write_config(tmp_path, url, {"good-1": url, "badkey-1": url},
+                          **{"server.log_json": "true", "battle.load_demo": "false"})
+    env = arena_env(CHECK_KEY=KEY)
+    assert run_arena("db", "upgrade", "--config", str(config), cwd=tmp_path, env=env
+                     ).returncode == 0
+    with serving_process(tmp_path, env, extra_args=("--config", str(config),
+                                                    "--check-models")) as served:
+        def entries() -> list[dict]:
+            return [json.loads(line) for line in served.log().splitlines()
+                    if line.startswith("{")]
+
+        def messages() -> str:
+            return "\n".join(e["message"] for e in entries())
+
+        wait_until(lambda: "check badkey-1" in messages(), timeout=30, what="the checks")
+        checks = {e["message"].split(":")[0]: e["level"] for e in entries()
+                  if e["message"].startswith("check ")}
+        assert checks == {"check good-1": "info", "check badkey-1": "warning"}
+        assert "wrong key" in messages() and KEY not in served.log()
+
+        config.write_text(config.read_text() + "\n[[models]]\nname = \"good-2\"\n"
+                          f'base_url = "{url}"\nmodel = "good"\n')
+        wait_until(lambda: "added: good-2" in messages(), timeout=30,
+                   what="the reload after the file changed")
+        served.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: "no change to the models" in messages(), timeout=30,
+                   what="the reload on SIGHUP")

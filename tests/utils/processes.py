@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.utils.server import free_port, wait_until_healthy
@@ -48,9 +49,27 @@ def run_arena(*args: str, cwd: Path, env: dict[str, str],
                           capture_output=True, text=True, timeout=timeout)
 
 
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
 @contextmanager
 def serving(cwd: Path, env: dict[str, str], *, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
-    """`arena serve` in a child process until the block ends; yields its URL.
+    """`arena serve` in a child process until the block ends; yields its URL."""
+    with serving_process(cwd, env, extra_args=extra_args) as served:
+        yield served.url
+
+
+@contextmanager
+def serving_process(cwd: Path, env: dict[str, str], *,
+                    extra_args: tuple[str, ...] = ()) -> Iterator[Served]:
+    """`arena serve` in a child process until the block ends: its URL, process and log.
 
     `arena serve` cannot listen on port 0 and report the port it got, so a free
     port is picked first; when another process takes it meanwhile, the child
@@ -76,7 +95,7 @@ def serving(cwd: Path, env: dict[str, str], *, extra_args: tuple[str, ...] = ())
                 if "address already in use" in str(exc) and attempt + 1 < BIND_ATTEMPTS:
                     continue
                 raise RuntimeError(f"arena serve exited: {exc}") from None
-            yield url
+            yield Served(url, process, log_path)
             return
         finally:
             process.terminate()
