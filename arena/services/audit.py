@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from ratings.anomaly import audit
 from sqlalchemy import Float, cast, extract, select, text, update
 from sqlmodel import Session
 
 from arena.context import Arena
 from arena.models import Battle, Vote, VoterFlag, utcnow
 from arena.services.counting import note_flags_changed
+from ratings.anomaly import audit
 from ratings.data import DEFAULT_OUTCOME_MAP
 
 log = logging.getLogger("arena.audit")
