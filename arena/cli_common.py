@@ -6,9 +6,10 @@ import from here and never from each other; ``cli.py`` only registers them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -16,7 +17,11 @@ from arena.config import ConfigError, Settings, load_settings
 from arena.times import TimeValueError, parse_time
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from arena.context import Arena
+
+T = TypeVar("T")
 
 ConfigOption = Annotated[
     Path | None,
@@ -44,6 +49,19 @@ def open_arena(config: Path | None) -> Arena:
         return Arena.open(settings_or_exit(config))
     except DatabaseNotReady as exc:
         raise fail(str(exc)) from exc
+
+
+def in_session(config: Path | None, action: Callable[[Session], T]) -> T:
+    """Run one service call in a session of the configured arena; a ServiceError is
+    printed and exits 1."""
+    from arena.services.errors import ServiceError
+
+    arena = open_arena(config)
+    with arena.session() as session:
+        try:
+            return action(session)
+        except ServiceError as exc:
+            raise fail(str(exc)) from exc
 
 
 def fail(message: str) -> typer.Exit:

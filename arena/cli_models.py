@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from arena.cli_common import ConfigOption, fail, open_arena, settings_or_exit
+from arena.cli_common import ConfigOption, fail, in_session, open_arena, settings_or_exit
 
 app = typer.Typer(help="List models with their answers and votes.")
 
@@ -103,15 +103,9 @@ def check(
 def unpause(name: Annotated[str, typer.Argument(help="The paused live model.")],
             config: ConfigOption = None) -> None:
     """Let a paused live model be drawn again now (its failure count starts over)."""
-    from arena.services.errors import ServiceError
     from arena.services.live_health import unpause_model
 
-    arena = open_arena(config)
-    with arena.session() as session:
-        try:
-            was_paused = unpause_model(session, name)
-        except ServiceError as exc:
-            raise fail(str(exc)) from exc
+    was_paused = in_session(config, lambda session: unpause_model(session, name))
     typer.echo(f"{name}: unpaused" if was_paused else f"{name} was not paused")
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from arena.cli_common import ConfigOption, fail, open_arena
-from arena.services.errors import ServiceError
+from arena.cli_common import ConfigOption, in_session, open_arena
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
+    pass
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for scripts (X-Voter-Id).")
 voters_app = typer.Typer(no_args_is_help=True, help="Anomalous voters: audit and flags.")
@@ -24,12 +22,7 @@ def create(name: Annotated[str, typer.Argument(help="What the key is for.")],
     """Make a key and print it once (only its hash is kept)."""
     from arena.services.api_keys import create_key
 
-    arena = open_arena(config)
-    with arena.session() as session:
-        try:
-            key = create_key(session, name)
-        except ServiceError as exc:
-            raise fail(str(exc)) from exc
+    key = in_session(config, lambda session: create_key(session, name))
     typer.echo(key)
     typer.echo(f"key {name!r} made: send it as 'Authorization: Bearer <key>'; it is not "
                "shown again", err=True)
@@ -61,12 +54,7 @@ def revoke(name: Annotated[str, typer.Argument(help="The key's name.")],
     """Refuse the key from now on."""
     from arena.services.api_keys import revoke_key
 
-    arena = open_arena(config)
-    with arena.session() as session:
-        try:
-            revoke_key(session, name)
-        except ServiceError as exc:
-            raise fail(str(exc)) from exc
+    in_session(config, lambda session: revoke_key(session, name))
     typer.echo(f"key {name!r} revoked")
 
 
@@ -112,7 +100,8 @@ def flag(voter_id: Annotated[str, typer.Argument(help="The voter id.")],
     """Flag a voter, or confirm the audit's flag: their votes leave the board."""
     from arena.services.flags import flag_voter
 
-    _run(config, lambda session: flag_voter(session, voter_id, reason), f"{voter_id}: flagged")
+    in_session(config, lambda session: flag_voter(session, voter_id, reason))
+    typer.echo(f"{voter_id}: flagged")
 
 
 @voters_app.command("unflag")
@@ -121,7 +110,8 @@ def unflag(voter_id: Annotated[str, typer.Argument(help="The voter id.")],
     """Clear a voter's flag (the audit will not flag them again)."""
     from arena.services.flags import unflag_voter
 
-    _run(config, lambda session: unflag_voter(session, voter_id), f"{voter_id}: cleared")
+    in_session(config, lambda session: unflag_voter(session, voter_id))
+    typer.echo(f"{voter_id}: cleared")
 
 
 @battles_app.command("flag")
@@ -130,8 +120,8 @@ def flag_battle(battle_id: Annotated[str, typer.Argument(help="The battle id.")]
     """Leave a battle's vote out of ratings and exports."""
     from arena.services.flags import set_battle_flag
 
-    _run(config, lambda session: set_battle_flag(session, battle_id, True),
-         f"battle {battle_id}: flagged")
+    in_session(config, lambda session: set_battle_flag(session, battle_id, True))
+    typer.echo(f"battle {battle_id}: flagged")
 
 
 @battles_app.command("unflag")
@@ -140,18 +130,8 @@ def unflag_battle(battle_id: Annotated[str, typer.Argument(help="The battle id."
     """Count a flagged battle's vote again."""
     from arena.services.flags import set_battle_flag
 
-    _run(config, lambda session: set_battle_flag(session, battle_id, False),
-         f"battle {battle_id}: unflagged")
-
-
-def _run(config: ConfigOption, action: Callable[[Session], None], done: str) -> None:
-    arena = open_arena(config)
-    with arena.session() as session:
-        try:
-            action(session)
-        except ServiceError as exc:
-            raise fail(str(exc)) from exc
-    typer.echo(done)
+    in_session(config, lambda session: set_battle_flag(session, battle_id, False))
+    typer.echo(f"battle {battle_id}: unflagged")
 
 
 def register(app: typer.Typer) -> None:

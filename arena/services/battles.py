@@ -20,7 +20,7 @@ from arena.models import (
     Question,
 )
 from arena.services.battle_style import battle_style
-from arena.services.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
+from arena.services.errors import Forbidden, InvalidInput, NotFound
 from arena.services.limits import LimitPolicy, enforce
 from arena.services.voters import Voter
 
@@ -133,12 +133,8 @@ def start_battle(
     )
     battle.style = battle_style(battle.conversation_a, battle.conversation_b)
     battle.ready_at = battle.created_at  # pre-generated answers are shown at once
-    try:
-        enforce(session, LimitPolicy.from_settings(limits), "battle", voter_id=voter.id,
-                ip_hash=voter.ip_hash)
-    except TooManyRequests:
-        session.rollback()
-        raise
+    enforce(session, LimitPolicy.from_settings(limits), "battle", voter_id=voter.id,
+            ip_hash=voter.ip_hash)
     session.add(battle)
     session.commit()
     return public_view(battle)

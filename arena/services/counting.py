@@ -54,6 +54,11 @@ class CountRules:
     include_suspicious: bool = False
     include_imported: bool = True
 
+    @classmethod
+    def of(cls, view: Any) -> CountRules:
+        """The rules of a board view or an export filter (objects with the same fields)."""
+        return cls(**{name: getattr(view, name) for name in cls.__dataclass_fields__})
+
     def excluded_reasons(self) -> tuple[str, ...]:
         included = {"flagged": self.include_flagged, "too_fast": self.include_too_fast,
                     "suspicious": self.include_suspicious, "imported": self.include_imported}

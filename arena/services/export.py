@@ -59,14 +59,12 @@ class ExportFilters:
     include_imported: bool = True
     include_too_fast: bool = False
     include_suspicious: bool = False  # the audit's filter and flagged voters
+    source: str | None = None  # only votes imported from this dataset
 
     @property
     def rules(self) -> CountRules:
-        return CountRules(anony_only=self.anony_only, include_flagged=self.include_flagged,
-                          include_imported=self.include_imported,
-                          include_too_fast=self.include_too_fast,
-                          include_suspicious=self.include_suspicious)
-    source: str | None = None  # only votes imported from this dataset
+        """Which votes count (arena.services.counting), as this export asks."""
+        return CountRules.of(self)
 
 
 @dataclass(frozen=True)

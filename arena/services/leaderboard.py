@@ -60,10 +60,7 @@ class View:
 
     @property
     def rules(self) -> CountRules:
-        return CountRules(anony_only=self.anony_only, include_flagged=self.include_flagged,
-                          include_imported=self.include_imported,
-                          include_too_fast=self.include_too_fast,
-                          include_suspicious=self.include_suspicious)
+        return CountRules.of(self)
 
     def __post_init__(self) -> None:
         if self.language is not None and self.language not in LANGUAGES:

@@ -86,8 +86,9 @@ _last_prune = 0.0
 
 def enforce(session: Session, policy: LimitPolicy, action: Action, *, voter_id: str,
             ip_hash: str | None, now: float | None = None) -> None:
-    """Count one *action* for the voter and the IP in every window of the policy.
-    Raises TooManyRequests (the caller's transaction must roll back) when one is full."""
+    """Count one *action* for the voter and the IP in every window of the policy, in the
+    caller's transaction. When a window is full, rolls that transaction back (nothing of
+    the request is stored) and raises TooManyRequests."""
     windows = policy.for_action(action)
     if not windows:
         return
@@ -108,6 +109,7 @@ def enforce(session: Session, policy: LimitPolicy, action: Action, *, voter_id: 
             retry = max(1, math.ceil(start + window.seconds - now))
             per = "minute" if window.seconds == MINUTE else "day"
             who = "this voter" if window.scope == "voter" else "this network address"
+            session.rollback()
             raise TooManyRequests(
                 f"too many {action}s from {who}: at most {window.limit} per {per}; "
                 f"try again in {retry} s", retry_after=retry)

@@ -22,7 +22,7 @@ from arena.config import Settings
 from arena.context import Arena
 from arena.models import ArenaModel, Battle
 from arena.services.answer_sets import get_or_create_models
-from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from arena.services.limits import LimitPolicy, enforce
 from arena.services.live_health import available_models, drawable, live_model_status, paused_now
 from arena.services.live_turn import SIDES, LiveTurn, LiveUpdate, run_turn, start_turn
@@ -105,11 +105,7 @@ def count_battle(session: Session, settings: Settings, voter: Voter) -> None:
     policy = LimitPolicy.from_settings(settings.limits)
     if not policy.for_action("battle"):
         return
-    try:
-        enforce(session, policy, "battle", voter_id=voter.id, ip_hash=voter.ip_hash)
-    except TooManyRequests:
-        session.rollback()
-        raise
+    enforce(session, policy, "battle", voter_id=voter.id, ip_hash=voter.ip_hash)
     session.commit()
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from arena.config import LimitSettings
 from arena.models import WINNERS, Battle, Vote, VoteResult, utcnow
-from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from arena.services.limits import LimitPolicy, enforce, too_fast
 from arena.services.voters import Voter
 
@@ -37,12 +37,8 @@ def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter,
         raise Conflict("this battle already has a vote")
     if battle.status != "ready":
         raise Conflict("this battle cannot be voted: an answer did not complete")
-    try:
-        enforce(session, LimitPolicy.from_settings(limits), "vote", voter_id=voter.id,
-                ip_hash=voter.ip_hash)
-    except TooManyRequests:
-        session.rollback()
-        raise
+    enforce(session, LimitPolicy.from_settings(limits), "vote", voter_id=voter.id,
+            ip_hash=voter.ip_hash)
     now = utcnow()
     shown = battle.ready_at or battle.created_at
     elapsed = (now - (shown if shown.tzinfo else shown.replace(tzinfo=UTC))).total_seconds()
