@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from arena.cli_common import ConfigOption, in_session, open_arena
-
-if TYPE_CHECKING:
-    pass
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for scripts (X-Voter-Id).")
 voters_app = typer.Typer(no_args_is_help=True, help="Anomalous voters: audit and flags.")
