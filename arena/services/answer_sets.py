@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from arena.formats.answers import ParsedAnswerSet, read_answer_set
+from arena.formats.answers import ParsedAnswerSet, answer_hash, read_answer_set
 from arena.models import Answer, AnswerSet, ArenaModel, Question
 from arena.services.errors import Conflict
 
@@ -61,9 +61,11 @@ def import_answer_set(session: Session, parsed: ParsedAnswerSet) -> ImportSummar
         session.add_all(rows)
         session.flush()
         answers = [
-            Answer(question_pk=row.id, model_id=model_ids[model], turns=turns)  # type: ignore[arg-type]
+            Answer(question_pk=row.id, model_id=model_ids[model], sample=sample,  # type: ignore[arg-type]
+                   turns=turns, text_hash=answer_hash(turns))
             for row, q in zip(rows, parsed.questions, strict=True)
-            for model, turns in q.answers.items()
+            for model, samples in q.answers.items()
+            for sample, turns in enumerate(samples)
         ]
         session.add_all(answers)
         session.commit()

@@ -57,13 +57,15 @@ class View:
     include_imported: bool = True
     include_too_fast: bool = False
     include_suspicious: bool = False
+    include_seen_named: bool = False
 
     @property
     def rules(self) -> CountRules:
         return CountRules(anony_only=self.anony_only, include_flagged=self.include_flagged,
                           include_imported=self.include_imported,
                           include_too_fast=self.include_too_fast,
-                          include_suspicious=self.include_suspicious)
+                          include_suspicious=self.include_suspicious,
+                          include_seen_named=self.include_seen_named)
 
     def __post_init__(self) -> None:
         if self.language is not None and self.language not in LANGUAGES:
