@@ -70,7 +70,7 @@ def _drawable(answer_sets: Sequence[str], named_mode: str | None,
 
 
 def _eligible_questions(drawable: Any) -> Any:
-    rows = drawable.subquery()
+    rows = drawable.with_only_columns(Answer.question_pk, ArenaModel.name).subquery()
     return (
         select(rows.c.question_pk)
         .group_by(rows.c.question_pk)
