@@ -20,8 +20,10 @@ from arena.services.answer_pool import NAMED_OFF
 from arena.services.export import ExportFilters, iter_record_batches
 from arena.services.leaderboard import View
 from arena.services.voters import Voter
+from tests.data.helpers import export_to, import_from, read_records
 from tests.utils.factories import MODELS, import_small_set
 from tests.utils.limits import NO_LIMITS
+from tests.utils.processes import arena_env, run_arena
 
 ALICE = Voter(id="alice-browser-1", ip_hash="h1", ui_language="en")
 BOB = Voter(id="bob-browser-22", ip_hash="h2", ui_language="en")
@@ -212,3 +214,24 @@ def test_every_sample_is_drawn_and_stored(arena: Arena, tmp_path: Path) -> None:
     expected |= {("y-model", s, f"y sample {s}") for s in range(4)}
     expected |= {("z-model", 0, "z only answer")}
     assert seen == expected
+
+
+def test_the_flag_survives_export_and_import_and_the_command_asks_for_it(
+        arena: Arena, database_url: str, tmp_path: Path) -> None:
+    import_small_set(arena, tmp_path, questions=1, models=MODELS[:2])
+    for _ in range(2):
+        vote(arena, ALICE, draw(arena, ALICE))  # the second after the first's reveal
+    path = tmp_path / "votes.jsonl"
+    export_to(arena, path, "jsonl", filters=ExportFilters(include_seen_named=True))
+    assert [r["seen_named"] for r in read_records(path)] == [False, True]
+    import_from(arena, path, source="again")
+    again = export(arena, include_seen_named=True, source="again")
+    assert [r["seen_named"] for r in again] == [False, True]
+    assert board_votes(arena) == 2  # the first vote and its imported copy
+
+    env = arena_env(database_url)
+    out = tmp_path / "cli.jsonl"
+    for flags, expected in (((), 2), (("--include-seen-named",), 4)):
+        done = run_arena("export", "votes", "--out", str(out), *flags, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        assert len(read_records(out)) == expected
