@@ -193,8 +193,9 @@ def ratings_command(
                            help="only anonymous battles (the live board's default)")
     ] = True,
     include_flagged: Annotated[
-        bool, typer.Option("--include-flagged", help="count flagged, identity-leak, too-fast "
-                           "and suspicious votes too (left out by default, as on the board)")
+        bool, typer.Option("--include-flagged", help="count flagged, identity-leak, too-fast, "
+                           "suspicious and seen-named votes too (left out by default, as on "
+                           "the board)")
     ] = False,
     since: SinceOption = None,
     until: UntilOption = None,
