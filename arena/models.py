@@ -138,8 +138,16 @@ class Answer(SQLModel, table=True):
     model_id: int = Field(foreign_key="arena_model.id", index=True)
     sample: int = Field(default=0)
     turns: list[str] = Field(sa_column=Column(JSON, nullable=False))
-    # sha256 of the answer's turns: named_mode "separate" keeps named battles off any
-    # text anonymous battles can show, even when two answer sets hold the same answers.
+
+
+class AnswerText(SQLModel, table=True):
+    """The sha256 of each turn of an answer: named_mode "separate" keeps named battles off
+    any text anonymous battles can show, even when two answer sets share answers."""
+
+    __tablename__ = "answer_text"
+
+    answer_id: int = Field(primary_key=True, foreign_key="answer.id")
+    turn: int = Field(primary_key=True)
     text_hash: str = Field(max_length=64, index=True)
 
 

@@ -17,7 +17,6 @@ is stored, so a bad line imports nothing.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,9 @@ from arena.formats.jsonl import FormatError, iter_jsonl, require
 from arena.text import detect_language
 
 
-def answer_hash(turns: list[str]) -> str:
-    """The identity of an answer's text (arena.models.Answer.text_hash)."""
-    return hashlib.sha256(json.dumps(turns, ensure_ascii=False).encode()).hexdigest()
+def text_hash(text: str) -> str:
+    """The identity of one answer turn's text (arena.models.AnswerText)."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

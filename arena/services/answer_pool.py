@@ -7,8 +7,8 @@ battles (the side-by-side tab, ``POST /api/battles {"models": [...]}``) draw:
 
     named_mode  answers a named battle may show
     off         none: refused (Forbidden), and the UI has no named tab
-    separate    answers of sets outside the anonymous pool whose text (every turn,
-                exactly) is not the text of any answer in the pool; with an empty
+    separate    answers of sets outside the anonymous pool none of whose turns has
+                the exact text of a turn of an answer in the pool; with an empty
                 ``battle.answer_sets`` the pool is every set, so nothing (NotFound
                 saying what to configure)
     on          the anonymous pool itself; what a voter saw named is recorded
@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, not_, select, true
+from sqlalchemy import and_, exists, not_, select, true
 from sqlalchemy.orm import aliased
 
-from arena.models import Answer, AnswerSet, Question
+from arena.models import Answer, AnswerSet, AnswerText, Question
 from arena.services.errors import Forbidden, NotFound
 
 NAMED_OFF = ("named battles are turned off in this arena (battle.named_mode = \"off\"): "
@@ -53,11 +53,15 @@ def answer_condition(answer_sets: Sequence[str], named_mode: str | None = None) 
         raise ValueError(f"unknown named_mode {named_mode!r}")
     if not answer_sets:
         raise NotFound(NAMED_SEPARATE_EMPTY)
-    pool_answer, pool_question, pool_set = aliased(Answer), aliased(Question), aliased(AnswerSet)
+    pool_text, pool_answer = aliased(AnswerText), aliased(Answer)
+    pool_question, pool_set = aliased(Question), aliased(AnswerSet)
     pool_texts = (
-        select(pool_answer.text_hash)
+        select(pool_text.text_hash)
+        .join(pool_answer, pool_answer.id == pool_text.answer_id)
         .join(pool_question, pool_question.id == pool_answer.question_pk)
         .join(pool_set, pool_set.id == pool_question.answer_set_id)
         .where(pool_set.name.in_(answer_sets))
     )
-    return and_(not_(AnswerSet.name.in_(answer_sets)), Answer.text_hash.not_in(pool_texts))
+    shared_text = exists().where(AnswerText.answer_id == Answer.id,
+                                 AnswerText.text_hash.in_(pool_texts))
+    return and_(not_(AnswerSet.name.in_(answer_sets)), not_(shared_text))

@@ -12,7 +12,7 @@ from sqlmodel import select
 from arena import services
 from arena.formats.answers import read_answer_set
 from arena.formats.jsonl import FormatError
-from arena.models import Answer, ArenaModel
+from arena.models import Answer, AnswerText, ArenaModel
 
 TWO_TURNS = ["First?", "Second?"]
 
@@ -76,16 +76,16 @@ def test_mt_bench_choices_are_samples_and_are_stored(arena, tmp_path: Path) -> N
         ["q81 c0 t1", "q81 c0 t2"], ["q81 c1 t1", "q81 c1 t2"], ["q81 c2 t1", "q81 c2 t2"]]
     with arena.session() as session:
         summary = services.import_answer_set(session, parsed)
-        rows = session.exec(select(ArenaModel.name, Answer.sample, Answer.turns,
-                                   Answer.text_hash)
+        rows = session.exec(select(ArenaModel.name, Answer.sample, Answer.turns, Answer.id)
                             .join(ArenaModel, ArenaModel.id == Answer.model_id)).all()
+        hashes = {(t.answer_id, t.turn): t.text_hash for t in session.exec(select(AnswerText))}
     assert (summary.questions, summary.models, summary.answers) == (2, 2, 8)
     hot = sorted((sample, turns[0]) for name, sample, turns, _ in rows if name == "hot-model")
     assert hot == [(0, "q81 c0 t1"), (0, "q82 c0 t1"), (1, "q81 c1 t1"), (1, "q82 c1 t1"),
                    (2, "q81 c2 t1"), (2, "q82 c2 t1")]
-    for _, _, turns, text_hash in rows:  # sha256 of the turns as JSON, computed here anew
-        assert text_hash == hashlib.sha256(
-            json.dumps(turns, ensure_ascii=False).encode()).hexdigest()
+    expected = {(answer_id, turn): hashlib.sha256(text.encode()).hexdigest()
+                for _, _, turns, answer_id in rows for turn, text in enumerate(turns)}
+    assert hashes == expected and len(hashes) == 16  # 8 answers of 2 turns
 
 
 def test_mt_bench_choice_with_the_wrong_turn_count_is_refused(tmp_path: Path) -> None:

@@ -235,3 +235,20 @@ def test_the_flag_survives_export_and_import_and_the_command_asks_for_it(
         done = run_arena("export", "votes", "--out", str(out), *flags, cwd=tmp_path, env=env)
         assert done.returncode == 0, done.stderr
         assert len(read_records(out)) == expected
+
+
+def test_separate_leaves_out_an_answer_sharing_one_turn_with_the_pool(arena: Arena,
+                                                                      tmp_path: Path) -> None:
+    def two_turns(name: str, answers: dict[str, list[str]]) -> None:
+        record = {"question_id": "t1", "turns": ["First?", "Second?"], "answers": answers}
+        (tmp_path / f"{name}.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+        import_file(arena, tmp_path / f"{name}.jsonl")
+
+    two_turns("anon", {"a-model": ["Shared opening.", "A's second."],
+                       "b-model": ["B's first.", "B's second."]})
+    two_turns("named", {"a-model": ["Shared opening.", "A regenerated second."],
+                        "c-model": ["C's first.", "C's second."],
+                        "d-model": ["D's first.", "D's second."]})
+    with arena.session() as session:
+        offered = services.models_with_answers(session, ["anon"], named_mode="separate")
+    assert offered == ["c-model", "d-model"]

@@ -5,10 +5,10 @@ Revises: 0005
 Create Date: 2026-11-30
 """
 
+import hashlib
+
 import sqlalchemy as sa
 from alembic import op
-
-from arena.formats.answers import answer_hash
 
 revision = '0006'
 down_revision = '0005'
@@ -35,39 +35,45 @@ def upgrade() -> None:
     with op.batch_alter_table('battle', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sample_a', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('sample_b', sa.Integer(), nullable=True))
-    with op.batch_alter_table('answer', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sample', sa.Integer(), nullable=False,
-                                      server_default='0'))
-        batch_op.add_column(sa.Column('text_hash', sa.String(length=64), nullable=True))
-    connection = op.get_bind()
-    answer = sa.table('answer', sa.column('id', sa.Integer()), sa.column('turns', sa.JSON()),
-                      sa.column('text_hash', sa.String()))
-    rows = connection.execute(sa.select(answer.c.id, answer.c.turns)).all()
-    for answer_id, turns in rows:
-        connection.execute(answer.update().where(answer.c.id == answer_id)
-                           .values(text_hash=answer_hash(turns)))
-    if connection.dialect.name == 'sqlite':
+    if op.get_bind().dialect.name == 'sqlite':
         context = op.batch_alter_table('answer', naming_convention=_NAMING)
         old_unique = 'uq_answer_question_pk'
     else:
         context = op.batch_alter_table('answer')
         old_unique = 'answer_question_pk_model_id_key'
     with context as batch_op:
+        batch_op.add_column(sa.Column('sample', sa.Integer(), nullable=False,
+                                      server_default='0'))
         batch_op.drop_constraint(old_unique, type_='unique')
-        batch_op.alter_column('text_hash', existing_type=sa.String(length=64), nullable=False)
         batch_op.create_unique_constraint('answer_sample_unique',
                                           ['question_pk', 'model_id', 'sample'])
-        batch_op.create_index('ix_answer_text_hash', ['text_hash'], unique=False)
+    answer_text = op.create_table(
+        'answer_text',
+        sa.Column('answer_id', sa.Integer(), nullable=False),
+        sa.Column('turn', sa.Integer(), nullable=False),
+        sa.Column('text_hash', sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(['answer_id'], ['answer.id']),
+        sa.PrimaryKeyConstraint('answer_id', 'turn'),
+    )
+    op.create_index('ix_answer_text_text_hash', 'answer_text', ['text_hash'], unique=False)
+    answer = sa.table('answer', sa.column('id', sa.Integer()), sa.column('turns', sa.JSON()))
+    rows = op.get_bind().execute(sa.select(answer.c.id, answer.c.turns)).all()
+    # arena.formats.answers.text_hash, written out so this migration never changes
+    hashes = [{'answer_id': answer_id, 'turn': turn,
+               'text_hash': hashlib.sha256(content.encode()).hexdigest()}
+              for answer_id, turns in rows for turn, content in enumerate(turns)]
+    if hashes:
+        op.bulk_insert(answer_text, hashes)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_answer_text_text_hash', table_name='answer_text')
+    op.drop_table('answer_text')
     op.execute("DELETE FROM answer WHERE sample <> 0")
     with op.batch_alter_table('answer', schema=None) as batch_op:
-        batch_op.drop_index('ix_answer_text_hash')
         batch_op.drop_constraint('answer_sample_unique', type_='unique')
         batch_op.create_unique_constraint('answer_question_pk_model_id_key',
                                           ['question_pk', 'model_id'])
-        batch_op.drop_column('text_hash')
         batch_op.drop_column('sample')
     with op.batch_alter_table('battle', schema=None) as batch_op:
         batch_op.drop_column('sample_b')
