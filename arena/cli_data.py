@@ -59,6 +59,9 @@ def export_votes(
     include_suspicious: Annotated[bool, typer.Option(
         "--include-suspicious", help="Include votes the audit filtered and votes of "
                                      "flagged voters.")] = False,
+    include_seen_named: Annotated[bool, typer.Option(
+        "--include-seen-named", help="Include anonymous votes on a prompt and model the "
+                                     "voter had seen named.")] = False,
     imported: Annotated[bool, typer.Option(
         "--imported/--no-imported", help="Include votes imported from datasets.")] = True,
     source: Annotated[str | None, typer.Option(
@@ -75,7 +78,7 @@ def export_votes(
         category=category, include_conversations=include_conversations,
         include_flagged=include_flagged, include_imported=imported, source=source,
         drop_live_prompts=drop_live_prompts, include_too_fast=include_too_fast,
-        include_suspicious=include_suspicious,
+        include_suspicious=include_suspicious, include_seen_named=include_seen_named,
     )
     arena = open_arena(config)
     partial = out.with_name(f".{out.name}.partial")

@@ -114,7 +114,7 @@ def render(board: Leaderboard, fmt: Format) -> str:
 
 
 # The record fields that mark a vote the live board leaves out (arena.services.counting).
-FLAG_FIELDS = ("flagged", "identity_leak", "too_fast", "suspicious")
+FLAG_FIELDS = ("flagged", "identity_leak", "too_fast", "suspicious", "seen_named")
 
 
 def database_battles(
@@ -146,7 +146,7 @@ def database_battles(
         arena.close()
     view = View(anony_only=anony_only, style_control=style_control,
                 include_flagged=include_flagged, include_too_fast=include_flagged,
-                include_suspicious=include_flagged)
+                include_suspicious=include_flagged, include_seen_named=include_flagged)
     mask = view_mask(snap, view)
     if drop_bothbad:
         mask &= ~snap.cols["bothbad"]
@@ -193,8 +193,9 @@ def ratings_command(
                            help="only anonymous battles (the live board's default)")
     ] = True,
     include_flagged: Annotated[
-        bool, typer.Option("--include-flagged", help="count flagged, identity-leak, too-fast "
-                           "and suspicious votes too (left out by default, as on the board)")
+        bool, typer.Option("--include-flagged", help="count flagged, identity-leak, too-fast, "
+                           "suspicious and seen-named votes too (left out by default, as on "
+                           "the board)")
     ] = False,
     since: SinceOption = None,
     until: UntilOption = None,

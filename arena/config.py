@@ -56,6 +56,11 @@ class BattleSettings(BaseModel):
         description="Import the bundled demo answer set when the database has none.",
     )
     leaderboard_min_votes: int = Field(default=0, ge=0)
+    named_mode: Literal["off", "separate", "on"] = Field(
+        default="separate",
+        description="Named (side-by-side) battles: off; separate = only answers anonymous "
+                    "battles never show (sets outside answer_sets, texts not in them); on.",
+    )
 
 
 class LimitSettings(BaseModel):

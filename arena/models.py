@@ -126,13 +126,42 @@ class Question(SQLModel, table=True):
 
 
 class Answer(SQLModel, table=True):
+    """One sample of one model's answer to one question (several samples: several rows)."""
+
     __tablename__ = "answer"
-    __table_args__ = (UniqueConstraint("question_pk", "model_id"),)
+    __table_args__ = (
+        UniqueConstraint("question_pk", "model_id", "sample", name="answer_sample_unique"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     question_pk: int = Field(foreign_key="question.id", index=True)
     model_id: int = Field(foreign_key="arena_model.id", index=True)
+    sample: int = Field(default=0)
     turns: list[str] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class AnswerText(SQLModel, table=True):
+    """The sha256 of each turn of an answer: named_mode "separate" keeps named battles off
+    any text anonymous battles can show, even when two answer sets share answers."""
+
+    __tablename__ = "answer_text"
+
+    answer_id: int = Field(primary_key=True, foreign_key="answer.id")
+    turn: int = Field(primary_key=True)
+    text_hash: str = Field(max_length=64, index=True)
+
+
+class NamedExposure(SQLModel, table=True):
+    """A voter was shown *model*'s answer to a question under the model's name (a named
+    battle, or the reveal after their vote): their later anonymous votes on that question
+    and model are stored `seen_named` (arena.services.exposure)."""
+
+    __tablename__ = "named_exposure"
+
+    voter_id: str = Field(primary_key=True, max_length=64)
+    question_pk: int = Field(primary_key=True, foreign_key="question.id")
+    model: str = Field(primary_key=True, max_length=200)
+    created_at: datetime = _timestamp()
 
 
 class Battle(SQLModel, table=True):
@@ -157,6 +186,9 @@ class Battle(SQLModel, table=True):
     answer_set: str | None = Field(default=None, max_length=200)
     question_id: str | None = Field(default=None, max_length=200)
     question_pk: int | None = Field(default=None, foreign_key="question.id")
+    # Answer-set battles: which sample of each model's answer was drawn (answer.sample).
+    sample_a: int | None = None
+    sample_b: int | None = None
     category: str | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, max_length=16)
     conversation_a: list[dict[str, str]] = Field(sa_column=Column(JSON, nullable=False))
@@ -203,6 +235,8 @@ class Vote(SQLModel, table=True):
     too_fast: bool = Field(default=False)
     # Left out by the anomaly audit's vote-plausibility filter.
     suspicious: bool = Field(default=False)
+    # An anonymous vote on a question and model the voter had seen named before.
+    seen_named: bool = Field(default=False)
 
 
 # Shapes that leave the server -------------------------------------------------

@@ -42,3 +42,35 @@ def test_downgrade_and_upgrade_again(database_url: str) -> None:
     upgrade(engine)
     assert current_revision(engine) == head
     engine.dispose()
+
+
+def test_0006_keeps_old_answers_as_sample_0_with_their_text_hashes(database_url: str) -> None:
+    import hashlib
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0005")
+    with engine.connect() as connection:
+        for statement in (
+            "INSERT INTO answer_set (id, name, source_format, imported_at) "
+            "VALUES (1, 'old', 'arena-jsonl', CURRENT_TIMESTAMP)",
+            "INSERT INTO question (id, answer_set_id, question_id, turns) "
+            "VALUES (1, 1, 'q1', '[\"Hi?\", \"More?\"]')",
+            "INSERT INTO arena_model (id, name, created_at, consecutive_failures) "
+            "VALUES (1, 'old-model', CURRENT_TIMESTAMP, 0)",
+            "INSERT INTO answer (id, question_pk, model_id, turns) "
+            "VALUES (1, 1, 1, '[\"Héllo\", \"Again\"]')",
+        ):
+            connection.execute(text(statement))
+        connection.commit()
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT sample FROM answer")).scalar_one() == 0
+        hashes = connection.execute(text(
+            "SELECT turn, text_hash FROM answer_text ORDER BY turn")).all()
+        assert [tuple(row) for row in hashes] == [
+            (0, hashlib.sha256("Héllo".encode()).hexdigest()),
+            (1, hashlib.sha256(b"Again").hexdigest())]
+        connection.execute(text("INSERT INTO answer (id, question_pk, model_id, sample, turns) "
+                                "VALUES (2, 1, 1, 1, '[\"x\", \"y\"]')"))
+        connection.commit()
+    engine.dispose()

@@ -48,6 +48,7 @@ def export_votes(
     drop_live_prompts: bool = False,
     include_too_fast: bool = False,
     include_suspicious: bool = False,
+    include_seen_named: bool = False,
 ) -> StreamingResponse:
     """Votes as clean_battle records (schema in the README); judges pseudonymous, no IPs."""
     request = ExportRequest.of(
@@ -55,7 +56,7 @@ def export_votes(
         category=category, include_conversations=include_conversations,
         include_flagged=include_flagged, include_imported=include_imported, source=source,
         drop_live_prompts=drop_live_prompts, include_too_fast=include_too_fast,
-        include_suspicious=include_suspicious,
+        include_suspicious=include_suspicious, include_seen_named=include_seen_named,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(

@@ -5,7 +5,7 @@ The body is a list of rows with the keys of ``arena ratings --format json``
 organization and license; models under ``battle.leaderboard_min_votes`` are
 left out.  Query: category, language (en|zh|other), turns (single|multi),
 style_control, anony_only (default true), include_flagged, include_too_fast,
-include_suspicious (default false), include_imported (default true): which votes
+include_suspicious, include_seen_named (default false), include_imported (default true): which votes
 count is arena.services.counting.  An unknown category gives an empty list.
 """
 
@@ -40,9 +40,11 @@ def leaderboard(
     include_imported: bool = True,
     include_too_fast: bool = False,
     include_suspicious: bool = False,
+    include_seen_named: bool = False,
 ) -> list[dict[str, Any]]:
     view = View(category=category or None, language=language, turns=turns,
                 style_control=style_control, anony_only=anony_only,
                 include_flagged=include_flagged, include_imported=include_imported,
-                include_too_fast=include_too_fast, include_suspicious=include_suspicious)
+                include_too_fast=include_too_fast, include_suspicious=include_suspicious,
+                include_seen_named=include_seen_named)
     return [_clean(row.as_dict()) for row in arena.leaderboard.board(view).rows]

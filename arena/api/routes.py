@@ -2,6 +2,7 @@
 
 GET  /healthz                       200 when the app and its database answer
 POST /api/battles           {}      201 {battle_id, anony, conversation_a, conversation_b, ...}
+     (with "models": a named battle, by battle.named_mode: "off" 403, nothing to draw 404)
      (with "prompt": a live battle, see arena.api.live)
 POST /api/battles/{id}/vote {winner} 200 {battle_id, winner, model_a, model_b}
      second vote 409, another voter 403, unknown id 404, bad body 422
@@ -76,7 +77,7 @@ def _answer_set_battle(arena: Arena, voter: services.Voter,
     with arena.session() as session:
         return services.start_battle(
             session, voter=voter, answer_sets=arena.settings.battle.answer_sets, models=models,
-            limits=arena.settings.limits,
+            limits=arena.settings.limits, named_mode=arena.settings.battle.named_mode,
         )
 
 

@@ -1,10 +1,11 @@
 """Readers for answer sets: prompts with pre-generated answers from named models.
 
 Layouts:
-- ``arena-jsonl``: our own file, one question per line with every model's answers
-  (see README, "Answer set format").
+- ``arena-jsonl``: our own file, one question per line with every model's answers,
+  one or several samples each (see README, "Answer set format").
 - ``mt-bench``: a folder with ``question.jsonl`` (``question_id``, ``category``,
-  ``turns``) and ``model_answer/<model>.jsonl`` (``choices[0].turns``).
+  ``turns``) and ``model_answer/<model>.jsonl`` (``choices[i].turns``: each choice
+  is one sample).
 - ``arena-hard``: a folder with ``question.jsonl`` (``uid``, ``category``, ``prompt``)
   and ``model_answer/<model>.jsonl`` (``messages`` with ``{"answer": ...}`` contents).
 
@@ -15,6 +16,7 @@ is stored, so a bad line imports nothing.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +25,19 @@ from arena.formats.jsonl import FormatError, iter_jsonl, require
 from arena.text import detect_language
 
 
+def text_hash(text: str) -> str:
+    """The identity of one answer turn's text (arena.models.AnswerText)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class ParsedQuestion:
     question_id: str
     turns: list[str]
     category: str | None = None
     language: str | None = None
-    answers: dict[str, list[str]] = field(default_factory=dict)
+    # model -> its samples, each one answer per turn
+    answers: dict[str, list[list[str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,16 +83,20 @@ def _read_arena_jsonl(path: Path, name: str) -> ParsedAnswerSet:
         seen.add(question_id)
         turns = _text_list(require(record, "turns", (list, str), path, line), "turns", path, line)
         raw_answers = require(record, "answers", dict, path, line)
-        answers: dict[str, list[str]] = {}
+        answers: dict[str, list[list[str]]] = {}
         for model, answer in raw_answers.items():
-            answer_turns = _text_list(answer, f"answers[{model!r}]", path, line)
-            if len(answer_turns) != len(turns):
-                raise FormatError(
-                    path,
-                    f"answers[{model!r}] has {len(answer_turns)} turns, the question {len(turns)}",
-                    line=line,
-                )
-            answers[model] = answer_turns
+            # A list of lists is a list of samples; a list of strings (or a string) is one.
+            many = isinstance(answer, list) and bool(answer) and isinstance(answer[0], list)
+            samples = answer if many else [answer]
+            answers[model] = []
+            for number, sample in enumerate(samples):
+                what = f"answers[{model!r}]" + (f"[{number}]" if many else "")
+                answer_turns = _text_list(sample, what, path, line)
+                if len(answer_turns) != len(turns):
+                    raise FormatError(
+                        path, f"{what} has {len(answer_turns)} turns, the question {len(turns)}",
+                        line=line)
+                answers[model].append(answer_turns)
         questions.append(
             ParsedQuestion(
                 question_id=question_id,
@@ -108,7 +120,8 @@ def _question_turns(record: dict[str, Any], path: Path, line: int) -> list[str]:
     return _text_list(turns, "turns", path, line)
 
 
-def _answer_turns(record: dict[str, Any], path: Path, line: int) -> list[str]:
+def _answer_samples(record: dict[str, Any], path: Path, line: int) -> list[list[str]]:
+    """One sample per ``choices`` entry (MT-bench, older Arena-Hard), or ``messages``."""
     if "messages" in record:
         messages = require(record, "messages", list, path, line)
         contents = []
@@ -119,14 +132,17 @@ def _answer_turns(record: dict[str, Any], path: Path, line: int) -> list[str]:
             if isinstance(content, dict):
                 content = content.get("answer")
             contents.append(content)
-        return _text_list(contents, "assistant messages", path, line)
+        return [_text_list(contents, "assistant messages", path, line)]
     choices = require(record, "choices", list, path, line)
-    if not choices or not isinstance(choices[0], dict):
-        raise FormatError(path, "field 'choices' must hold an object", line=line)
-    turns = choices[0].get("turns")
-    if isinstance(turns, list) and all(isinstance(t, dict) for t in turns):
-        turns = [t.get("content") for t in turns]
-    return _text_list(turns, "choices[0].turns", path, line)
+    if not choices or not all(isinstance(choice, dict) for choice in choices):
+        raise FormatError(path, "field 'choices' must hold objects", line=line)
+    samples = []
+    for number, choice in enumerate(choices):
+        turns = choice.get("turns")
+        if isinstance(turns, list) and all(isinstance(t, dict) for t in turns):
+            turns = [t.get("content") for t in turns]
+        samples.append(_text_list(turns, f"choices[{number}].turns", path, line))
+    return samples
 
 
 def _read_question_folder(
@@ -163,14 +179,15 @@ def _read_question_folder(
                                   line=line)
             if model in question.answers:
                 raise FormatError(answer_file, f"second answer to {question_id!r}", line=line)
-            answer = _answer_turns(record, answer_file, line)
-            if len(answer) != len(question.turns):
-                raise FormatError(
-                    answer_file,
-                    f"{len(answer)} answer turns for a {len(question.turns)}-turn question",
-                    line=line,
-                )
-            question.answers[model] = answer
+            samples = _answer_samples(record, answer_file, line)
+            for answer in samples:
+                if len(answer) != len(question.turns):
+                    raise FormatError(
+                        answer_file,
+                        f"{len(answer)} answer turns for a {len(question.turns)}-turn question",
+                        line=line,
+                    )
+            question.answers[model] = samples
     source_format = "arena-hard" if arena_hard else "mt-bench"
     if name is None:
         categories = {q.category for q in questions.values()}

@@ -144,7 +144,7 @@ def parquet_schema(fields: tuple[str, ...] = EXPORT_FIELDS) -> Any:
 
     message = pa.struct([("role", pa.string()), ("content", pa.string())])
     types = {"anony": pa.bool_(), "identity_leak": pa.bool_(), "flagged": pa.bool_(),
-             "too_fast": pa.bool_(), "suspicious": pa.bool_(),
+             "too_fast": pa.bool_(), "suspicious": pa.bool_(), "seen_named": pa.bool_(),
              "turn": pa.int32(), "tstamp": pa.float64(),
              "conversation_a": pa.list_(message), "conversation_b": pa.list_(message)}
     return pa.schema([(f, types.get(f, pa.string())) for f in fields])

@@ -33,7 +33,8 @@ CONVERSATION_FIELDS: tuple[str, ...] = ("conversation_a", "conversation_b")
 EXPORT_FIELDS: tuple[str, ...] = (
     "battle_id", "question_id", "model_a", "model_b", "winner", "judge", "anony",
     "language", "turn", "tstamp", "category", "answer_set", "mode", "source",
-    "identity_leak", "flagged", "too_fast", "suspicious", "stats", *CONVERSATION_FIELDS,
+    "identity_leak", "flagged", "too_fast", "suspicious", "seen_named", "stats",
+    *CONVERSATION_FIELDS,
 )
 # Fields whose values belong to the arena holding the votes: after export -> import
 # into another arena -> export, these differ (every other field is kept as is).
@@ -64,6 +65,7 @@ class VoteRecord:
     flagged: bool
     too_fast: bool
     suspicious: bool
+    seen_named: bool
     stats: dict[str, Any] | None
     conversation_a: list[dict[str, str]]
     conversation_b: list[dict[str, str]]
@@ -73,7 +75,8 @@ class VoteRecord:
         """A stable id for records without one: the same vote read from any format."""
         content = asdict(self)
         content.pop("record_id")
-        for later in ("too_fast", "suspicious"):  # fields added later: old hashes still match
+        # fields added later: old hashes still match
+        for later in ("too_fast", "suspicious", "seen_named"):
             if not content[later]:
                 content.pop(later)
         digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
@@ -172,7 +175,8 @@ def parse_vote(raw: dict[str, Any], path: Path, line: int) -> VoteRecord:
         question_id=text("question_id"), language=text("language"),
         category=text("category"), answer_set=text("answer_set"),
         identity_leak=flag("identity_leak"), flagged=flag("flagged"),
-        too_fast=flag("too_fast"), suspicious=flag("suspicious"), stats=stats,
+        too_fast=flag("too_fast"), suspicious=flag("suspicious"),
+        seen_named=flag("seen_named"), stats=stats,
         conversation_a=conversation_a, conversation_b=conversation_b, record_id=record_id,
     )
 

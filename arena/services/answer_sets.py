@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from arena.formats.answers import ParsedAnswerSet, read_answer_set
-from arena.models import Answer, AnswerSet, ArenaModel, Question
+from arena.formats.answers import ParsedAnswerSet, read_answer_set, text_hash
+from arena.models import Answer, AnswerSet, AnswerText, ArenaModel, Question
 from arena.services.errors import Conflict
 
 DEMO_PATH = Path(__file__).resolve().parent.parent / "demo" / "demo_answers.jsonl"
@@ -61,11 +61,17 @@ def import_answer_set(session: Session, parsed: ParsedAnswerSet) -> ImportSummar
         session.add_all(rows)
         session.flush()
         answers = [
-            Answer(question_pk=row.id, model_id=model_ids[model], turns=turns)  # type: ignore[arg-type]
+            Answer(question_pk=row.id, model_id=model_ids[model], sample=sample,  # type: ignore[arg-type]
+                   turns=turns)
             for row, q in zip(rows, parsed.questions, strict=True)
-            for model, turns in q.answers.items()
+            for model, samples in q.answers.items()
+            for sample, turns in enumerate(samples)
         ]
         session.add_all(answers)
+        session.flush()
+        session.add_all(
+            AnswerText(answer_id=answer.id, turn=turn, text_hash=text_hash(text))  # type: ignore[arg-type]
+            for answer in answers for turn, text in enumerate(answer.turns))
         session.commit()
     except IntegrityError as exc:
         session.rollback()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
 from arena.config import LimitSettings
@@ -19,8 +19,10 @@ from arena.models import (
     NamedBattlePublic,
     Question,
 )
+from arena.services.answer_pool import answer_condition
 from arena.services.battle_style import battle_style
 from arena.services.errors import Forbidden, InvalidInput, NotFound
+from arena.services.exposure import record_exposure, unexposed
 from arena.services.limits import LimitPolicy, enforce
 from arena.services.voters import Voter
 
@@ -52,29 +54,28 @@ def public_view(battle: Battle) -> BattlePublic:
     return NamedBattlePublic(**fields, model_a=battle.model_a, model_b=battle.model_b)
 
 
-def _eligible_questions(answer_sets: Sequence[str], models: tuple[str, str] | None) -> object:
-    if models is None:
-        statement = (
-            select(Question.id)
-            .join(Answer, Answer.question_pk == Question.id)
-            .group_by(Question.id)
-            .having(func.count(Answer.id) >= 2)
-        )
-    else:
-        first, second = aliased(Answer), aliased(Answer)
-        model_1, model_2 = aliased(ArenaModel), aliased(ArenaModel)
-        statement = (
-            select(Question.id)
-            .join(first, first.question_pk == Question.id)
-            .join(model_1, (model_1.id == first.model_id) & (model_1.name == models[0]))
-            .join(second, second.question_pk == Question.id)
-            .join(model_2, (model_2.id == second.model_id) & (model_2.name == models[1]))
-        )
-    if answer_sets:
-        statement = statement.join(AnswerSet, AnswerSet.id == Question.answer_set_id).where(
-            AnswerSet.name.in_(answer_sets)
-        )
+def _drawable(answer_sets: Sequence[str], named_mode: str | None,
+              models: tuple[str, str] | None) -> Any:
+    """Answer rows a battle may draw (arena.services.answer_pool), with their model's name."""
+    statement = (
+        select(Answer.question_pk, ArenaModel.name, Answer.sample, Answer.turns)
+        .join(ArenaModel, ArenaModel.id == Answer.model_id)
+        .join(Question, Question.id == Answer.question_pk)
+        .join(AnswerSet, AnswerSet.id == Question.answer_set_id)
+        .where(answer_condition(answer_sets, named_mode))
+    )
+    if models is not None:
+        statement = statement.where(ArenaModel.name.in_(models))
     return statement
+
+
+def _eligible_questions(drawable: Any) -> Any:
+    rows = drawable.with_only_columns(Answer.question_pk, ArenaModel.name).subquery()
+    return (
+        select(rows.c.question_pk)
+        .group_by(rows.c.question_pk)
+        .having(func.count(rows.c.name.distinct()) >= 2)
+    )
 
 
 def start_battle(
@@ -84,36 +85,49 @@ def start_battle(
     limits: LimitSettings,
     answer_sets: Sequence[str] = (),
     models: tuple[str, str] | None = None,
+    named_mode: str = "on",
     rng: random.Random = _rng,
 ) -> BattlePublic:
     """Draw a question and two models that both answered it, and store the battle.
 
     Without *models* the battle is anonymous and the pair is drawn at random, in
-    random left/right order. With *models* it is a named side-by-side battle.
-    Counts against the voter's and the IP's battle *limits* (TooManyRequests,
-    nothing stored, when one is full).
+    random left/right order, preferring questions the voter has seen no answer to
+    named. With *models* it is a named side-by-side battle on the answers
+    *named_mode* allows (arena.services.answer_pool: "off" refuses with Forbidden),
+    and the voter's exposure to both answers is recorded. Each side shows one of
+    its model's samples, drawn at random. Counts against the voter's and the IP's
+    battle *limits* (TooManyRequests, nothing stored, when one is full).
     """
     if models is not None:
+        drawable = _drawable(answer_sets, named_mode, models)  # "off" refuses first
         if models[0] == models[1]:
             raise InvalidInput("pick two different models")
         known = set(session.exec(select(ArenaModel.name).where(ArenaModel.name.in_(models))))
         for name in models:
             if name not in known:
                 raise NotFound(f"unknown model {name!r}")
-    question_ids = session.exec(_eligible_questions(answer_sets, models)).all()  # type: ignore[call-overload]
+    else:
+        drawable = _drawable(answer_sets, None, None)
+    eligible = _eligible_questions(drawable)
+    question_ids = session.exec(eligible).all()  # type: ignore[call-overload]
+    if models is None and question_ids:
+        fresh = session.exec(  # type: ignore[call-overload]
+            select(Question.id).where(Question.id.in_(eligible), unexposed(voter.id)))
+        question_ids = fresh.all() or question_ids
     if not question_ids:
         if models is not None:
-            raise NotFound(f"no question answered by both {models[0]} and {models[1]}")
+            raise NotFound(f"no question answered by both {models[0]} and {models[1]}"
+                           + ("" if named_mode == "on" else " among the answers named "
+                              "battles may show (battle.named_mode)"))
         raise NotFound("no question has answers from two models: import an answer set first")
-    question = session.get(Question, rng.choice(question_ids))
+    question = session.get(Question, rng.choice(sorted(question_ids)))
     assert question is not None
-    rows = session.exec(
-        select(ArenaModel.name, Answer.turns)
-        .join(ArenaModel, ArenaModel.id == Answer.model_id)
-        .where(Answer.question_pk == question.id)
-    ).all()
-    answers = dict(rows)
-    pair = list(models) if models is not None else rng.sample(sorted(answers), 2)
+    samples: dict[str, list[tuple[int, list[str]]]] = {}
+    for _, name, sample, turns in session.execute(
+            drawable.where(Answer.question_pk == question.id).order_by(Answer.sample)):
+        samples.setdefault(name, []).append((sample, turns))
+    pair = list(models) if models is not None else rng.sample(sorted(samples), 2)
+    (sample_a, turns_a), (sample_b, turns_b) = (rng.choice(samples[name]) for name in pair)
     answer_set = session.get(AnswerSet, question.answer_set_id)
     battle = Battle(
         id=secrets.token_hex(16),
@@ -123,10 +137,12 @@ def start_battle(
         answer_set=answer_set.name if answer_set else None,
         question_id=question.question_id,
         question_pk=question.id,
+        sample_a=sample_a,
+        sample_b=sample_b,
         category=question.category,
         language=question.language,
-        conversation_a=conversation(question.turns, answers[pair[0]]),
-        conversation_b=conversation(question.turns, answers[pair[1]]),
+        conversation_a=conversation(question.turns, turns_a),
+        conversation_b=conversation(question.turns, turns_b),
         voter_id=voter.id,
         ip_hash=voter.ip_hash,
         ui_language=voter.ui_language,
@@ -136,6 +152,9 @@ def start_battle(
     enforce(session, LimitPolicy.from_settings(limits), "battle", voter_id=voter.id,
             ip_hash=voter.ip_hash)
     session.add(battle)
+    if models is not None:
+        record_exposure(session, voter_id=voter.id, question_pk=question.id,  # type: ignore[arg-type]
+                        models=pair)
     session.commit()
     return public_view(battle)
 
@@ -155,12 +174,15 @@ def get_battle(session: Session, battle_id: str) -> Battle:
     return battle
 
 
-def models_with_answers(session: Session, answer_sets: Sequence[str] = ()) -> list[str]:
-    statement = select(ArenaModel.name).join(Answer, Answer.model_id == ArenaModel.id)
-    if answer_sets:
-        statement = (
-            statement.join(Question, Question.id == Answer.question_pk)
-            .join(AnswerSet, AnswerSet.id == Question.answer_set_id)
-            .where(AnswerSet.name.in_(answer_sets))
-        )
+def models_with_answers(session: Session, answer_sets: Sequence[str] = (),
+                        named_mode: str | None = None) -> list[str]:
+    """Models with answers a battle may draw (named battles: by *named_mode*, which may
+    refuse as arena.services.answer_pool.answer_condition does)."""
+    statement = (
+        select(ArenaModel.name)
+        .join(Answer, Answer.model_id == ArenaModel.id)
+        .join(Question, Question.id == Answer.question_pk)
+        .join(AnswerSet, AnswerSet.id == Question.answer_set_id)
+        .where(answer_condition(answer_sets, named_mode))
+    )
     return sorted(set(session.exec(statement.distinct())))

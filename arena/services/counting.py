@@ -12,6 +12,8 @@ board's.
     too_fast    voted sooner than the answers could be read  left out
     suspicious  the audit's plausibility filter, or a        left out
                 voter the audit or the owner flagged
+    seen_named  an anonymous vote on a question and model     left out
+                the voter had seen named (arena.services.exposure)
     imported    a vote imported from a dataset               counted
     named       not anonymous (side-by-side)                 left out (anony_only)
 
@@ -29,7 +31,7 @@ from sqlmodel import Session
 
 from arena.models import Battle, Vote, VoterFlag, utcnow
 
-REASONS: tuple[str, ...] = ("flagged", "too_fast", "suspicious", "imported")
+REASONS: tuple[str, ...] = ("flagged", "too_fast", "suspicious", "seen_named", "imported")
 
 
 def reason_expressions() -> dict[str, Any]:
@@ -40,6 +42,7 @@ def reason_expressions() -> dict[str, Any]:
         "flagged": or_(Battle.flagged, Battle.identity_leak),
         "too_fast": Vote.too_fast,
         "suspicious": or_(Vote.suspicious, voter_flagged),
+        "seen_named": Vote.seen_named,
         "imported": Battle.mode == "import",
     }
 
@@ -53,6 +56,7 @@ class CountRules:
     include_too_fast: bool = False
     include_suspicious: bool = False
     include_imported: bool = True
+    include_seen_named: bool = False
 
     @classmethod
     def of(cls, view: Any) -> CountRules:
@@ -61,7 +65,8 @@ class CountRules:
 
     def excluded_reasons(self) -> tuple[str, ...]:
         included = {"flagged": self.include_flagged, "too_fast": self.include_too_fast,
-                    "suspicious": self.include_suspicious, "imported": self.include_imported}
+                    "suspicious": self.include_suspicious, "imported": self.include_imported,
+                    "seen_named": self.include_seen_named}
         return tuple(reason for reason in REASONS if not included[reason])
 
     def sql_condition(self) -> Any:

@@ -59,6 +59,7 @@ class ExportFilters:
     include_imported: bool = True
     include_too_fast: bool = False
     include_suspicious: bool = False  # the audit's filter and flagged voters
+    include_seen_named: bool = False  # anonymous votes after a named view of the same
     source: str | None = None  # only votes imported from this dataset
 
     @property
@@ -89,7 +90,7 @@ class ExportRequest:
         include_conversations: bool = True, include_flagged: bool = False,
         include_imported: bool = True, source: str | None = None,
         drop_live_prompts: bool = False, include_too_fast: bool = False,
-        include_suspicious: bool = False,
+        include_suspicious: bool = False, include_seen_named: bool = False,
     ) -> ExportRequest:
         """From a door's flat inputs; a bad time raises ``arena.times.TimeValueError``."""
         filters = ExportFilters(
@@ -97,6 +98,7 @@ class ExportRequest:
             anony_only=anony_only, models=tuple(models or ()), category=category,
             include_flagged=include_flagged, include_imported=include_imported, source=source,
             include_too_fast=include_too_fast, include_suspicious=include_suspicious,
+            include_seen_named=include_seen_named,
         )
         options = ExportOptions(include_conversations=include_conversations,
                                 drop_live_prompts=drop_live_prompts)
@@ -108,7 +110,7 @@ _COLUMNS = (
     Vote.id, Battle.id, Battle.question_id, Battle.model_a, Battle.model_b, Vote.winner,
     Battle.voter_id, Battle.anony, Battle.language, Vote.created_at, Battle.category,
     Battle.answer_set, Battle.mode, Battle.source, Battle.identity_leak, Battle.flagged,
-    Vote.too_fast, _REASONS["suspicious"], Battle.stats,
+    Vote.too_fast, _REASONS["suspicious"], Vote.seen_named, Battle.stats,
 )
 
 
@@ -163,7 +165,7 @@ def iter_record_batches(
 def _record(row: Any, salt: str, options: ExportOptions) -> dict[str, Any]:
     (_, battle_id, question_id, model_a, model_b, winner, voter_id, anony, language,
      created_at, category, answer_set, mode, source, identity_leak, flagged, too_fast,
-     suspicious, stats, turns, *conversations) = row
+     suspicious, seen_named, stats, turns, *conversations) = row
     record = {
         "battle_id": battle_id, "question_id": question_id, "model_a": model_a,
         "model_b": model_b, "winner": winner,
@@ -172,7 +174,8 @@ def _record(row: Any, salt: str, options: ExportOptions) -> dict[str, Any]:
         "tstamp": _utc(created_at).timestamp(), "category": category,
         "answer_set": answer_set, "mode": mode, "source": source,
         "identity_leak": bool(identity_leak), "flagged": bool(flagged),
-        "too_fast": bool(too_fast), "suspicious": bool(suspicious), "stats": stats,
+        "too_fast": bool(too_fast), "suspicious": bool(suspicious),
+        "seen_named": bool(seen_named), "stats": stats,
     }
     if conversations:
         conversation_a, conversation_b = conversations

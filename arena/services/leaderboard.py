@@ -57,6 +57,7 @@ class View:
     include_imported: bool = True
     include_too_fast: bool = False
     include_suspicious: bool = False
+    include_seen_named: bool = False
 
     @property
     def rules(self) -> CountRules:

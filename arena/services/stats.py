@@ -49,7 +49,8 @@ def model_stats(session: Session, *, anony_only: bool = False) -> list[ModelStat
             ties[model_b] += count
     answers = dict(
         session.exec(
-            select(ArenaModel.name, func.count(Answer.id))
+            # questions answered (several samples of one answer count once)
+            select(ArenaModel.name, func.count(Answer.question_pk.distinct()))
             .join(Answer, Answer.model_id == ArenaModel.id, isouter=True)
             .group_by(ArenaModel.name)
         ).all()

@@ -114,7 +114,7 @@ def _rows(record: VoteRecord, *, source: str, source_id: str,
     }
     vote = {"battle_id": battle_id, "winner": record.winner, "ip_hash": None,
             "ui_language": None, "created_at": cast_at, "too_fast": record.too_fast,
-            "suspicious": record.suspicious}
+            "suspicious": record.suspicious, "seen_named": record.seen_named}
     return battle, vote
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from arena.config import LimitSettings
 from arena.models import WINNERS, Battle, Vote, VoteResult, utcnow
 from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from arena.services.exposure import record_exposure, seen_named
 from arena.services.limits import LimitPolicy, enforce, too_fast
 from arena.services.voters import Voter
 
@@ -22,7 +23,10 @@ def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter,
     voter's battle, a battle already voted or not votable (failed answers), a
     winner outside WINNERS, the voter's or the IP's vote *limits* reached
     (TooManyRequests). Stored but flagged `too_fast` (left out of ratings): a
-    vote cast sooner after the answers were shown than they could be read.
+    vote cast sooner after the answers were shown than they could be read. Stored
+    but flagged `seen_named` (left out of ratings): an anonymous vote on a question
+    and model the voter was shown named before (arena.services.exposure). The
+    reveal itself is such a showing: it is recorded with the vote.
     """
     if winner not in WINNERS:
         raise InvalidInput(f"winner must be one of {', '.join(WINNERS)}")
@@ -43,11 +47,19 @@ def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter,
     shown = battle.ready_at or battle.created_at
     elapsed = (now - (shown if shown.tzinfo else shown.replace(tzinfo=UTC))).total_seconds()
     battle.status = "voted"
+    pair = (battle.model_a, battle.model_b)
+    known = (battle.anony and battle.question_pk is not None
+             and seen_named(session, voter_id=voter.id, question_pk=battle.question_pk,
+                            models=pair))
     session.add(
         Vote(battle_id=battle.id, winner=winner, ip_hash=voter.ip_hash,
              ui_language=voter.ui_language, created_at=now,
-             too_fast=too_fast(elapsed, _last_answer_chars(battle), limits))
+             too_fast=too_fast(elapsed, _last_answer_chars(battle), limits),
+             seen_named=known)
     )
+    if battle.question_pk is not None:
+        record_exposure(session, voter_id=voter.id, question_pk=battle.question_pk,
+                        models=pair)
     try:
         session.commit()
     except IntegrityError as exc:  # a concurrent vote on the same battle won

@@ -20,8 +20,9 @@ def build_blocks(arena: Arena) -> gr.Blocks:
                     live_tab.render(arena)
             with gr.Tab(I18N("tab_battle"), id="battle", elem_id="tab-battle"):
                 battle_tab.render(arena, blocks)
-            with gr.Tab(I18N("tab_side"), id="side", elem_id="tab-side") as side:
-                side_by_side_tab.render(arena, side)
+            if arena.settings.battle.named_mode != "off":
+                with gr.Tab(I18N("tab_side"), id="side", elem_id="tab-side") as side:
+                    side_by_side_tab.render(arena, side)
             with gr.Tab(I18N("tab_leaderboard"), id="leaderboard",
                         elem_id="tab-leaderboard") as board:
                 leaderboard_tab.render(arena, board)

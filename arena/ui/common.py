@@ -94,7 +94,8 @@ class VotePanel:
             try:
                 battle = services.start_battle(
                     session, voter=voter, limits=self.arena.settings.limits,
-                    answer_sets=self.arena.settings.battle.answer_sets, **kwargs,
+                    answer_sets=self.arena.settings.battle.answer_sets,
+                    named_mode=self.arena.settings.battle.named_mode, **kwargs,
                 )
             except services.ServiceError as exc:
                 return self.show(None, tr("no_battle", voter.ui_language, error=str(exc)))

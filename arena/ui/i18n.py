@@ -38,7 +38,11 @@ EN = {
         "Two anonymous models answered the same prompt. Read both answers and vote. "
         "The model names are revealed only after your vote."
     ),
-    "side_intro": "Pick two models, draw a prompt both answered, and compare them by name.",
+    "side_intro": (
+        "Pick two models, draw a prompt both answered, and compare them by name. Once you "
+        "have seen a model's answer to a prompt by name, your later anonymous votes on that "
+        "prompt and model do not count on the leaderboard."
+    ),
     "model_a": "Model A",
     "model_b": "Model B",
     "pick_a": "Model A (left)",
@@ -85,7 +89,10 @@ ZH = {
         "两个匿名模型回答了同一个问题。请阅读两个回答后投票，"
         "投票之后才会揭晓模型名称。"
     ),
-    "side_intro": "选择两个模型，抽取一个它们都回答过的问题，实名对比。",
+    "side_intro": (
+        "选择两个模型，抽取一个它们都回答过的问题，实名对比。实名看过某个模型对某个问题的回答后，"
+        "你之后在匿名对战中对该问题和该模型的投票不计入排行榜。"
+    ),
     "model_a": "模型 A",
     "model_b": "模型 B",
     "pick_a": "模型 A（左）",
@@ -125,7 +132,8 @@ MESSAGES = {
         "lb_style_on": "**Style control on**: ratings hold answer length and markdown fixed.",
         "lb_method": ("Bradley-Terry ratings on the Elo scale with FastChat's C=1 prior, "
                       "sandwich 95% intervals. Left out: flagged battles, identity leaks, "
-                      "too-fast votes and the votes of flagged voters."),
+                      "too-fast votes, the votes of flagged voters and votes on answers the "
+                      "voter had seen named."),
     },
     "zh": {
         "revealed": (
@@ -145,7 +153,7 @@ MESSAGES = {
         "lb_style_on": "**已开启风格控制**：评分时固定回答长度与 Markdown 格式的影响。",
         "lb_method": ("评分为 Elo 尺度的 Bradley-Terry 模型（采用 FastChat 的 C=1 先验），"
                       "区间为三明治估计的 95% 置信区间。不计入：被标记的对战、泄露身份的回答、"
-                      "过快的投票以及被标记投票者的投票。"),
+                      "过快的投票、被标记投票者的投票，以及投票者此前已在具名对比中见过的回答的投票。"),
     },
 }
 

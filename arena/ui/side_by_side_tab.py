@@ -13,7 +13,10 @@ from arena.ui.i18n import I18N, tr
 
 
 def render(arena: Arena, tab: gr.Tab) -> None:
+    """The named tab (not built when battle.named_mode is "off"). Under "separate" it
+    offers only models with answers anonymous battles never show, or says why none."""
     gr.Markdown(I18N("side_intro"))
+    notice = gr.Markdown("", elem_id="sbs-notice")
     with gr.Row():
         pick_a = gr.Dropdown(label=I18N("pick_a"), choices=[], elem_id="sbs-pick-a")
         pick_b = gr.Dropdown(label=I18N("pick_b"), choices=[], elem_id="sbs-pick-b")
@@ -21,13 +24,20 @@ def render(arena: Arena, tab: gr.Tab) -> None:
     panel = VotePanel(arena, "sbs")
     panel.wire_votes()
 
-    def load_models() -> tuple[Any, Any]:
+    def load_models() -> tuple[Any, Any, str]:
         # Filled when the tab opens, so model names are not in the page config.
+        settings = arena.settings.battle
         with arena.session() as session:
-            names = services.models_with_answers(session, arena.settings.battle.answer_sets)
+            try:
+                names = services.models_with_answers(session, settings.answer_sets,
+                                                     named_mode=settings.named_mode)
+                message = ""
+            except services.ServiceError as exc:
+                names, message = [], str(exc)
         first = names[0] if names else None
         second = names[1] if len(names) > 1 else None
-        return gr.Dropdown(choices=names, value=first), gr.Dropdown(choices=names, value=second)
+        return (gr.Dropdown(choices=names, value=first),
+                gr.Dropdown(choices=names, value=second), message)
 
     def draw_battle(model_a: str | None, model_b: str | None,
                     request: gr.Request) -> tuple[Any, ...]:
@@ -37,6 +47,6 @@ def render(arena: Arena, tab: gr.Tab) -> None:
                                        error=tr("pick_two", voter.ui_language)))
         return panel.start(request, models=(model_a, model_b))
 
-    tab.select(load_models, outputs=[pick_a, pick_b], api_visibility="private")
+    tab.select(load_models, outputs=[pick_a, pick_b, notice], api_visibility="private")
     draw.click(draw_battle, inputs=[pick_a, pick_b], outputs=panel.battle_outputs,
                api_visibility="private")

@@ -79,14 +79,6 @@ def test_refusals_are_clear_and_store_nothing(api, server) -> None:
     assert votes_stored(server) == 1
 
 
-def test_named_battle_through_the_api(api, server) -> None:
-    response = api.post("/api/battles", json={"models": [MODELS[1], MODELS[2]]})
-    assert response.status_code == 201
-    body = response.json()
-    assert (body["model_a"], body["model_b"], body["anony"]) == (MODELS[1], MODELS[2], False)
-    assert api.post("/api/battles", json={"models": [MODELS[1], "ghost"]}).status_code == 404
-
-
 def test_battle_can_be_fetched_only_by_its_voter(api, server) -> None:
     battle_id = api.post("/api/battles", json={}).json()["battle_id"]
     mine = api.get(f"/api/battles/{battle_id}")

@@ -10,7 +10,7 @@ from arena.formats.votes import LOCAL_FIELDS, iter_raw_records, iter_votes
 from arena.services.export import ExportFilters, ExportOptions, write_votes
 from arena.services.vote_import import VoteImportSummary, import_votes
 
-EVERYTHING = ExportFilters(include_flagged=True)
+EVERYTHING = ExportFilters(include_flagged=True, include_seen_named=True)
 DEFAULT_OPTIONS = ExportOptions()
 
 

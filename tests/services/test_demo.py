@@ -27,7 +27,8 @@ def test_demo_set_has_enough_prompts_models_and_both_languages() -> None:
     assert languages["en"] >= 10 and languages["zh"] >= 10
     assert all(set(q.answers) == set(demo.models) for q in demo.questions)
     assert any(len(q.turns) == 2 for q in demo.questions)
-    text = "\n".join(a for q in demo.questions for turns in q.answers.values() for a in turns)
+    text = "\n".join(a for q in demo.questions for samples in q.answers.values()
+                     for turns in samples for a in turns)
     assert not [w for w in VENDOR_WORDS if w in text.lower()]
     assert "```" in text  # code blocks to render
 

@@ -1,4 +1,5 @@
-"""A voter in a real browser: battle, reveal, next battle, side by side, leaderboard."""
+"""A voter in a real browser: battle, reveal, next battle, leaderboard (side by side:
+test_named_browser.py)."""
 
 from __future__ import annotations
 
@@ -59,23 +60,6 @@ def test_vote_reveals_names_only_after_voting(server, arena_url, new_page) -> No
     votes = stored_votes(server)
     assert len(votes) == 2 and votes[1][1].winner == "tie"
     assert votes[0][0].id != votes[1][0].id
-
-
-def test_side_by_side_mode_votes_with_names(server, arena_url, new_page) -> None:
-    page = new_page(arena_url)
-    wait_for_battle(page)
-    page.get_by_role("tab", name="Side by side").click()
-    for pick, model in (("#sbs-pick-a", SECRET_MODELS[2]), ("#sbs-pick-b", SECRET_MODELS[0])):
-        page.click(f"{pick} input")
-        page.locator(pick).get_by_role("option", name=model, exact=True).click()
-    page.click("#sbs-draw")
-    wait_for_battle(page, "sbs")
-    page.click("#sbs-vote-bothbad")
-    page.wait_for_function("document.querySelector('#sbs-reveal').innerText.includes('was')")
-    [(battle, vote)] = stored_votes(server)
-    assert (battle.model_a, battle.model_b, battle.anony) == (SECRET_MODELS[2], SECRET_MODELS[0],
-                                                              False)
-    assert vote.winner == "tie (bothbad)"
 
 
 def test_leaderboard_tab_lists_models_with_votes(server, arena_url, new_page) -> None:

@@ -1,0 +1,44 @@
+"""What each voter has seen under a model's name, for the `seen_named` rule.
+
+A voter is *exposed* to (question, model) when shown that model's answer to that
+answer-set question with the model named: a named battle (when drawn), or the reveal
+after their own vote. An anonymous vote on a battle whose question and either model
+the voter was exposed to before the vote is stored ``seen_named`` and left out of
+the board by default (arena.services.counting). Anonymous draws prefer questions the
+voter has not been exposed to, so fewer of their votes are lost that way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import exists, select, text
+from sqlmodel import Session
+
+from arena.models import NamedExposure, Question, utcnow
+
+
+def record_exposure(session: Session, *, voter_id: str, question_pk: int,
+                    models: Iterable[str]) -> None:
+    """Note (in the caller's transaction) that *voter_id* saw *models* named on a question."""
+    now = utcnow()
+    for model in models:
+        session.execute(
+            text("INSERT INTO named_exposure (voter_id, question_pk, model, created_at) "
+                 "VALUES (:voter, :question, :model, :now) ON CONFLICT DO NOTHING"),
+            {"voter": voter_id, "question": question_pk, "model": model, "now": now})
+
+
+def seen_named(session: Session, *, voter_id: str, question_pk: int,
+               models: Iterable[str]) -> bool:
+    statement = select(exists().where(
+        NamedExposure.voter_id == voter_id, NamedExposure.question_pk == question_pk,
+        NamedExposure.model.in_(list(models))))  # type: ignore[attr-defined]
+    return bool(session.execute(statement).scalar())
+
+
+def unexposed(voter_id: str) -> Any:
+    """A condition over Question: *voter_id* has seen no answer to it named."""
+    return ~exists().where(NamedExposure.voter_id == voter_id,
+                           NamedExposure.question_pk == Question.id)
