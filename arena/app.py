@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator
@@ -28,6 +29,8 @@ from arena.ui import I18N, build_blocks  # noqa: E402
 from arena.ui.admin import build_admin_blocks  # noqa: E402
 from arena.web.voter_cookie import VoterCookieMiddleware  # noqa: E402
 
+log = logging.getLogger("arena")
+
 
 def prepare(settings: Settings) -> Arena:
     """Open the database, migrate it (once, under a lock) and load the demo if empty."""
@@ -36,6 +39,12 @@ def prepare(settings: Settings) -> Arena:
         if settings.battle.load_demo:
             services.ensure_demo(session)
         live.sync_models(session, settings)
+        if settings.battle.named_mode != "off":
+            try:
+                services.models_with_answers(session, settings.battle.answer_sets,
+                                             named_mode=settings.battle.named_mode)
+            except services.ServiceError as exc:  # the owner's to fix; voters see a notice
+                log.warning("the side-by-side (named) tab has nothing to show: %s", exc)
     return arena
 
 

@@ -44,9 +44,12 @@ def serve(
     settings = settings_or_exit(config)
     if server:
         settings = settings_or_exit(config, server=settings.server.model_dump() | server)
-    arena = prepare(settings)
+    running: list[Arena] = []  # the live settings once serving (a reload may add keys)
     configure_logging(level=settings.server.log_level, json_lines=settings.server.log_json,
-                      secrets=lambda: [api_key(m) for m in arena.settings.models])
+                      secrets=lambda: [api_key(m) for m in
+                                       (running[0].settings if running else settings).models])
+    arena = prepare(settings)
+    running.append(arena)
     typer.echo(f"Arena on http://{settings.server.host}:{settings.server.port} "
                f"(database {arena.engine.url.render_as_string(hide_password=True)})")
     if check_models:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from arena.config import load_settings
 from arena.context import Arena
@@ -106,7 +107,7 @@ def test_unpause_and_the_last_failure_in_the_listing(tmp_path: Path, endpoints,
     assert unpaused.returncode == 0 and "badkey-1: unpaused" in unpaused.stdout
     arena = Arena.open(load_settings(config))
     with arena.session() as session:
-        row_db = session.query(ArenaModel).filter_by(name="badkey-1").one()
+        row_db = session.exec(select(ArenaModel).where(ArenaModel.name == "badkey-1")).one()
         assert row_db.paused_until is None and row_db.consecutive_failures == 0
         assert {m.name for m in live.available_models(session, arena.settings)} == {
             "good-1", "badkey-1"}

@@ -118,6 +118,7 @@ MESSAGES = {
         "no_battle": "⚠️ No battle could be drawn: {error}",
         "no_current": "no battle on screen; press Next battle",
         "pick_two": "pick two models first",
+        "named_unavailable": "Named comparisons are not open in this arena.",
         "voted_hint": "Press Next battle for a new pair.",
         "live_failed": (
             "⚠️ One answer could not be completed, so this battle cannot be voted. "
@@ -143,6 +144,7 @@ MESSAGES = {
         "no_battle": "⚠️ 无法开始对战：{error}",
         "no_current": "当前没有对战，请点击“下一场”",
         "pick_two": "请先选择两个模型",
+        "named_unavailable": "本竞技场暂未开放具名对比。",
         "voted_hint": "点击“下一场”开始新的对战。",
         "live_failed": "⚠️ 有一个回答未能完成，本场对战无法投票。请点击“新对战”重试。",
         "answer_failed": "⚠️ 该回答未能完成：{reason}。",

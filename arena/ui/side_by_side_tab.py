@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import gradio as gr
 
 from arena import services
 from arena.context import Arena
+from arena.services.voters import ui_language
 from arena.ui.common import VotePanel, voter_from
 from arena.ui.i18n import I18N, tr
+
+log = logging.getLogger("arena.ui")
 
 
 def render(arena: Arena, tab: gr.Tab) -> None:
@@ -24,7 +28,7 @@ def render(arena: Arena, tab: gr.Tab) -> None:
     panel = VotePanel(arena, "sbs")
     panel.wire_votes()
 
-    def load_models() -> tuple[Any, Any, str]:
+    def load_models(request: gr.Request) -> tuple[Any, Any, str]:
         # Filled when the tab opens, so model names are not in the page config.
         settings = arena.settings.battle
         with arena.session() as session:
@@ -33,7 +37,10 @@ def render(arena: Arena, tab: gr.Tab) -> None:
                                                      named_mode=settings.named_mode)
                 message = ""
             except services.ServiceError as exc:
-                names, message = [], str(exc)
+                # What to configure is for the owner (logged); the voter is told plainly.
+                log.info("named tab empty: %s", exc)
+                language = ui_language(dict(request.headers or {}).get("accept-language"))
+                names, message = [], tr("named_unavailable", language)
         first = names[0] if names else None
         second = names[1] if len(names) > 1 else None
         return (gr.Dropdown(choices=names, value=first),

@@ -53,14 +53,15 @@ def test_off_has_no_named_tab(database_url, tmp_path: Path, new_page) -> None:
         assert "实名对比会排除之后的匿名投票" in page.inner_text("#about-text")
 
 
-def test_separate_without_a_separate_set_says_what_to_configure(database_url, tmp_path: Path,
-                                                                new_page) -> None:
+def test_separate_without_a_separate_set_says_named_is_not_open(database_url, tmp_path: Path,
+                                                               new_page) -> None:
     with named_server(database_url, tmp_path, named_mode="separate", answer_sets=[],
                       models=SECRET_MODELS) as server:
         page = new_page(server.url)
         open_named_tab(page)
-        page.wait_for_function(
-            "document.querySelector('#sbs-notice').innerText.includes('battle.answer_sets')")
+        page.wait_for_function("document.querySelector('#sbs-notice').innerText"
+                               ".includes('Named comparisons are not open')")
+        assert "battle." not in page.inner_text("body")  # what to configure is the owner's
         page.click("#sbs-draw")
         page.wait_for_function("document.querySelector('#sbs-reveal').innerText.length > 0")
         assert page.is_disabled("#sbs-vote-a")
