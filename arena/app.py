@@ -21,6 +21,7 @@ from arena.api.export import export_router  # noqa: E402
 from arena.api.routes import service_error_handler  # noqa: E402
 from arena.config import Settings  # noqa: E402
 from arena.context import Arena  # noqa: E402
+from arena.db import pool_budget_problem  # noqa: E402
 from arena.providers.transport import tls_context  # noqa: E402
 from arena.services import live  # noqa: E402
 from arena.services.audit import AuditScheduler  # noqa: E402
@@ -45,6 +46,11 @@ def prepare(settings: Settings) -> Arena:
                                              named_mode=settings.battle.named_mode)
             except services.ServiceError as exc:  # the owner's to fix; voters see a notice
                 log.warning("the side-by-side (named) tab has nothing to show: %s", exc)
+    problem = pool_budget_problem(arena.engine, processes=settings.server.processes,
+                                  pool_size=settings.database_pool_size,
+                                  max_overflow=settings.database_max_overflow)
+    if problem:
+        log.warning("connection pools: %s", problem)
     return arena
 
 

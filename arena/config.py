@@ -42,6 +42,11 @@ class ServerSettings(BaseModel):
     title: str = "Arena"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = Field(default=False, description="One JSON object per log line.")
+    processes: int = Field(
+        default=1, ge=1,
+        description="How many `arena serve` processes share this database (behind a proxy): "
+                    "at start, each checks that all their connection pools fit PostgreSQL's "
+                    "max_connections.")
 
 
 class BattleSettings(BaseModel):
@@ -137,6 +142,10 @@ class Settings(BaseSettings):
         description="The TOML file these settings were read from (None: defaults and env).",
     )
     database_url: str = DEFAULT_DATABASE_URL
+    database_pool_size: int = Field(
+        default=10, ge=1, description="PostgreSQL connections each process keeps open.")
+    database_max_overflow: int = Field(
+        default=10, ge=0, description="... and may open beyond that under load.")
     secret_salt: str | None = Field(
         default=None,
         description=(

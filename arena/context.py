@@ -46,7 +46,8 @@ class Arena:
         raises DatabaseNotReady, which says to run `arena db upgrade`."""
         if not migrate:
             check_schema(settings.database_url)
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, pool_size=settings.database_pool_size,
+                             max_overflow=settings.database_max_overflow)
         if migrate:
             upgrade(engine)
         else:
@@ -84,8 +85,8 @@ class Arena:
         if self._leaderboard is None:
             from arena.services.leaderboard import LeaderboardCache
 
-            self._leaderboard = LeaderboardCache(
-                self.engine, min_votes=self.settings.battle.leaderboard_min_votes
+            self._leaderboard = LeaderboardCache(  # it only reads
+                read_only(self.engine), min_votes=self.settings.battle.leaderboard_min_votes
             )
         return self._leaderboard
 

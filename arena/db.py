@@ -14,13 +14,15 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "arena_read_only"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
+                **kwargs: Any) -> Engine:
     """An engine with the per-backend settings the arena relies on.
 
     SQLite: WAL (readers do not block the writer), foreign keys on, and every
@@ -55,15 +57,50 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, **kwargs)
+
+
+def pool_budget_problem(engine: Engine, *, processes: int, pool_size: int,
+                        max_overflow: int) -> str | None:
+    """On PostgreSQL: why *processes* pools of this size may not all get connections
+    (None when they fit in the server's max_connections)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        limit = int(connection.execute(text("SHOW max_connections")).scalar_one())
+        reserved = int(connection.execute(
+            text("SHOW superuser_reserved_connections")).scalar_one())
+    wanted = processes * (pool_size + max_overflow)
+    available = limit - reserved
+    if wanted <= available:
+        return None
+    return (f"{processes} process(es) x (database_pool_size {pool_size} + "
+            f"database_max_overflow {max_overflow}) = {wanted} connections, but PostgreSQL "
+            f"allows {available} (max_connections {limit} - {reserved} reserved): lower "
+            "database_pool_size / database_max_overflow or raise max_connections")
 
 
 def read_only(engine: Engine) -> Engine:
     """The same engine for transactions that only read: on SQLite they begin
     deferred, so they never queue behind writers for the write lock."""
     return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
+@contextmanager
+def read_phase(session: Session) -> Iterator[None]:
+    """The reads a request makes before its writes. On SQLite they run in a transaction
+    of their own that begins deferred and ends here, so the write lock is held only for
+    the short write transaction that follows; elsewhere reads take no lock and this
+    adds nothing. (A caller already in a transaction keeps it.)"""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or session.in_transaction():
+        yield
+        return
+    session.connection(execution_options={READ_ONLY_OPTION: True})
+    try:
+        yield
+    finally:
+        session.commit()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

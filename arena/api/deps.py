@@ -23,6 +23,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """For routes that only read: on SQLite it never waits for the write lock."""
+    with get_arena(request).read_session() as session:
+        yield session
+
+
 async def get_voter(request: Request) -> Voter:
     """Who is asking, decided by arena.services.voters.resolve_voter."""
     arena = get_arena(request)

@@ -20,13 +20,15 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from arena import services
-from arena.api.deps import get_arena, get_session, get_voter
+from arena.api.deps import get_arena, get_read_session, get_session, get_voter
 from arena.api.live import start_live_battle
 from arena.context import Arena
+from arena.db import read_only
 from arena.models import BattlePublic, NamedBattlePublic, VoteResult, Winner
 
 router = APIRouter()
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 VoterDep = Annotated[services.Voter, Depends(get_voter)]
 
 
@@ -52,7 +54,7 @@ class VoteRequest(BaseModel):
 @router.get("/healthz")
 def healthz(request: Request) -> JSONResponse:
     try:
-        with get_arena(request).engine.connect() as connection:
+        with read_only(get_arena(request).engine).connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
         return JSONResponse({"status": "unavailable", "detail": type(exc).__name__},
@@ -89,7 +91,7 @@ def vote(battle_id: str, body: VoteRequest, request: Request, session: SessionDe
 
 
 @router.get("/api/battles/{battle_id}", response_model=NamedBattlePublic | BattlePublic)
-def show_battle(battle_id: str, session: SessionDep, voter: VoterDep) -> BattlePublic:
+def show_battle(battle_id: str, session: ReadSessionDep, voter: VoterDep) -> BattlePublic:
     return services.battle_for_voter(session, battle_id, voter)
 
 

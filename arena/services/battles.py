@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from arena.config import LimitSettings
+from arena.db import read_phase
 from arena.models import (
     Answer,
     AnswerSet,
@@ -98,43 +99,16 @@ def start_battle(
     its model's samples, drawn at random. Counts against the voter's and the IP's
     battle *limits* (TooManyRequests, nothing stored, when one is full).
     """
-    if models is not None:
-        drawable = _drawable(answer_sets, named_mode, models)  # "off" refuses first
-        if models[0] == models[1]:
-            raise InvalidInput("pick two different models")
-        known = set(session.exec(select(ArenaModel.name).where(ArenaModel.name.in_(models))))
-        for name in models:
-            if name not in known:
-                raise NotFound(f"unknown model {name!r}")
-    else:
-        drawable = _drawable(answer_sets, None, None)
-    eligible = _eligible_questions(drawable)
-    question_ids = session.exec(eligible).all()  # type: ignore[call-overload]
-    if models is None and question_ids:
-        fresh = session.exec(  # type: ignore[call-overload]
-            select(Question.id).where(Question.id.in_(eligible), unexposed(voter.id)))
-        question_ids = fresh.all() or question_ids
-    if not question_ids:
-        if models is not None:
-            raise NotFound(f"no question answered by both {models[0]} and {models[1]}"
-                           + ("" if named_mode == "on" else " among the answers named "
-                              "battles may show (battle.named_mode)"))
-        raise NotFound("no question has answers from two models: import an answer set first")
-    question = session.get(Question, rng.choice(sorted(question_ids)))
-    assert question is not None
-    samples: dict[str, list[tuple[int, list[str]]]] = {}
-    for _, name, sample, turns in session.execute(
-            drawable.where(Answer.question_pk == question.id).order_by(Answer.sample)):
-        samples.setdefault(name, []).append((sample, turns))
-    pair = list(models) if models is not None else rng.sample(sorted(samples), 2)
-    (sample_a, turns_a), (sample_b, turns_b) = (rng.choice(samples[name]) for name in pair)
-    answer_set = session.get(AnswerSet, question.answer_set_id)
+    with read_phase(session):
+        draw = _draw(session, voter=voter, answer_sets=answer_sets, models=models,
+                     named_mode=named_mode, rng=rng)
+    question, answer_set, pair, (sample_a, turns_a), (sample_b, turns_b) = draw
     battle = Battle(
         id=secrets.token_hex(16),
         anony=models is None,
         model_a=pair[0],
         model_b=pair[1],
-        answer_set=answer_set.name if answer_set else None,
+        answer_set=answer_set,
         question_id=question.question_id,
         question_pk=question.id,
         sample_a=sample_a,
@@ -157,6 +131,48 @@ def start_battle(
                         models=pair)
     session.commit()
     return public_view(battle)
+
+
+Sample = tuple[int, list[str]]
+
+
+def _draw(session: Session, *, voter: Voter, answer_sets: Sequence[str],
+          models: tuple[str, str] | None, named_mode: str,
+          rng: random.Random) -> tuple[Question, str | None, list[str], Sample, Sample]:
+    """The question, its answer set's name, the pair and each side's sample (reads only)."""
+    if models is not None:
+        drawable = _drawable(answer_sets, named_mode, models)  # "off" refuses first
+        if models[0] == models[1]:
+            raise InvalidInput("pick two different models")
+        known = set(session.exec(select(ArenaModel.name).where(ArenaModel.name.in_(models))))
+        for name in models:
+            if name not in known:
+                raise NotFound(f"unknown model {name!r}")
+    else:
+        drawable = _drawable(answer_sets, None, None)
+    eligible = _eligible_questions(drawable).subquery()
+    # Each eligible question, and whether the voter has seen none of its answers named.
+    rows = session.execute(select(eligible.c.question_pk,
+                                  unexposed(voter.id, eligible.c.question_pk))).all()
+    fresh = [pk for pk, unseen in rows if unseen] if models is None else []
+    question_ids = fresh or [pk for pk, _ in rows]
+    if not question_ids:
+        if models is not None:
+            raise NotFound(f"no question answered by both {models[0]} and {models[1]}"
+                           + ("" if named_mode == "on" else " among the answers named "
+                              "battles may show (battle.named_mode)"))
+        raise NotFound("no question has answers from two models: import an answer set first")
+    question_pk = rng.choice(sorted(question_ids))
+    question, answer_set = session.execute(
+        select(Question, AnswerSet.name).join(AnswerSet, AnswerSet.id == Question.answer_set_id)
+        .where(Question.id == question_pk)).one()
+    samples: dict[str, list[Sample]] = {}
+    for _, name, sample, turns in session.execute(
+            drawable.where(Answer.question_pk == question_pk).order_by(Answer.sample)):
+        samples.setdefault(name, []).append((sample, turns))
+    pair = list(models) if models is not None else rng.sample(sorted(samples), 2)
+    side_a, side_b = (rng.choice(samples[name]) for name in pair)
+    return question, answer_set, pair, side_a, side_b
 
 
 def battle_for_voter(session: Session, battle_id: str, voter: Voter) -> BattlePublic:

@@ -235,8 +235,8 @@ def write_votes(
 
 def stream_export(arena: Arena, request: ExportRequest) -> Iterator[bytes]:
     """*request*'s file chunk by chunk, in a session of its own for the whole stream."""
-    salt = arena.salt  # before the session: on SQLite each transaction holds the lock
-    with arena.session() as session:
+    salt = arena.salt  # before the session: it may be made (written) on first use
+    with arena.read_session() as session:
         yield from export_chunks(session, salt=salt, fmt=request.fmt, filters=request.filters,
                                  options=request.options)
 
@@ -244,8 +244,8 @@ def stream_export(arena: Arena, request: ExportRequest) -> Iterator[bytes]:
 def write_export(arena: Arena, handle: BinaryIO, request: ExportRequest, *,
                  on_batch: Callable[[int], None] | None = None) -> int:
     """Write *request*'s file to *handle*; returns how many votes."""
-    salt = arena.salt  # before the session: on SQLite each transaction holds the lock
-    with arena.session() as session:
+    salt = arena.salt  # before the session: it may be made (written) on first use
+    with arena.read_session() as session:
         return write_votes(session, handle, salt=salt, fmt=request.fmt,
                            filters=request.filters, options=request.options,
                            on_batch=on_batch)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import exists, select, text
+from sqlalchemy import exists, text
 from sqlmodel import Session
 
 from arena.models import NamedExposure, Question, utcnow
@@ -22,23 +22,18 @@ from arena.models import NamedExposure, Question, utcnow
 def record_exposure(session: Session, *, voter_id: str, question_pk: int,
                     models: Iterable[str]) -> None:
     """Note (in the caller's transaction) that *voter_id* saw *models* named on a question."""
-    now = utcnow()
-    for model in models:
-        session.execute(
-            text("INSERT INTO named_exposure (voter_id, question_pk, model, created_at) "
-                 "VALUES (:voter, :question, :model, :now) ON CONFLICT DO NOTHING"),
-            {"voter": voter_id, "question": question_pk, "model": model, "now": now})
+    names = list(models)
+    if not names:
+        return
+    rows = ", ".join(f"(:voter, :question, :model{i}, :now)" for i in range(len(names)))
+    session.execute(
+        text("INSERT INTO named_exposure (voter_id, question_pk, model, created_at) "
+             f"VALUES {rows} ON CONFLICT DO NOTHING"),
+        {"voter": voter_id, "question": question_pk, "now": utcnow(),
+         **{f"model{i}": name for i, name in enumerate(names)}})
 
 
-def seen_named(session: Session, *, voter_id: str, question_pk: int,
-               models: Iterable[str]) -> bool:
-    statement = select(exists().where(
-        NamedExposure.voter_id == voter_id, NamedExposure.question_pk == question_pk,
-        NamedExposure.model.in_(list(models))))  # type: ignore[attr-defined]
-    return bool(session.execute(statement).scalar())
-
-
-def unexposed(voter_id: str) -> Any:
-    """A condition over Question: *voter_id* has seen no answer to it named."""
+def unexposed(voter_id: str, question_pk: Any = Question.id) -> Any:
+    """A condition over *question_pk* (a column): *voter_id* has seen no answer to it named."""
     return ~exists().where(NamedExposure.voter_id == voter_id,
-                           NamedExposure.question_pk == Question.id)
+                           NamedExposure.question_pk == question_pk)

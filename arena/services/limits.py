@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlmodel import Session
 
 from arena.config import LimitSettings
@@ -71,41 +71,44 @@ def too_fast(elapsed_s: float, answer_chars: int, settings: LimitSettings) -> bo
     return elapsed_s < floor
 
 
-_INCREMENT = {
-    "postgresql": text(
-        "INSERT INTO rate_bucket (key, window_end, count) VALUES (:key, :end, 1) "
-        "ON CONFLICT (key) DO UPDATE SET count = rate_bucket.count + 1 RETURNING count"),
-    "sqlite": text(
-        "INSERT INTO rate_bucket (key, window_end, count) VALUES (:key, :end, 1) "
-        "ON CONFLICT (key) DO UPDATE SET count = count + 1 RETURNING count"),
-}
 _PRUNE = text("DELETE FROM rate_bucket WHERE window_end < :before")
 _PRUNE_EVERY_S = 300.0
 _last_prune = 0.0
 
 
+def _increment(dialect: str, rows: int) -> TextClause:
+    """One insert-or-increment of *rows* counters, returning each key's new count."""
+    values = ", ".join(f"(:key{i}, :end{i}, 1)" for i in range(rows))
+    current = "rate_bucket.count" if dialect == "postgresql" else "count"
+    return text(f"INSERT INTO rate_bucket (key, window_end, count) VALUES {values} "
+                f"ON CONFLICT (key) DO UPDATE SET count = {current} + 1 RETURNING key, count")
+
+
 def enforce(session: Session, policy: LimitPolicy, action: Action, *, voter_id: str,
             ip_hash: str | None, now: float | None = None) -> None:
     """Count one *action* for the voter and the IP in every window of the policy, in the
-    caller's transaction. When a window is full, rolls that transaction back (nothing of
-    the request is stored) and raises TooManyRequests."""
-    windows = policy.for_action(action)
-    if not windows:
-        return
+    caller's transaction (one statement for all windows). When a window is full, rolls
+    that transaction back (nothing of the request is stored) and raises TooManyRequests."""
     now = time.time() if now is None else now
-    dialect = session.get_bind().dialect.name
-    statement = _INCREMENT["postgresql" if dialect == "postgresql" else "sqlite"]
+    counted: dict[str, tuple[Window, int]] = {}
+    for window in policy.for_action(action):
+        subject = voter_id if window.scope == "voter" else ip_hash
+        if subject is not None:
+            start = window.start(now)
+            counted[f"{action}:{window.scope}:{window.seconds}:{start}:{subject}"] = (
+                window, start)
+    if not counted:
+        return
     connection = session.connection()
     _maybe_prune(connection, now)
-    for window in windows:
-        subject = voter_id if window.scope == "voter" else ip_hash
-        if subject is None:
-            continue
-        start = window.start(now)
-        end = datetime.fromtimestamp(start + window.seconds, UTC)
-        key = f"{action}:{window.scope}:{window.seconds}:{start}:{subject}"
-        count = connection.execute(statement, {"key": key, "end": end}).scalar_one()
-        if not policy.allows(window, count - 1):
+    params: dict[str, object] = {}
+    for i, (key, (window, start)) in enumerate(counted.items()):
+        params[f"key{i}"] = key
+        params[f"end{i}"] = datetime.fromtimestamp(start + window.seconds, UTC)
+    statement = _increment(connection.dialect.name, len(counted))
+    counts: dict[str, int] = dict(connection.execute(statement, params).all())  # type: ignore[arg-type]
+    for key, (window, start) in counted.items():
+        if not policy.allows(window, counts[key] - 1):
             retry = max(1, math.ceil(start + window.seconds - now))
             per = "minute" if window.seconds == MINUTE else "day"
             who = "this voter" if window.scope == "voter" else "this network address"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
+from sqlalchemy import Boolean, column, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from arena.config import LimitSettings
 from arena.models import WINNERS, Battle, Vote, VoteResult, utcnow
 from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from arena.services.exposure import record_exposure, seen_named
+from arena.services.exposure import record_exposure
 from arena.services.limits import LimitPolicy, enforce, too_fast
 from arena.services.voters import Voter
 
@@ -30,51 +31,79 @@ def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter,
     """
     if winner not in WINNERS:
         raise InvalidInput(f"winner must be one of {', '.join(WINNERS)}")
-    battle = session.get(Battle, battle_id)
-    if battle is None:
-        raise NotFound(f"no battle with id {battle_id!r}")
-    if battle.mode == "trial":
-        raise Conflict("the owner's trial battles are not voted")
-    if battle.voter_id != voter.id:
-        raise Forbidden("this battle belongs to another voter session")
-    if battle.status == "voted":
-        raise Conflict("this battle already has a vote")
-    if battle.status != "ready":
-        raise Conflict("this battle cannot be voted: an answer did not complete")
+    # One statement claims the battle (every rule that lets a vote in is in its WHERE; a
+    # concurrent vote waits on the row and then finds it voted) and reads what the vote
+    # needs; the reason for a refusal is looked up only when there is one.
+    row = session.execute(_CLAIM, {"battle": battle_id, "voter": voter.id}).first()
+    if row is None:
+        raise _refusal(session, battle_id, voter)
+    (model_a, model_b, anony, question_pk, ready_at, created_at, conversation_a,
+     conversation_b, exposed) = row
     enforce(session, LimitPolicy.from_settings(limits), "vote", voter_id=voter.id,
             ip_hash=voter.ip_hash)
     now = utcnow()
-    shown = battle.ready_at or battle.created_at
-    elapsed = (now - (shown if shown.tzinfo else shown.replace(tzinfo=UTC))).total_seconds()
-    battle.status = "voted"
-    pair = (battle.model_a, battle.model_b)
-    known = (battle.anony and battle.question_pk is not None
-             and seen_named(session, voter_id=voter.id, question_pk=battle.question_pk,
-                            models=pair))
+    shown = _aware(ready_at or created_at)
+    elapsed = (now - shown).total_seconds()
     session.add(
-        Vote(battle_id=battle.id, winner=winner, ip_hash=voter.ip_hash,
+        Vote(battle_id=battle_id, winner=winner, ip_hash=voter.ip_hash,
              ui_language=voter.ui_language, created_at=now,
-             too_fast=too_fast(elapsed, _last_answer_chars(battle), limits),
-             seen_named=known)
+             too_fast=too_fast(elapsed, _last_answer_chars(conversation_a, conversation_b),
+                               limits),
+             seen_named=bool(anony and question_pk is not None and exposed))
     )
-    if battle.question_pk is not None:
-        record_exposure(session, voter_id=voter.id, question_pk=battle.question_pk,
-                        models=pair)
+    if question_pk is not None:
+        record_exposure(session, voter_id=voter.id, question_pk=question_pk,
+                        models=(model_a, model_b))
     try:
         session.commit()
     except IntegrityError as exc:  # a concurrent vote on the same battle won
         session.rollback()
         raise Conflict("this battle already has a vote") from exc
-    return VoteResult(battle_id=battle.id, winner=winner,  # type: ignore[arg-type]
-                      model_a=battle.model_a, model_b=battle.model_b)
+    return VoteResult(battle_id=battle_id, winner=winner,  # type: ignore[arg-type]
+                      model_a=model_a, model_b=model_b)
+
+
+_BATTLE = Battle.__table__.c  # type: ignore[attr-defined]
+# Written out because the RETURNING clause's subquery must name `battle.` explicitly
+# (SQLite's rendering of it by SQLAlchemy leaves columns unqualified).
+_CLAIM = text(
+    "UPDATE battle SET status = 'voted' "
+    "WHERE id = :battle AND voter_id = :voter AND status = 'ready' AND mode <> 'trial' "
+    "RETURNING battle.model_a, battle.model_b, battle.anony, battle.question_pk, "
+    "battle.ready_at, battle.created_at, battle.conversation_a, battle.conversation_b, "
+    "EXISTS (SELECT 1 FROM named_exposure AS seen WHERE seen.voter_id = :voter "
+    "AND seen.question_pk = battle.question_pk "
+    "AND seen.model IN (battle.model_a, battle.model_b)) AS exposed"
+).columns(_BATTLE.model_a, _BATTLE.model_b, _BATTLE.anony, _BATTLE.question_pk,
+          _BATTLE.ready_at, _BATTLE.created_at, _BATTLE.conversation_a,
+          _BATTLE.conversation_b, column("exposed", Boolean))
+
+
+def _refusal(session: Session, battle_id: str, voter: Voter) -> Exception:
+    """Why *voter* may not vote on *battle_id* (the claim matched no row)."""
+    battle = session.get(Battle, battle_id)
+    session.rollback()
+    if battle is None:
+        return NotFound(f"no battle with id {battle_id!r}")
+    if battle.mode == "trial":
+        return Conflict("the owner's trial battles are not voted")
+    if battle.voter_id != voter.id:
+        return Forbidden("this battle belongs to another voter session")
+    if battle.status == "voted":
+        return Conflict("this battle already has a vote")
+    return Conflict("this battle cannot be voted: an answer did not complete")
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def vote_of(session: Session, battle_id: str) -> Vote | None:
     return session.exec(select(Vote).where(Vote.battle_id == battle_id)).first()
 
 
-def _last_answer_chars(battle: Battle) -> int:
+def _last_answer_chars(*conversations: list[dict[str, str]]) -> int:
     """Characters of the two answers the voter was last shown."""
     return sum(len(next((m["content"] for m in reversed(conversation)
                          if m["role"] == "assistant"), ""))
-               for conversation in (battle.conversation_a, battle.conversation_b))
+               for conversation in conversations)

@@ -31,7 +31,7 @@ def render(arena: Arena, tab: gr.Tab) -> None:
     def load_models(request: gr.Request) -> tuple[Any, Any, str]:
         # Filled when the tab opens, so model names are not in the page config.
         settings = arena.settings.battle
-        with arena.session() as session:
+        with arena.read_session() as session:
             try:
                 names = services.models_with_answers(session, settings.answer_sets,
                                                      named_mode=settings.named_mode)
