@@ -28,6 +28,7 @@ from arena.services.audit import AuditScheduler  # noqa: E402
 from arena.services.live_config import ConfigWatcher  # noqa: E402
 from arena.ui import I18N, build_blocks  # noqa: E402
 from arena.ui.admin import build_admin_blocks  # noqa: E402
+from arena.web import connection_notice  # noqa: E402
 from arena.web.voter_cookie import VoterCookieMiddleware  # noqa: E402
 
 log = logging.getLogger("arena")
@@ -83,12 +84,13 @@ def create_app(arena: Arena) -> FastAPI:
     app.add_exception_handler(services.ServiceError, service_error_handler)
     app.include_router(router)
     app.include_router(export_router)
+    app.include_router(connection_notice.router)
     app.add_middleware(VoterCookieMiddleware, secret=lambda: arena.salt)
     _mount_admin(app, arena)
     blocks = build_blocks(arena)
     return gr.mount_gradio_app(
         app, blocks, path="", i18n=I18N, footer_links=[], ssr_mode=False,
-        theme=gr.themes.Soft(), css=CSS,
+        theme=gr.themes.Soft(), css=CSS, head=connection_notice.HEAD,
     )
 
 
