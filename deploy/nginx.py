@@ -14,6 +14,9 @@ ROOT_WORKER_USER = "nobody nogroup"
 # The largest request body nginx passes on: the arena's largest legitimate body (a
 # live prompt of live.max_input_chars) is far smaller.
 DEFAULT_MAX_BODY = "256k"
+# A process is left out for FAIL_TIMEOUT after MAX_FAILS failed requests (refused or cut
+# connections) within it: one cut connection alone does not take it out.
+MAX_FAILS = 3
 FAIL_TIMEOUT = "5s"
 
 
@@ -34,7 +37,8 @@ def render(*, run_dir: Path, listen: str, upstreams: list[str], max_body: str = 
     (which process answered): for tests and diagnosis, never for a public arena.
     """
     as_root = os.geteuid() == 0 if as_root is None else as_root
-    servers = "\n".join(f"        server {address} max_fails=1 fail_timeout={FAIL_TIMEOUT};"
+    servers = "\n".join(f"        server {address} max_fails={MAX_FAILS} "
+                        f"fail_timeout={FAIL_TIMEOUT};"
                         for address in upstreams)
     debug = ("        add_header X-Arena-Upstream $upstream_addr always;\n"
              if debug_upstream_header else "")
