@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,20 +75,30 @@ def open_arena(database_url: str) -> Arena:
                       migrate=True)
 
 
+@dataclass
+class StackServer(LiveServer):
+    """nginx's URL, the arena's database (as the tests' LiveServer) and the stack."""
+
+    stack: Stack | None = None
+
+
 @contextmanager
-def stack_server(tmp_path: Path, database_url: str, **options: Any) -> Iterator[LiveServer]:
-    """The stack as the tests' LiveServer: nginx's URL, and the arena's database."""
+def stack_server(tmp_path: Path, database_url: str, **options: Any) -> Iterator[StackServer]:
     arena = open_arena(database_url)
     try:
         with arena_stack(tmp_path, database_url=database_url, **options) as stack:
-            yield LiveServer(url=stack.url, arena=arena)
+            yield StackServer(url=stack.url, arena=arena, stack=stack)
     finally:
         arena.close()
 
 
+def port_of(upstream: str) -> int:
+    """The port of the process that answered, from X-Arena-Upstream (the last one tried)."""
+    return int(upstream.split(",")[-1].strip().rsplit(":", 1)[1])
+
+
 def upstream_port(response: httpx.Response) -> int:
-    """The port of the process that answered (the last one nginx tried)."""
-    return int(response.headers[UPSTREAM_HEADER].split(",")[-1].strip().rsplit(":", 1)[1])
+    return port_of(response.headers[UPSTREAM_HEADER])
 
 
 def state(stack: Stack) -> dict[str, Any]:
