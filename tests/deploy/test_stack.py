@@ -9,13 +9,16 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlmodel import select
 
+from arena.context import Arena
 from arena.models import Vote
+from deploy.stack import Stack
 from tests.test_config import readme_block
 from tests.utils.factories import import_small_set
 from tests.utils.postgres import fresh_postgres_database
@@ -35,62 +38,67 @@ pytestmark = pytest.mark.slow
 VOTERS = 24
 
 
-def test_battles_and_votes_through_nginx_stick_to_one_process_per_voter(
-        tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Arena]]:
+    """One stack for this module's tests: two processes on a fresh PostgreSQL database."""
+    tmp_path = tmp_path_factory.mktemp("stack")
     with fresh_postgres_database() as database_url, \
             arena_stack(tmp_path, database_url=database_url) as stack:
         arena = open_arena(database_url)
         import_small_set(arena, tmp_path)
-        served_by: dict[int, set[int]] = {}
-        voted: list[str] = []
-        for voter in range(VOTERS):
-            with httpx.Client(timeout=30) as client:
-                for _ in range(3):
-                    battle = client.post(f"{stack.url}/api/battles", json={})
-                    assert battle.status_code == 201, battle.text
-                    battle_id = battle.json()["battle_id"]
-                    vote = client.post(f"{stack.url}/api/battles/{battle_id}/vote",
-                                       json={"winner": "tie"})
-                    assert vote.status_code == 200, vote.text
-                    voted.append(battle_id)
-                    # The first battle was the first request (no cookie yet): from the
-                    # vote on, the voter's cookie decides, and it never changes.
-                    served_by.setdefault(voter, set()).add(upstream_port(vote))
-        assert all(len(ports) == 1 for ports in served_by.values()), served_by
-        # The voters spread over both processes (24 voters on one: 2 * 2**-24 by chance).
-        ports = {port for ports in served_by.values() for port in ports}
-        assert ports == {worker.port for worker in stack.worker_list}
-        with arena.session() as session:
-            stored = session.exec(select(Vote.battle_id)).all()
-        assert sorted(stored) == sorted(voted)
+        yield stack, arena
         arena.close()
 
 
-def test_nginx_refuses_a_large_body_before_any_process_reads_it(tmp_path: Path) -> None:
-    with fresh_postgres_database() as database_url, \
-            arena_stack(tmp_path, database_url=database_url, workers=1) as stack:
-        big = {"prompt": "x" * 300_000}
-        response = httpx.post(f"{stack.url}/api/battles", json=big, timeout=30)
-        assert response.status_code == 413
-        assert UPSTREAM_HEADER not in response.headers  # nginx answered, no arena process
-        assert httpx.get(f"{stack.url}/healthz", timeout=10).json() == {"status": "ok"}
+def test_battles_and_votes_through_nginx_stick_to_one_process_per_voter(running) -> None:
+    stack, arena = running
+    served_by: dict[int, set[int]] = {}
+    voted: list[str] = []
+    for voter in range(VOTERS):
+        with httpx.Client(timeout=30) as client:
+            for _ in range(3):
+                battle = client.post(f"{stack.url}/api/battles", json={})
+                assert battle.status_code == 201, battle.text
+                battle_id = battle.json()["battle_id"]
+                vote = client.post(f"{stack.url}/api/battles/{battle_id}/vote",
+                                   json={"winner": "tie"})
+                assert vote.status_code == 200, vote.text
+                voted.append(battle_id)
+                # The first battle was the first request (no cookie yet): from the
+                # vote on, the voter's cookie decides, and it never changes.
+                served_by.setdefault(voter, set()).add(upstream_port(vote))
+    assert all(len(ports) == 1 for ports in served_by.values()), served_by
+    # The voters spread over both processes (24 voters on one: 2 * 2**-24 by chance).
+    ports = {port for ports in served_by.values() for port in ports}
+    assert ports == {worker.port for worker in stack.worker_list}
+    with arena.session() as session:
+        stored = session.exec(select(Vote.battle_id).where(Vote.battle_id.in_(voted))).all()
+    assert sorted(stored) == sorted(voted)
 
 
-def test_a_killed_worker_is_restarted_on_its_port_and_stack_json_follows(
-        tmp_path: Path) -> None:
-    with fresh_postgres_database() as database_url, \
-            arena_stack(tmp_path, database_url=database_url) as stack:
-        before = state(stack)["workers"][0]
-        old_pid = stack.kill_worker(0, signal.SIGKILL)
-        assert old_pid == before["pid"]
-        # The other process answers meanwhile, whatever the hash says.
-        for _ in range(5):
-            assert httpx.get(f"{stack.url}/healthz", timeout=10).status_code == 200
-        worker = stack.wait_restarted(0, old_pid)
-        after = wait_until(lambda: (s := state(stack))["workers"][0]["pid"] != old_pid and s,
-                           timeout=30, what="stack.json showing the new pid")
-        assert after["workers"][0] == before | {"pid": worker.pid, "restarts": 1}
-        assert httpx.get(f"{worker.url}/healthz", timeout=10).status_code == 200
+def test_nginx_refuses_a_large_body_before_any_process_reads_it(running) -> None:
+    stack, _ = running
+    big = {"prompt": "x" * 300_000}
+    response = httpx.post(f"{stack.url}/api/battles", json=big, timeout=30)
+    assert response.status_code == 413
+    assert UPSTREAM_HEADER not in response.headers  # nginx answered, no arena process
+    assert httpx.get(f"{stack.url}/healthz", timeout=10).json() == {"status": "ok"}
+
+
+def test_a_killed_worker_is_restarted_on_its_port_and_stack_json_follows(running) -> None:
+    stack, _ = running
+    before = state(stack)["workers"][0]
+    old_pid = stack.kill_worker(0, signal.SIGKILL)
+    assert old_pid == before["pid"]
+    # The other process answers meanwhile, whatever the hash says.
+    for _ in range(5):
+        assert httpx.get(f"{stack.url}/healthz", timeout=10).status_code == 200
+    worker = stack.wait_restarted(0, old_pid)
+    after = wait_until(lambda: (s := state(stack))["workers"][0]["pid"] != old_pid and s,
+                       timeout=30, what="stack.json showing the new pid")
+    assert after["workers"][0] == before | {"pid": worker.pid,
+                                            "restarts": before["restarts"] + 1}
+    assert httpx.get(f"{worker.url}/healthz", timeout=10).status_code == 200
 
 
 def test_readme_stack_command_starts_and_stops_the_stack(tmp_path: Path) -> None:
