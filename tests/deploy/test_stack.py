@@ -17,7 +17,8 @@ import pytest
 from sqlmodel import select
 
 from arena.context import Arena
-from arena.models import Vote
+from arena.models import Battle, Vote
+from arena.services.voters import hash_ip
 from deploy.stack import Stack
 from tests.test_config import readme_block
 from tests.utils.factories import import_small_set
@@ -83,6 +84,21 @@ def test_nginx_refuses_a_large_body_before_any_process_reads_it(running) -> None
     assert response.status_code == 413
     assert UPSTREAM_HEADER not in response.headers  # nginx answered, no arena process
     assert httpx.get(f"{stack.url}/healthz", timeout=10).json() == {"status": "ok"}
+
+
+def test_the_arena_counts_the_address_nginx_saw_not_one_the_client_claims(running) -> None:
+    """The voter connects from 127.0.0.2 (loopback too): the arena, which sees only
+    nginx at 127.0.0.1, stores that address (it believes nginx's X-Forwarded-For),
+    and not the one the client wrote in its own X-Forwarded-For."""
+    stack, arena = running
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(timeout=30, transport=transport) as client:
+        battle = client.post(f"{stack.url}/api/battles", json={},
+                             headers={"X-Forwarded-For": "203.0.113.9"}).json()
+    with arena.session() as session:
+        stored = session.get(Battle, battle["battle_id"])
+    assert stored is not None
+    assert stored.ip_hash == hash_ip(arena.salt, "127.0.0.2")
 
 
 def test_a_killed_worker_is_restarted_on_its_port_and_stack_json_follows(running) -> None:

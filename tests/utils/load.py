@@ -11,6 +11,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
@@ -141,4 +142,7 @@ async def run_voters(url: str, *, voters: int, pairs: int, read_delay: float = 0
 
 
 def run_voters_sync(url: str, **options: object) -> LoadResult:
-    return asyncio.run(run_voters(url, **options))  # type: ignore[arg-type]
+    """run_voters from synchronous code: in a thread of its own, so that it works even
+    where the calling thread has an event loop running (Playwright's, in one test run)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run_voters(url, **options)).result()  # type: ignore[arg-type]
