@@ -4,11 +4,14 @@ Set-ups, each on a fresh database, the arena started by this script:
   sqlite         one `arena serve` process on a SQLite file
   postgres       two processes behind nginx on PostgreSQL (deploy/stack.py, as users run it)
   postgres-kill  the same, one process SIGKILLed halfway and restarted by the stack
-V concurrent voters (--voters, default 200) each do --pairs times: start a battle,
-read (--read-delay s, 0.5-1.5x at random), vote; most over REST, --ui-voters of them
-through the Gradio UI's event API (the battle tab's "Next battle" and "A is better"
-events over /gradio_api/queue/join + /queue/data, as the page does). Bounded by
-count and by --deadline per phase; loopback only.
+V concurrent voters (--voters, default 200) start a battle, read, vote; most over
+REST, --ui-voters of them through the Gradio UI's event API (the battle tab's "Next
+battle" and "A is better" events over /gradio_api/queue/join + /queue/data, as the
+page does). Two phases per set-up: capacity (--pairs each without reading: the
+server saturated, pairs/s) and reading voters (--reading-pairs each, reading
+--read-delay s, 0.5-1.5x at random: the latency people see at that load; the kill
+happens halfway through this one). Bounded by count and by --deadline per phase;
+loopback only.
 
 Ceilings in the same run (benchmarks/bare_apps.py): a bare FastAPI + SQLModel app
 inserting one row per request (one process on SQLite; two uvicorn workers on
@@ -23,8 +26,8 @@ refuse loopback clients that all share one address.
 Checks: every acknowledged (200) vote is stored, once; votes whose request died
 (no answer or 5xx, e.g. with the killed process) are counted apart.
 
-    .venv/bin/python benchmarks/load_test.py [--voters 200] [--pairs 5] [--read-delay 1]
-        [--ui-voters 10] [--setups sqlite postgres postgres-kill]
+    .venv/bin/python benchmarks/load_test.py [--voters 200] [--pairs 5] [--reading-pairs 3]
+        [--read-delay 5] [--ui-voters 10] [--setups sqlite postgres postgres-kill]
 
 PostgreSQL: ARENA_TEST_POSTGRES_URL's server (default 127.0.0.1:5432, db test), a
 fresh database per set-up. nginx: Debian's (/usr/sbin/nginx).
@@ -58,6 +61,7 @@ from sqlmodel import select  # noqa: E402
 from arena.config import load_settings  # noqa: E402
 from arena.context import Arena  # noqa: E402
 from arena.models import Vote  # noqa: E402
+from arena.ui.i18n import MESSAGES  # noqa: E402
 from benchmarks.gradio_events import EventFailed, GradioSession, fn_index  # noqa: E402
 from deploy.stack import Stack  # noqa: E402
 from tests.utils.limits import NO_LIMITS_TOML  # noqa: E402
@@ -71,6 +75,8 @@ SETUPS = ("sqlite", "postgres", "postgres-kill")
 TARGET_PAIRS_OVER_BARE = 0.40
 TARGET_VOTE_P99 = 0.300
 TARGET_UI_OVER_BARE = 0.80
+# The start of the reveal after a vote, in English (the voters send no Accept-Language).
+REVEALED = MESSAGES["en"]["revealed"].split("{a}")[0]
 
 
 @dataclass
@@ -113,9 +119,10 @@ async def ui_voters(url: str, *, voters: int, pairs: int, read_delay: float,
             result.events.append(Timed(kind, start, time.monotonic() - start, False,
                                        uncertain=kind == "vote"))
             raise
-        # The arena's vote answers with the reveal ("Model A was ..."); its battle start
-        # with both answers (a refusal leaves them empty). The bare app: any answer.
-        ok = (vote_elem is None or (kind == "vote" and "was" in str(output[0]))
+        # The arena's vote answers with the reveal ("**Model A** was **...**"; a refusal
+        # is "Your vote was not recorded: ..."); its battle start with both answers (a
+        # refusal leaves them empty). The bare app: any answer.
+        ok = (vote_elem is None or (kind == "vote" and REVEALED in str(output[0]))
               or (kind == "battle" and bool(output[1])))
         result.events.append(Timed(kind, start, time.monotonic() - start, ok))
         return output
@@ -253,52 +260,90 @@ def account(database_url: str, rests: list[LoadResult], uis: list[UiResult]) -> 
     }
 
 
-def report_setup(name: str, rest: LoadResult, ui: UiResult, votes: dict[str, int],
-                 wall: float) -> dict[str, float]:
+def report_phase(name: str, rest: LoadResult, ui: UiResult, wall: float) -> dict[str, float]:
     pairs = len(rest.acknowledged_votes()) + ui.acknowledged_votes()
     battle = [r.latency for r in rest.of("battle") if r.ok]
     vote = [r.latency for r in rest.of("vote") if r.ok]
     errors = len(rest.errors()) + sum(1 for e in ui.events if not e.ok)
     rate = pairs / wall
-    print(f"\n== {name}: {pairs} pairs in {wall:.1f} s = {rate:.1f} pairs/s "
-          f"(REST {len(rest.acknowledged_votes())}, UI {ui.acknowledged_votes()})")
-    print(f"   REST {latency_line('battle', battle)}; {latency_line('vote', vote)}")
+    print(f"   {name}: {pairs} pairs in {wall:.1f} s = {rate:.1f} pairs/s "
+          f"(REST {len(rest.acknowledged_votes())}, UI {ui.acknowledged_votes()}); "
+          f"errors {errors} of {len(rest.requests) + len(ui.events)}")
+    print(f"      REST {latency_line('battle', battle)}; {latency_line('vote', vote)}")
     ui_vote = [e.latency for e in ui.events if e.kind == "vote" and e.ok]
     ui_battle = [e.latency for e in ui.events if e.kind == "battle" and e.ok]
-    print(f"   UI   {latency_line('battle', ui_battle)}; {latency_line('vote', ui_vote)}")
-    print(f"   errors {errors} of {len(rest.requests) + len(ui.events)} requests; votes: "
-          + ", ".join(f"{key} {value}" for key, value in votes.items()))
+    print(f"      UI   {latency_line('battle', ui_battle)}; {latency_line('vote', ui_vote)}")
     return {"pairs_per_s": rate, "vote_p99": percentile(vote, 99)}
 
 
-async def run_setup(url: str, args: argparse.Namespace, *, midway: Any = None,
-                    ) -> tuple[LoadResult, UiResult, float, list[LoadResult], list[UiResult]]:
-    """A short warm-up (first requests compile queries, fill pools), then the measured run."""
-    warm_rest = await run_voters(url, voters=4, pairs=3, deadline=args.deadline)
-    warm_ui = await ui_voters(url, voters=2, pairs=2, read_delay=0, deadline=args.deadline)
+async def phase(url: str, args: argparse.Namespace, *, pairs: int, read_delay: float,
+                midway: Any = None) -> tuple[LoadResult, UiResult, float]:
     started = time.monotonic()
-    rest_voters = args.voters - args.ui_voters
     rest, ui = await asyncio.gather(
-        run_voters(url, voters=rest_voters, pairs=args.pairs, read_delay=args.read_delay,
-                   deadline=args.deadline, midway=midway),
-        ui_voters(url, voters=args.ui_voters, pairs=args.pairs, read_delay=args.read_delay,
+        run_voters(url, voters=args.voters - args.ui_voters, pairs=pairs,
+                   read_delay=read_delay, deadline=args.deadline, midway=midway),
+        ui_voters(url, voters=args.ui_voters, pairs=pairs, read_delay=read_delay,
                   deadline=args.deadline))
-    return rest, ui, time.monotonic() - started, [rest, warm_rest], [ui, warm_ui]
+    return rest, ui, time.monotonic() - started
+
+
+def measure(label: str, url: str, database_url: str, args: argparse.Namespace, *,
+            midway: Any = None) -> tuple[dict[str, float], dict[str, int]]:
+    """Warm-up; capacity (no read delay; not with a kill); voters who read; the votes.
+
+    Capacity gives pairs/s (the server saturated); the reading voters give latency
+    (the load of --voters people reading --read-delay s each). The kill, if any,
+    happens halfway through the reading voters' phase.
+    """
+    print(f"\n== {label}")
+    rests: list[LoadResult] = []
+    uis: list[UiResult] = []
+
+    async def run() -> dict[str, float]:
+        warm_rest = await run_voters(url, voters=4, pairs=3, deadline=args.deadline)
+        warm_ui = await ui_voters(url, voters=2, pairs=2, read_delay=0, deadline=args.deadline)
+        rests.append(warm_rest)
+        uis.append(warm_ui)
+        figures: dict[str, float] = {}
+        if midway is None:
+            rest, ui, wall = await phase(url, args, pairs=args.pairs, read_delay=0)
+            rests.append(rest)
+            uis.append(ui)
+            figures["pairs_per_s"] = report_phase("capacity (no read delay)", rest, ui,
+                                                  wall)["pairs_per_s"]
+        rest, ui, wall = await phase(url, args, pairs=args.reading_pairs,
+                                     read_delay=args.read_delay, midway=midway)
+        rests.append(rest)
+        uis.append(ui)
+        reading = report_phase(f"voters reading {args.read_delay:g} s", rest, ui, wall)
+        figures["vote_p99"] = reading["vote_p99"]
+        figures.setdefault("pairs_per_s", reading["pairs_per_s"])
+        return figures
+
+    figures = asyncio.run(run())
+    votes = account(database_url, rests, uis)
+    print("   votes: " + ", ".join(f"{key} {value}" for key, value in votes.items()))
+    return figures, votes
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--voters", type=int, default=200)
-    parser.add_argument("--pairs", type=int, default=5, help="battle+vote pairs per voter")
-    parser.add_argument("--read-delay", type=float, default=1.0, help="seconds, mean")
+    parser.add_argument("--pairs", type=int, default=5,
+                        help="battle+vote pairs per voter, capacity phase (no read delay)")
+    parser.add_argument("--reading-pairs", type=int, default=3,
+                        help="pairs per voter in the phase where voters read")
+    parser.add_argument("--read-delay", type=float, default=5.0,
+                        help="seconds a voter reads before voting (mean; 0.5-1.5x)")
     parser.add_argument("--ui-voters", type=int, default=10,
                         help="of --voters, through the Gradio UI's events")
     parser.add_argument("--ui-ceiling-voters", type=int, default=20)
     parser.add_argument("--deadline", type=float, default=240.0, help="seconds per phase")
     parser.add_argument("--setups", nargs="+", choices=SETUPS, default=list(SETUPS))
     args = parser.parse_args()
-    print(f"load_test: {args.voters} voters x {args.pairs} pairs, read delay "
-          f"{args.read_delay} s, {args.ui_voters} through the UI; limits OFF "
+    print(f"load_test: {args.voters} voters ({args.ui_voters} through the UI); capacity: "
+          f"{args.pairs} pairs each without reading; then {args.reading_pairs} pairs each "
+          f"reading {args.read_delay:g} s; limits OFF "
           f"(limits.enabled = false); {os.cpu_count()} cores, client on the same cores")
     figures: dict[str, dict[str, float]] = {}
     failures: list[str] = []
@@ -309,9 +354,8 @@ def main() -> int:
             sqlite_url = f"sqlite:///{root / 'arena.db'}"
             with serving_process(root, arena_env(sqlite_url),
                                  extra_args=("--config", str(config))) as served:
-                rest, ui, wall, rests, uis = asyncio.run(run_setup(served.url, args))
-                votes = account(sqlite_url, rests, uis)
-                figures["sqlite"] = report_setup("sqlite, 1 process", rest, ui, votes, wall)
+                figures["sqlite"], votes = measure("sqlite, 1 process", served.url,
+                                                   sqlite_url, args)
                 failures += check_votes("sqlite", votes)
                 arena_ui = asyncio.run(ui_voters(
                     served.url, voters=args.ui_ceiling_voters, pairs=args.pairs,
@@ -337,12 +381,10 @@ def main() -> int:
                     def midway() -> None:
                         pid = stack.kill_worker(0)
                         stack.wait_restarted(0, pid)
-                rest, ui, wall, rests, uis = asyncio.run(
-                    run_setup(stack.url, args, midway=midway))
-                votes = account(database_url, rests, uis)
                 label = {"postgres": "postgres, 2 processes behind nginx",
                          "postgres-kill": "postgres, 2 processes, one SIGKILLed halfway"}[setup]
-                figures[setup] = report_setup(label, rest, ui, votes, wall)
+                figures[setup], votes = measure(label, stack.url, database_url, args,
+                                                midway=midway)
                 failures += check_votes(setup, votes)
             if "bare-postgres" not in figures:
                 with fresh_postgres_database() as bare_db, \

@@ -21,7 +21,8 @@ def test_load_test_runs_and_every_acknowledged_vote_is_stored() -> None:
         pass
     result = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "load_test.py"), "--voters", "6",
-         "--ui-voters", "2", "--pairs", "2", "--read-delay", "0", "--setups", "postgres"],
+         "--ui-voters", "2", "--pairs", "2", "--reading-pairs", "1", "--read-delay", "0.1",
+         "--ui-ceiling-voters", "2", "--setups", "postgres"],
         env=arena_env(ARENA_TEST_POSTGRES_URL=ADMIN_URL), capture_output=True, text=True,
         timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
