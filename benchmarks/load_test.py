@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -273,6 +274,10 @@ def report_phase(name: str, rest: LoadResult, ui: UiResult, wall: float) -> dict
     ui_vote = [e.latency for e in ui.events if e.kind == "vote" and e.ok]
     ui_battle = [e.latency for e in ui.events if e.kind == "battle" and e.ok]
     print(f"      UI   {latency_line('battle', ui_battle)}; {latency_line('vote', ui_vote)}")
+    if rest.errors():
+        kinds = Counter(f"{r.kind} {r.status or (r.error or '').split(':')[0]}"
+                        for r in rest.errors())
+        print("      REST errors: " + ", ".join(f"{k} x{n}" for k, n in kinds.most_common()))
     return {"pairs_per_s": rate, "vote_p99": percentile(vote, 99)}
 
 
