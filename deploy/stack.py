@@ -160,6 +160,8 @@ class Stack:
         # nginx on this machine is the only client of the workers: believe its
         # X-Forwarded-For / -Proto (an owner with another proxy in front sets their own).
         env.setdefault("ARENA_IDENTITY__TRUSTED_PROXIES", TRUSTED_PROXIES)
+        # Each process checks at start that all the stack's pools fit max_connections.
+        env.setdefault("ARENA_SERVER__PROCESSES", str(self.workers))
         if self.database_url:
             env["ARENA_DATABASE_URL"] = self.database_url
         return env
