@@ -26,12 +26,12 @@ browser:
 	  else echo "note: no chromium; browser tests will skip (sudo apt-get install chromium)"; fi; }
 
 test: install browser
-	$(BIN)/ruff check arena ratings tests benchmarks
+	$(BIN)/ruff check arena ratings tests benchmarks deploy
 	$(BIN)/mypy ratings
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check arena ratings tests benchmarks
+	$(BIN)/ruff check arena ratings tests benchmarks deploy
 
 clean:
 	rm -rf $(VENV) .pytest_cache

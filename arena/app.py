@@ -14,11 +14,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
+from sqlalchemy.exc import InterfaceError, OperationalError  # noqa: E402
 
 from arena import services  # noqa: E402
 from arena.api import router  # noqa: E402
 from arena.api.export import export_router  # noqa: E402
-from arena.api.routes import service_error_handler  # noqa: E402
+from arena.api.routes import database_unavailable_handler, service_error_handler  # noqa: E402
 from arena.config import Settings  # noqa: E402
 from arena.context import Arena  # noqa: E402
 from arena.db import pool_budget_problem  # noqa: E402
@@ -28,6 +29,7 @@ from arena.services.audit import AuditScheduler  # noqa: E402
 from arena.services.live_config import ConfigWatcher  # noqa: E402
 from arena.ui import I18N, build_blocks  # noqa: E402
 from arena.ui.admin import build_admin_blocks  # noqa: E402
+from arena.web import connection_notice  # noqa: E402
 from arena.web.voter_cookie import VoterCookieMiddleware  # noqa: E402
 
 log = logging.getLogger("arena")
@@ -81,14 +83,17 @@ def create_app(arena: Arena) -> FastAPI:
                   redoc_url=None, openapi_url="/api/openapi.json", lifespan=lifespan)
     app.state.arena = arena
     app.add_exception_handler(services.ServiceError, service_error_handler)
+    for unavailable in (OperationalError, InterfaceError):
+        app.add_exception_handler(unavailable, database_unavailable_handler)
     app.include_router(router)
     app.include_router(export_router)
+    app.include_router(connection_notice.router)
     app.add_middleware(VoterCookieMiddleware, secret=lambda: arena.salt)
     _mount_admin(app, arena)
     blocks = build_blocks(arena)
     return gr.mount_gradio_app(
         app, blocks, path="", i18n=I18N, footer_links=[], ssr_mode=False,
-        theme=gr.themes.Soft(), css=CSS,
+        theme=gr.themes.Soft(), css=CSS, head=connection_notice.HEAD,
     )
 
 

@@ -10,6 +10,7 @@ POST /api/battles/{id}/vote {winner} 200 {battle_id, winner, model_a, model_b}
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -27,6 +28,7 @@ from arena.db import read_only
 from arena.models import BattlePublic, NamedBattlePublic, VoteResult, Winner
 
 router = APIRouter()
+log = logging.getLogger("arena.api")
 SessionDep = Annotated[Session, Depends(get_session)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 VoterDep = Annotated[services.Voter, Depends(get_voter)]
@@ -103,6 +105,16 @@ STATUS_BY_ERROR = {
     services.InvalidInput: 422,
     services.TooManyRequests: 429,
 }
+
+
+def database_unavailable_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """503 while the database cannot be reached (restarting, failing over). The request's
+    transaction was rolled back, unless the connection broke during its COMMIT (then it
+    may be stored: a retried vote gets 409). A clean answer, not a dropped connection,
+    so that a proxy does not take this process for dead."""
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return JSONResponse({"detail": "the database is unavailable; try again shortly"},
+                        status_code=503, headers={"Retry-After": "1"})
 
 
 def service_error_handler(_request: Request, exc: Exception) -> JSONResponse:

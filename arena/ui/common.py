@@ -113,9 +113,9 @@ class VotePanel:
     def _vote_handler(self, winner: str) -> Callable[..., tuple[Any, ...]]:
         def vote(battle_id: str | None, request: gr.Request) -> tuple[Any, ...]:
             voter = voter_from(self.arena, request)
-            if not battle_id:
+            if not battle_id:  # the buttons were enabled by a battle this process never saw
                 message = tr("vote_failed", voter.ui_language,
-                             error=tr("no_current", voter.ui_language))
+                             error=tr("page_lost", voter.ui_language))
                 return (message, *self._buttons(False))
             with self.arena.session() as session:
                 try:

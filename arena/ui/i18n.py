@@ -117,6 +117,10 @@ MESSAGES = {
         "vote_failed": "⚠️ Your vote was not recorded: {error}",
         "no_battle": "⚠️ No battle could be drawn: {error}",
         "no_current": "no battle on screen; press Next battle",
+        "page_lost": ("this page lost its battle (the server may have restarted); "
+                      "please reload the page"),
+        "connection_lost": ("⚠️ The connection to the arena server was lost. "
+                            "Please reload the page (click here) to go on."),
         "pick_two": "pick two models first",
         "named_unavailable": "Named comparisons are not open in this arena.",
         "voted_hint": "Press Next battle for a new pair.",
@@ -143,6 +147,8 @@ MESSAGES = {
         "vote_failed": "⚠️ 投票未记录：{error}",
         "no_battle": "⚠️ 无法开始对战：{error}",
         "no_current": "当前没有对战，请点击“下一场”",
+        "page_lost": "本页面已丢失当前对战（服务器可能已重启），请刷新页面",
+        "connection_lost": "⚠️ 与竞技场服务器的连接已中断。请刷新页面（点击此处）后继续。",
         "pick_two": "请先选择两个模型",
         "named_unavailable": "本竞技场暂未开放具名对比。",
         "voted_hint": "点击“下一场”开始新的对战。",

@@ -21,27 +21,34 @@ STREAMING_LENGTH = """() => {
 }"""
 
 
+STREAMING_SCRIPTS = {name: Script(reply="streaming " * 3 + "done", tokens=40, token_delay=0.05)
+                     for name in LIVE_MODELS}
+
+
 def test_tokens_stream_into_both_panels_then_vote(database_url, new_page) -> None:
-    scripts = {name: Script(reply="streaming " * 3 + "done", tokens=40, token_delay=0.05)
-               for name in LIVE_MODELS}
-    with live_arena(database_url, scripts) as (arena, _), start_server(arena) as server:
-        page = new_page(server.url)
-        page.fill("#live-input textarea", "Tell me something")
-        page.click("#live-send")
-        # Part of the answer shows, then more of it, before the answer is complete.
-        partial = page.wait_for_function(STREAMING_LENGTH % 0).json_value()
-        page.wait_for_function(STREAMING_LENGTH % partial)
-        page.wait_for_selector("#live-vote-a:not([disabled])")
-        body = page.inner_text("body")
-        assert not any(name in body for name in LIVE_MODELS)
-        page.click("#live-vote-b")
-        page.wait_for_function(
-            "document.querySelector('#live-reveal').innerText.includes('Model A was')")
-        with arena.session() as session:
-            battle, vote = session.exec(select(Battle, Vote).join(Vote)).one()
-        assert vote.winner == "model_b" and battle.mode == "live"
-        assert battle.conversation_a[0]["content"] == "Tell me something"
-        assert battle.conversation_a[1]["content"] == "streaming streaming streaming done " * 10
+    with live_arena(database_url, STREAMING_SCRIPTS) as (arena, _), \
+            start_server(arena) as server:
+        stream_then_vote(new_page(server.url), arena)
+
+
+def stream_then_vote(page, arena) -> None:
+    """Part of each answer shows before the whole; the vote stores the streamed answer."""
+    page.fill("#live-input textarea", "Tell me something")
+    page.click("#live-send")
+    # Part of the answer shows, then more of it, before the answer is complete.
+    partial = page.wait_for_function(STREAMING_LENGTH % 0).json_value()
+    page.wait_for_function(STREAMING_LENGTH % partial)
+    page.wait_for_selector("#live-vote-a:not([disabled])")
+    body = page.inner_text("body")
+    assert not any(name in body for name in LIVE_MODELS)
+    page.click("#live-vote-b")
+    page.wait_for_function(
+        "document.querySelector('#live-reveal').innerText.includes('Model A was')")
+    with arena.session() as session:
+        battle, vote = session.exec(select(Battle, Vote).join(Vote)).one()
+    assert vote.winner == "model_b" and battle.mode == "live"
+    assert battle.conversation_a[0]["content"] == "Tell me something"
+    assert battle.conversation_a[1]["content"] == "streaming streaming streaming done " * 10
 
 
 def test_failed_answer_is_shown_and_the_battle_cannot_be_voted(database_url, new_page) -> None:
