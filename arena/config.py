@@ -42,6 +42,14 @@ class ServerSettings(BaseModel):
     title: str = "Arena"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = Field(default=False, description="One JSON object per log line.")
+    ui_concurrency: int = Field(
+        default=16, ge=1,
+        description="Voter page events (battles, votes, live answers) one process runs at "
+                    "once; more wait in its queue.")
+    ui_queue_size: int = Field(
+        default=512, ge=1,
+        description="Events that may wait in a process's queue; beyond, a voter is told the "
+                    "arena is busy.")
     processes: int = Field(
         default=1, ge=1,
         description="How many `arena serve` processes share this database (behind a proxy): "

@@ -28,4 +28,9 @@ def build_blocks(arena: Arena) -> gr.Blocks:
                 leaderboard_tab.render(arena, board)
             with gr.Tab(I18N("tab_about"), id="about", elem_id="tab-about"):
                 about_tab.render()
+    # Gradio runs each event one at a time per process unless told otherwise: one
+    # voter's 30-second live answer would hold every other voter's back.
+    server = arena.settings.server
+    blocks.queue(default_concurrency_limit=server.ui_concurrency,
+                 max_size=server.ui_queue_size)
     return blocks

@@ -110,3 +110,19 @@ def test_api_key_and_model_names_never_reach_the_browser(database_url, new_page,
         assert all(name in recorders[0].text() for name in LIVE_MODELS)
         assert secret not in recorders[0].text()
         assert {r["headers"]["authorization"] for r in fake.requests} == {f"Bearer {secret}"}
+
+
+def test_two_voters_stream_live_answers_at_the_same_time(tmp_path, new_page) -> None:
+    """One voter's long answer does not hold another's back (Gradio's default would run
+    the live event for one voter at a time per process)."""
+    slow = {name: Script(reply="slowly " * 10, tokens=300, token_delay=0.1)
+            for name in LIVE_MODELS}  # 30 s per answer
+    with live_arena(f"sqlite:///{tmp_path / 'arena.db'}", slow) as (arena, _), \
+            start_server(arena) as server:
+        first, second = new_page(server.url), new_page(server.url)
+        for page in (first, second):
+            page.fill("#live-input textarea", "Take your time")
+            page.click("#live-send")
+            page.wait_for_function(STREAMING_LENGTH % 0)
+        # The second voter's answer is streaming while the first's still is.
+        assert first.evaluate(STREAMING_LENGTH % 0) is not None
