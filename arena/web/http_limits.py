@@ -5,9 +5,10 @@ no limit of its own: a header of any size is gathered in memory, one concatenati
 per chunk received (uvicorn's `h11_max_incomplete_event_size` bounds only its h11
 parser, which it uses when httptools is missing). `HeadLimitedHttpTools` counts the
 head as it arrives (the chunks received before the head is complete, and the parsed
-URL and headers) and answers 431 once it passes `server.max_header_kb`; it then
-reads and drops what the client still sends for a moment (so that the client reads
-the answer rather than a reset connection) and closes the connection.
+URL and headers) and answers 431 once it passes `server.max_header_kb`; it then ends
+its side of the connection, reads and drops what the client still sends (so that the
+client reads the answer rather than a reset connection) until the client ends its
+side, LINGER_SECONDS pass or LINGER_MAX_BYTES arrive, and closes.
 
 `uvicorn_options` is what `arena serve` and the tests' server pass to uvicorn.
 """
@@ -85,6 +86,8 @@ class HeadLimitedHttpTools(HttpToolsProtocol):
         self._refused = True
         self._unset_keepalive_if_required()
         self.transport.write(too_large_response(self.max_head_bytes))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # the answer is whole; the client may stop sending
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     def on_message_begin(self) -> None:
