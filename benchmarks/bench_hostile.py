@@ -12,11 +12,13 @@ each timed from when it was due, so that a stall counts for every request it hol
   and a 240 KB object of 4,000 unknown fields (just under the limit, invalid) to
   POST /api/battles, and a 240 KB invalid body to Gradio's /gradio_api/queue/join.
 
-It prints p50/p99/max of both phases, their ratio, and per kind of bad request how
+The two phases alternate in --blocks blocks each (a shared machine's own load falls on
+both alike); a quiet block starts once no bad request is in flight. It prints
+p50/p99/max of both phases, their ratio, and per kind of bad request how
 many were sent, their status codes and median time to the answer.
 
-    .venv/bin/python benchmarks/bench_hostile.py [--requests 1200] [--interval 0.025]
-        [--attackers 2] [--rate 20]
+    .venv/bin/python benchmarks/bench_hostile.py [--requests 1200] [--interval 0.05]
+        [--attackers 2] [--rate 10] [--blocks 6]
         [--code DIR]   # serve the arena from another checkout (e.g. the code before a change)
 
 Target (issue 11): /healthz p99 under 50 ms during the bad requests.
@@ -88,21 +90,24 @@ def send_huge_header(url: str) -> int:
 
 
 def attack(url: str, requests: list[tuple[str, str, str, bytes]], interval: float,
-           started_sending, stop, results) -> None:
-    """Send the bad requests round robin, one every *interval* seconds (0: back to back)
-    until *stop*; put (kind, status, seconds) rows."""
-    started_sending.put(os.getpid())
+           attacking, idle, stop, results) -> None:
+    """While *attacking* is set, send the bad requests round robin, one every *interval*
+    seconds (0: back to back); put our pid on *idle* whenever we pause (nothing of ours
+    in flight). Until *stop*; then put the (kind, status, seconds) rows on *results*."""
     rows = []
     with httpx.Client(base_url=url, timeout=120,
                       headers={"content-type": "application/json"}) as client:
         number = 0
-        due = time.monotonic()
         while not stop.is_set():
+            if not attacking.is_set():
+                idle.put(os.getpid())
+                while not attacking.wait(0.05) and not stop.is_set():
+                    pass
+                due = time.monotonic()
+                continue
             due += interval
             if (wait := due - time.monotonic()) > 0:
-                stop.wait(wait)
-                if stop.is_set():
-                    break
+                time.sleep(wait)
             kind, method, path, body = requests[number % len(requests)]
             number += 1
             started = time.perf_counter()
@@ -153,13 +158,16 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1200, help="/healthz per phase")
     parser.add_argument("--attackers", type=int, default=2, help="processes sending bad requests")
-    parser.add_argument("--interval", type=float, default=0.025,
+    parser.add_argument("--interval", type=float, default=0.05,
                         help="seconds between /healthz requests (each timed from when due)")
-    parser.add_argument("--rate", type=float, default=20,
+    parser.add_argument("--blocks", type=int, default=6,
+                        help="quiet and hostile blocks, alternating (a busy machine's own "
+                             "noise falls on both alike)")
+    parser.add_argument("--rate", type=float, default=10,
                         help="bad requests per second, all attackers together (0: as fast "
                              "as the server answers: a flood, which shares the CPU with "
                              "everything else)")
-    parser.add_argument("--max-seconds", type=float, default=120, help="per phase, at most")
+    parser.add_argument("--max-seconds", type=float, default=240, help="per phase, at most")
     parser.add_argument("--code", type=Path, default=REPO,
                         help="the checkout whose `arena` is served (default: this one)")
     args = parser.parse_args()
@@ -175,21 +183,30 @@ def main() -> None:
 def run(url: str, args: argparse.Namespace) -> None:
     rate = f"{args.rate:g} bad requests/s" if args.rate else "bad requests back to back"
     print(f"arena serve from {args.code}: SQLite, one process; {os.cpu_count()} cores; "
-          f"{args.attackers} attacker processes, {rate}")
-    quiet = measure(url, args.requests, args.interval, args.max_seconds)
+          f"{args.attackers} attacker processes, {rate}; {args.blocks} quiet and "
+          f"{args.blocks} hostile blocks, alternating")
     requests = bad_requests()
-    stop = multiprocessing.Event()
-    started_sending: multiprocessing.Queue = multiprocessing.Queue()
+    attacking, stop = multiprocessing.Event(), multiprocessing.Event()
+    idle: multiprocessing.Queue = multiprocessing.Queue()
     results: multiprocessing.Queue = multiprocessing.Queue()
     interval = args.attackers / args.rate if args.rate else 0.0
     attackers = [multiprocessing.Process(
-        target=attack, args=(url, requests, interval, started_sending, stop, results))
+        target=attack, args=(url, requests, interval, attacking, idle, stop, results))
         for _ in range(args.attackers)]
     for process in attackers:
         process.start()
-    for _ in attackers:
-        started_sending.get(timeout=60)
-    hostile = measure(url, args.requests, args.interval, args.max_seconds)
+    quiet: list[float] = []
+    hostile: list[float] = []
+    per_block = max(1, args.requests // args.blocks)
+    for block in range(2 * args.blocks):
+        if block % 2:
+            attacking.set()
+        else:  # quiet: once no bad request is in flight (a stalled server has caught up)
+            attacking.clear()
+            for _ in attackers:
+                idle.get(timeout=600)
+        (hostile if block % 2 else quiet).extend(
+            measure(url, per_block, args.interval, args.max_seconds / args.blocks))
     stop.set()
     rows = [row for _ in attackers for row in results.get(timeout=600)]
     for process in attackers:

@@ -96,6 +96,9 @@ def test_answer_images_and_frames_are_links_and_nothing_loads(
         page.click("#battle-vote-a")
         page.wait_for_function(
             "document.querySelector('#battle-reveal').innerText.includes('Model A was')")
+        page.get_by_role("tab", name="Leaderboard").click()  # plotly runs under the CSP too
+        page.wait_for_selector("#leaderboard-plot-ratings .js-plotly-plot svg.main-svg",
+                               state="attached")
         probe_csp(page, remote.url)
         assert remote.paths == []
         assert_only_probe_blocked(page, remote.url)
