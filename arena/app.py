@@ -20,6 +20,7 @@ from arena import services  # noqa: E402
 from arena.api import router  # noqa: E402
 from arena.api.export import export_router  # noqa: E402
 from arena.api.routes import database_unavailable_handler, service_error_handler  # noqa: E402
+from arena.api.validation import install_validation_handler  # noqa: E402
 from arena.config import Settings  # noqa: E402
 from arena.context import Arena  # noqa: E402
 from arena.db import pool_budget_problem  # noqa: E402
@@ -30,6 +31,8 @@ from arena.services.live_config import ConfigWatcher  # noqa: E402
 from arena.ui import I18N, build_blocks  # noqa: E402
 from arena.ui.admin import build_admin_blocks  # noqa: E402
 from arena.web import connection_notice  # noqa: E402
+from arena.web.body_limit import BodyLimitMiddleware  # noqa: E402
+from arena.web.security_headers import SecurityHeadersMiddleware  # noqa: E402
 from arena.web.voter_cookie import VoterCookieMiddleware  # noqa: E402
 
 log = logging.getLogger("arena")
@@ -88,13 +91,21 @@ def create_app(arena: Arena) -> FastAPI:
     app.include_router(router)
     app.include_router(export_router)
     app.include_router(connection_notice.router)
+    # Outermost last: security headers on every answer (a 413 too), then the body limit
+    # before anything reads a body, then the voter cookie.
+    server = arena.settings.server
     app.add_middleware(VoterCookieMiddleware, secret=lambda: arena.salt)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_kb * 1024)
+    app.add_middleware(SecurityHeadersMiddleware, https=server.https,
+                       trusted_proxies=arena.settings.identity.trusted_proxies)
     _mount_admin(app, arena)
     blocks = build_blocks(arena)
-    return gr.mount_gradio_app(
+    app = gr.mount_gradio_app(
         app, blocks, path="", i18n=I18N, footer_links=[], ssr_mode=False,
         theme=gr.themes.Soft(), css=CSS, head=connection_notice.HEAD,
     )
+    install_validation_handler(app)  # REST, and Gradio's own routes at / and /admin
+    return app
 
 
 def _mount_admin(app: FastAPI, arena: Arena) -> None:

@@ -39,6 +39,7 @@ def serve(
     from arena.app import prepare, serving_app
     from arena.logs import configure_logging
     from arena.services.live_turn import api_key
+    from arena.web.http_limits import uvicorn_options
 
     server = {key: value for key, value in (("host", host), ("port", port)) if value}
     settings = settings_or_exit(config)
@@ -60,7 +61,8 @@ def serve(
     # proxy_headers off: X-Forwarded-* are believed only from `identity.trusted_proxies`,
     # by arena.services.voters, not by uvicorn's own rule.
     uvicorn.run(application, host=settings.server.host, port=settings.server.port,
-                log_config=None, log_level=settings.server.log_level, proxy_headers=False)
+                log_config=None, log_level=settings.server.log_level, proxy_headers=False,
+                **uvicorn_options(settings.server))
 
 
 def _log_model_checks(arena: Arena) -> None:

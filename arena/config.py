@@ -16,7 +16,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,6 +35,10 @@ from arena.config_live import LiveModelSettings, LiveSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///arena.db"
 DEFAULT_CONFIG_PATH = Path("config") / "arena.toml"
+# A character of a prompt in a JSON body, at worst (an emoji escaped as \\ud83d\\ude00),
+# and what a request carries besides the prompt: server.max_body_kb must fit both.
+JSON_BYTES_PER_CHAR = 12
+REQUEST_OVERHEAD = 4096
 
 
 class ConfigError(Exception):
@@ -55,6 +66,28 @@ class ServerSettings(BaseModel):
         description="How many `arena serve` processes share this database (behind a proxy): "
                     "at start, each checks that all their connection pools fit PostgreSQL's "
                     "max_connections.")
+    max_body_kb: int = Field(
+        default=256, ge=16, le=1024 * 1024,
+        description="Largest request body, in KiB, on every route (REST, Gradio, /admin); "
+                    "larger: 413 at once, before the body is read or parsed.")
+    max_header_kb: int = Field(
+        default=16, ge=4, le=1024,
+        description="Largest request head (request line and headers), in KiB; larger: 431 "
+                    "and the connection is closed.")
+    https: bool | Literal["auto"] = Field(
+        default="auto",
+        description="Cookies Secure: auto = when the request came over HTTPS, or "
+                    "X-Forwarded-Proto: https from identity.trusted_proxies; true = always; "
+                    "false = never added by the arena.")
+
+    @field_validator("https", mode="before")
+    @classmethod
+    def _auto_or_bool(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lower() in ("true", "false", "auto"):
+            return value.lower() if value.lower() == "auto" else value.lower() == "true"
+        if isinstance(value, bool):
+            return value
+        raise ValueError('must be "auto", true or false')
 
 
 class BattleSettings(BaseModel):
@@ -181,6 +214,16 @@ class Settings(BaseSettings):
             raise ValueError(f"model names must be unique; repeated: {', '.join(duplicates)}")
         return value
 
+    @model_validator(mode="after")
+    def _body_fits_a_prompt(self) -> Settings:
+        needed = (self.live.max_input_chars * JSON_BYTES_PER_CHAR + REQUEST_OVERHEAD) // 1024 + 1
+        if self.server.max_body_kb < needed:
+            raise ValueError(
+                f"server.max_body_kb = {self.server.max_body_kb} is too small for "
+                f"live.max_input_chars = {self.live.max_input_chars} (a prompt of that length "
+                f"can take {needed} KiB as JSON); raise it or lower live.max_input_chars")
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:
@@ -231,6 +274,9 @@ def _describe(error: ValidationError, source: str) -> str:
     for item in error.errors():
         key = _key(item["loc"])
         message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        if not item["loc"] and item["type"] == "value_error":  # a rule across keys, named in it
+            lines.append(f"  {message.removeprefix('Value error, ')}")
+            continue
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
 

@@ -22,11 +22,12 @@ from starlette.concurrency import run_in_threadpool
 
 from arena import services
 from arena.api.deps import get_arena, get_voter
+from arena.api.validation import CheckedBodyRoute
 from arena.context import Arena
 from arena.models import Battle
 from arena.services import live
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedBodyRoute)
 # Text that arrives within this long of the last event waits for the next one:
 # at most ~30 events a second per side, however fast the model writes.
 STREAM_FLUSH_S = 0.03

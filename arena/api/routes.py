@@ -23,11 +23,12 @@ from starlette.concurrency import run_in_threadpool
 from arena import services
 from arena.api.deps import get_arena, get_read_session, get_session, get_voter
 from arena.api.live import start_live_battle
+from arena.api.validation import CheckedBodyRoute
 from arena.context import Arena
 from arena.db import read_only
 from arena.models import BattlePublic, NamedBattlePublic, VoteResult, Winner
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedBodyRoute)
 log = logging.getLogger("arena.api")
 SessionDep = Annotated[Session, Depends(get_session)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]

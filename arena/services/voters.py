@@ -111,6 +111,18 @@ def client_ip(facts: RequestFacts, trusted: Sequence[IPv4Network | IPv6Network])
     return host
 
 
+def served_over_https(scheme: str, client_host: str | None, headers: Mapping[str, str],
+                      trusted_proxies: Sequence[str]) -> bool:
+    """Whether the voter's browser reached the arena over HTTPS: this connection's scheme,
+    or X-Forwarded-Proto from a trusted proxy (the value it wrote: the last of a list)."""
+    if scheme in ("https", "wss"):
+        return True
+    if not client_host or not _is_trusted(client_host, _trusted(tuple(trusted_proxies))):
+        return False
+    forwarded = headers.get("x-forwarded-proto", "").rpartition(",")[2]
+    return forwarded.strip().lower() == "https"
+
+
 def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
     try:
         parsed = ip_address(address)

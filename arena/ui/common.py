@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gradio as gr
+from pydantic import BaseModel
 
 from arena import services
 from arena.context import Arena
 from arena.models import BattlePublic
+from arena.remote_media import links_for_remote_media
 from arena.services.errors import ServiceError
 from arena.services.voters import (
     VOTER_COOKIE,
@@ -43,6 +45,13 @@ def voter_from(arena: Arena, request: gr.Request) -> Voter:
         return resolve_voter(arena, facts)
     except ServiceError as exc:
         raise gr.Error(str(exc)) from exc
+
+
+def display_messages(conversation: Sequence[BaseModel | dict[str, Any]]) -> list[dict[str, Any]]:
+    """A conversation as the voter's browser shows it: images and frames in the text as
+    links, never loaded (arena.remote_media). The stored and REST text stays as written."""
+    messages = [m if isinstance(m, dict) else m.model_dump() for m in conversation]
+    return [{**m, "content": links_for_remote_media(m["content"])} for m in messages]
 
 
 class VotePanel:
@@ -82,8 +91,8 @@ class VotePanel:
             return (None, [], [], message, *self._buttons(False))
         return (
             battle.battle_id,
-            [m.model_dump() for m in battle.conversation_a],
-            [m.model_dump() for m in battle.conversation_b],
+            display_messages(battle.conversation_a),
+            display_messages(battle.conversation_b),
             message,
             *self._buttons(True),
         )

@@ -12,8 +12,9 @@ from anyio import to_thread
 from arena import services
 from arena.context import Arena
 from arena.models import Battle
+from arena.remote_media import links_for_remote_media
 from arena.services import live
-from arena.ui.common import VotePanel, voter_from
+from arena.ui.common import VotePanel, display_messages, voter_from
 from arena.ui.i18n import I18N, failure_text, tr
 
 STREAM_REFRESH_S = 0.04  # at most ~25 screen updates a second per battle
@@ -36,7 +37,8 @@ def render(arena: Arena) -> None:
                       bases: tuple[list[Any], list[Any]], language: str) -> tuple[Any, ...]:
         chats = [
             base + [{"role": "assistant",
-                     "content": update.texts[side] + failure_text(update.errors[side], language)}]
+                     "content": links_for_remote_media(update.texts[side])
+                     + failure_text(update.errors[side], language)}]
             for side, base in zip(("a", "b"), bases, strict=True)
         ]
         failed = update.finished and update.status == "failed"
@@ -64,7 +66,8 @@ def render(arena: Arena) -> None:
                        *[gr.Button() for _ in panel.buttons], gr.Textbox())
                 return
             # Read before the turn starts: storing it extends these conversations.
-            bases = (list(battle.conversation_a), list(battle.conversation_b))
+            bases = (display_messages(battle.conversation_a),
+                     display_messages(battle.conversation_b))
             turn = live.start_turn(arena, battle)
             try:
                 yield (turn.battle_id, *bases, "", *panel._buttons(False), gr.Textbox(value=""))

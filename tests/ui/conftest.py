@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +41,7 @@ def new_page(browser, tmp_path: Path):
     def open_page(url: str, *, locale: str = "en-US"):
         context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
         contexts.append(context)
-        page = context.new_page()
+        page = csp_safe(context.new_page())
         page.set_default_timeout(20_000)
         page.goto(url, wait_until="domcontentloaded")
         return page
@@ -48,3 +49,26 @@ def new_page(browser, tmp_path: Path):
     yield open_page
     for context in contexts:
         context.close()
+
+
+def csp_safe(page):
+    """*page* whose wait_for_function also takes a bare expression under the arena's CSP.
+
+    Playwright evaluates an expression predicate with eval() inside the page, which the
+    page's Content-Security-Policy forbids (no 'unsafe-eval'); a function predicate is
+    compiled through the browser's debugging protocol, which the CSP does not govern.
+    So an expression is sent as the function returning it. The page's own scripts run
+    under the CSP unchanged.
+    """
+    original = page.wait_for_function
+
+    def wait_for_function(expression: str, *args: object, **kwargs: object) -> object:
+        if not FUNCTION.match(expression):
+            expression = f"() => ({expression})"
+        return original(expression, *args, **kwargs)
+
+    page.wait_for_function = wait_for_function
+    return page
+
+
+FUNCTION = re.compile(r"\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>|\w+\s*=>)")

@@ -12,6 +12,7 @@ import httpx
 
 from arena.app import create_app
 from arena.context import Arena
+from arena.web.http_limits import uvicorn_options
 from tests.utils.uvicorn_thread import serve_in_thread
 from tests.utils.waiting import wait_until
 
@@ -56,7 +57,7 @@ def start_server(arena: Arena, *, wrap: Callable[[Any], Any] | None = None) -> I
     """Serve create_app(arena) (optionally wrapped in ASGI middleware) until the block ends."""
     app = create_app(arena)
     with serve_in_thread(wrap(app) if wrap else app, proxy_headers=False, log_level="warning",
-                         lifespan="on") as port:
+                         lifespan="on", **uvicorn_options(arena.settings.server)) as port:
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, timeout=30)
         yield LiveServer(url=url, arena=arena)
