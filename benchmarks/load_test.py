@@ -17,7 +17,7 @@ Ceilings in the same run (benchmarks/bare_apps.py): a bare FastAPI + SQLModel ap
 inserting one row per request (one process on SQLite; two uvicorn workers on
 PostgreSQL), driven by the same number of clients without delay; a bare Gradio app
 whose event inserts one row, against the arena's UI events (one process, SQLite,
---ui-ceiling-voters sessions, no delay, default queue settings in both).
+--ui-ceiling-voters sessions, no delay, the same queue settings in both).
 
 Limits are OFF in the arena's config (limits.enabled = false, no too-fast rule):
 a benchmark votes faster and more often than people, and the per-IP limits would
