@@ -81,7 +81,7 @@ class HeadLimitedHttpTools(HttpToolsProtocol):
     def _refuse(self) -> None:
         if self._refused or self.transport.is_closing():
             return
-        log.warning("request head over %d KiB from %s: 431", self.max_head_bytes // 1024,
+        log.debug("request head over %d KiB from %s: 431", self.max_head_bytes // 1024,
                     self.client[0] if self.client else "?")
         self._refused = True
         self._unset_keepalive_if_required()
