@@ -6,14 +6,16 @@ import os
 import shutil
 from pathlib import Path
 
+from arena.config import ServerSettings
+
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 DEBIAN_NGINX = "/usr/sbin/nginx"  # not on PATH for most users other than root
 TEMP_DIRS = ("body", "proxy", "fastcgi", "uwsgi", "scgi")
 # A worker user for nginx started as root (Debian has no `nobody` group, nginx's default).
 ROOT_WORKER_USER = "nobody nogroup"
-# The largest request body nginx passes on: the arena's largest legitimate body (a
-# live prompt of live.max_input_chars) is far smaller.
-DEFAULT_MAX_BODY = "256k"
+# The largest request body nginx passes on: the arena's own limit (server.max_body_kb),
+# so nginx refuses what the arena would, before it reaches a process.
+DEFAULT_MAX_BODY = f"{ServerSettings().max_body_kb}k"
 # A process is left out for FAIL_TIMEOUT after MAX_FAILS failed requests (refused or cut
 # connections) within it: one cut connection alone does not take it out.
 MAX_FAILS = 3
