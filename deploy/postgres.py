@@ -33,6 +33,7 @@ def postgres_bin() -> Path:
 
 
 def free_port() -> int:
+    """A port free right now, for a child process that cannot bind port 0 itself."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

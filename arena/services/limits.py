@@ -11,6 +11,7 @@ writer).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ _PRUNE_EVERY_S = 300.0
 _last_prune = 0.0
 
 
+@functools.cache
 def _increment(dialect: str, rows: int) -> TextClause:
     """One insert-or-increment of *rows* counters, returning each key's new count."""
     values = ", ".join(f"(:key{i}, :end{i}, 1)" for i in range(rows))

@@ -13,6 +13,7 @@ import httpx
 from arena.app import create_app
 from arena.context import Arena
 from arena.web.http_limits import uvicorn_options
+from deploy.postgres import free_port  # noqa: F401 - the tests take it from here
 from tests.utils.uvicorn_thread import serve_in_thread
 from tests.utils.waiting import wait_until
 
@@ -23,11 +24,6 @@ class LiveServer:
     arena: Arena
 
 
-def free_port() -> int:
-    """A port free right now, for a child process that cannot bind port 0 itself."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
