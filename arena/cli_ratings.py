@@ -154,7 +154,8 @@ def database_battles(
         mask &= snap.cols["ts"] >= since.timestamp()
     if until is not None:
         mask &= snap.cols["ts"] < until.timestamp()
-    battles = view_battles(snap, view, mask)
+    battles = view_battles(snap, view, mask,
+                           dedup_threshold=settings.battle.prompt_dedup_threshold)
     if battles is None:
         raise RatingsInputError("no votes to rate in the database (or pass --input FILE)")
     return battles

@@ -90,8 +90,50 @@ class ServerSettings(BaseModel):
         raise ValueError('must be "auto", true or false')
 
 
+class SamplingSettings(BaseModel):
+    """How the next battle's pair is drawn (arena.services.sampling), for answer-set and live
+    battles alike."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy: Literal["uniform", "weighted", "active"] = Field(
+        default="active",
+        description="uniform over pairs; weighted by `weights` (and a live model's own "
+                    "weight); active: the pairs whose next vote narrows the board's intervals "
+                    "most, mixed with `uniform_share`.")
+    uniform_share: float = Field(
+        default=0.25, ge=0.0, le=1.0,
+        description="active: the share of draws made uniformly, so every pair keeps votes.")
+    weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="weighted: relative weight per model name (default 1; 0 never draws it).")
+    new_model_boost: float = Field(
+        default=3.0, ge=1.0,
+        description="weighted: a model's weight is multiplied by this until it has "
+                    "`new_model_votes` votes on the board.")
+    new_model_votes: int = Field(default=300, ge=0)
+    refresh_seconds: float = Field(
+        default=2.0, ge=0.0,
+        description="How old the board a draw reads may be (active, weighted boosts).")
+
+    @field_validator("weights")
+    @classmethod
+    def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [name for name, weight in value.items() if weight < 0]
+        if bad:
+            raise ValueError(f"weights must be 0 or more: {', '.join(bad)}")
+        return value
+
+
 class BattleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    sampling: SamplingSettings = Field(default_factory=SamplingSettings)
+    prompt_dedup_threshold: int = Field(
+        default=0, ge=0,
+        description="Live prompts (normalised) seen more often than this count with weight "
+                    "threshold / count in the deduplicated board view; 0: the 99.9th "
+                    "percentile of prompt counts, at least 50.")
 
     answer_sets: list[str] = Field(
         default_factory=list,
@@ -107,6 +149,11 @@ class BattleSettings(BaseModel):
         description="Named (side-by-side) battles: off; separate = only answers anonymous "
                     "battles never show (sets outside answer_sets, texts not in them); on.",
     )
+
+    @field_validator("sampling", mode="before")
+    @classmethod
+    def _policy_name(cls, value: Any) -> Any:
+        return {"policy": value} if isinstance(value, str) else value
 
 
 class LimitSettings(BaseModel):

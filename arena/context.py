@@ -26,6 +26,7 @@ from arena.providers.transport import EndpointClient
 if TYPE_CHECKING:
     from arena.services.leaderboard import LeaderboardCache
     from arena.services.live_health import PausedModels
+    from arena.services.sampling import Sampler
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Arena:
     _salt: str | None = field(default=None, repr=False)
     _leaderboard: LeaderboardCache | None = field(default=None, repr=False)
     _paused_models: PausedModels | None = field(default=None, repr=False)
+    _sampler: Sampler | None = field(default=None, repr=False)
     _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EndpointClient] = field(
         default_factory=weakref.WeakKeyDictionary, repr=False
     )
@@ -86,9 +88,23 @@ class Arena:
             from arena.services.leaderboard import LeaderboardCache
 
             self._leaderboard = LeaderboardCache(  # it only reads
-                read_only(self.engine), min_votes=self.settings.battle.leaderboard_min_votes
+                read_only(self.engine), min_votes=self.settings.battle.leaderboard_min_votes,
+                dedup_threshold=self.settings.battle.prompt_dedup_threshold,
             )
         return self._leaderboard
+
+    @property
+    def sampler(self) -> Sampler:
+        """This process's pair sampler (battle.sampling), reading the live board."""
+        if self._sampler is None:
+            from arena.services.sampling import BoardState, Sampler, board_state
+
+            def current() -> BoardState:
+                board = self.leaderboard.board_if_loaded()
+                return BoardState.empty() if board is None else board_state(board)
+
+            self._sampler = Sampler(self.settings.battle.sampling, current, record=True)
+        return self._sampler
 
     @property
     def paused_models(self) -> PausedModels:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 Winner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
@@ -164,6 +164,20 @@ class NamedExposure(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
+class SamplingIntent(SQLModel, table=True):
+    """The model shares a pair policy intended when it was built (arena.services.sampling):
+    battles drawn under it point here, so the exposure report can set what each model was
+    shown against what the policy meant to show."""
+
+    __tablename__ = "sampling_intent"
+
+    # Made by the process that built the policy (random), so a draw needs no write.
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    policy: str = Field(max_length=16)
+    shares: dict[str, float] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _timestamp()
+
+
 class Battle(SQLModel, table=True):
     """One pair of answers shown to one voter, under a server-made id."""
 
@@ -213,6 +227,11 @@ class Battle(SQLModel, table=True):
     # Leaderboard style features, set when the answers are final:
     # {"a": [length, headers, lists, bold], "b": [...], "turns": n}; NULL = compute from text.
     style: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The pair policy's intent this battle was drawn under (anonymous battles).
+    intent_id: int | None = Field(default=None, sa_type=BigInteger)
+    # Live battles: sha256 of the first prompt, normalised (arena.text.prompt_key), to
+    # down-weight prompts repeated far more than usual.
+    prompt_hash: str | None = Field(default=None, max_length=64, index=True)
 
 
 class Vote(SQLModel, table=True):

@@ -6,7 +6,9 @@ organization and license; models under ``battle.leaderboard_min_votes`` are
 left out.  Query: category, language (en|zh|other), turns (single|multi),
 style_control, anony_only (default true), include_flagged, include_too_fast,
 include_suspicious, include_seen_named (default false), include_imported (default true): which votes
-count is arena.services.counting.  An unknown category gives an empty list.
+count is arena.services.counting; dedup_prompts (default true): live prompts repeated far
+more than usual weigh less (arena.services.leaderboard.dedup_weights).  An unknown category
+gives an empty list.  GET /api/leaderboard/exposure: how battles were sampled.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session
 
-from arena.api.deps import get_arena
+from arena.api.deps import get_arena, get_read_session
 from arena.context import Arena
+from arena.services.errors import InvalidInput
+from arena.services.exposure_report import exposure_report
 from arena.services.leaderboard import View
+from arena.times import TimeValueError, parse_time
 
 router = APIRouter()
 
@@ -41,10 +47,27 @@ def leaderboard(
     include_too_fast: bool = False,
     include_suspicious: bool = False,
     include_seen_named: bool = False,
+    dedup_prompts: bool = True,
 ) -> list[dict[str, Any]]:
     view = View(category=category or None, language=language, turns=turns,
                 style_control=style_control, anony_only=anony_only,
                 include_flagged=include_flagged, include_imported=include_imported,
                 include_too_fast=include_too_fast, include_suspicious=include_suspicious,
-                include_seen_named=include_seen_named)
+                include_seen_named=include_seen_named, dedup_prompts=dedup_prompts)
     return [_clean(row.as_dict()) for row in arena.leaderboard.board(view).rows]
+
+
+@router.get("/api/leaderboard/exposure")
+def exposure(
+    session: Annotated[Session, Depends(get_read_session)],
+    since: Annotated[str | None, Query(max_length=64)] = None,
+    until: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Each model's share of anonymous battles shown and of votes in [since, until), next
+    to the share the pair policy intended (arena.services.exposure_report). Times: ISO
+    8601 or unix seconds; default: all time."""
+    try:
+        start, end = parse_time(since, "since"), parse_time(until, "until")
+    except TimeValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    return exposure_report(session, since=start, until=end).as_dict()

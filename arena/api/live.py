@@ -50,7 +50,8 @@ class RegenerateRequest(BaseModel):
 def _submit(arena: Arena, voter: services.Voter, prompt: str, battle_id: str) -> Battle:
     with arena.session() as session:
         return live.submit_prompt(session, voter=voter, prompt=prompt, settings=arena.settings,
-                                  battle_id=battle_id, paused=arena.paused_models.current())
+                                  battle_id=battle_id, paused=arena.paused_models.current(),
+                                  sampler=arena.sampler)
 
 
 def _regenerate(arena: Arena, voter: services.Voter, battle_id: str) -> Battle:

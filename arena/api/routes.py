@@ -83,6 +83,7 @@ def _answer_set_battle(arena: Arena, voter: services.Voter,
         return services.start_battle(
             session, voter=voter, answer_sets=arena.settings.battle.answer_sets, models=models,
             limits=arena.settings.limits, named_mode=arena.settings.battle.named_mode,
+            sampler=arena.sampler, paused=arena.paused_models.current(),
         )
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlmodel import Session, func, select
 
-from arena.config import LimitSettings
+from arena.config import LimitSettings, SamplingSettings
 from arena.db import read_phase
 from arena.models import (
     Answer,
@@ -23,11 +23,14 @@ from arena.models import (
 from arena.services.answer_pool import answer_condition
 from arena.services.battle_style import battle_style
 from arena.services.errors import Forbidden, InvalidInput, NotFound
-from arena.services.exposure import record_exposure, unexposed
+from arena.services.exposure import record_exposure
 from arena.services.limits import LimitPolicy, enforce
+from arena.services.question_pool import QuestionChooser, VoterHistory, pool_index
+from arena.services.sampling import BoardState, NoPair, Sampler
 from arena.services.voters import Voter
 
 _rng = random.SystemRandom()
+UNIFORM = Sampler(SamplingSettings(policy="uniform"))
 
 
 def conversation(turns: Sequence[str], answers: Sequence[str]) -> list[dict[str, str]]:
@@ -87,22 +90,29 @@ def start_battle(
     answer_sets: Sequence[str] = (),
     models: tuple[str, str] | None = None,
     named_mode: str = "on",
+    sampler: Sampler | None = None,
+    paused: Collection[str] = (),
     rng: random.Random = _rng,
 ) -> BattlePublic:
     """Draw a question and two models that both answered it, and store the battle.
 
-    Without *models* the battle is anonymous and the pair is drawn at random, in
-    random left/right order, preferring questions the voter has seen no answer to
+    Without *models* the battle is anonymous: *sampler* (arena.services.sampling;
+    default: uniform) draws the pair among the models not *paused*, in random
+    left/right order, then a question both answered that the voter may see again
+    (arena.services.question_pool), preferring ones with no answer the voter saw
     named. With *models* it is a named side-by-side battle on the answers
     *named_mode* allows (arena.services.answer_pool: "off" refuses with Forbidden),
     and the voter's exposure to both answers is recorded. Each side shows one of
     its model's samples, drawn at random. Counts against the voter's and the IP's
     battle *limits* (TooManyRequests, nothing stored, when one is full).
     """
+    sampler = sampler or UNIFORM
+    state = sampler.state()  # before the session takes a connection (Sampler.policy)
     with read_phase(session):
         draw = _draw(session, voter=voter, answer_sets=answer_sets, models=models,
-                     named_mode=named_mode, rng=rng)
-    question, answer_set, pair, (sample_a, turns_a), (sample_b, turns_b) = draw
+                     named_mode=named_mode, sampler=sampler, state=state, paused=paused,
+                     rng=rng)
+    question, answer_set, pair, (sample_a, turns_a), (sample_b, turns_b), intent = draw
     battle = Battle(
         id=secrets.token_hex(16),
         anony=models is None,
@@ -120,16 +130,19 @@ def start_battle(
         voter_id=voter.id,
         ip_hash=voter.ip_hash,
         ui_language=voter.ui_language,
+        intent_id=intent,
     )
     battle.style = battle_style(battle.conversation_a, battle.conversation_b)
     battle.ready_at = battle.created_at  # pre-generated answers are shown at once
     enforce(session, LimitPolicy.from_settings(limits), "battle", voter_id=voter.id,
             ip_hash=voter.ip_hash)
+    sampler.persist_intent(session, intent)
     session.add(battle)
     if models is not None:
         record_exposure(session, voter_id=voter.id, question_pk=question.id,  # type: ignore[arg-type]
                         models=pair)
     session.commit()
+    sampler.persisted(intent)
     return public_view(battle)
 
 
@@ -137,42 +150,66 @@ Sample = tuple[int, list[str]]
 
 
 def _draw(session: Session, *, voter: Voter, answer_sets: Sequence[str],
-          models: tuple[str, str] | None, named_mode: str,
-          rng: random.Random) -> tuple[Question, str | None, list[str], Sample, Sample]:
-    """The question, its answer set's name, the pair and each side's sample (reads only)."""
+          models: tuple[str, str] | None, named_mode: str, sampler: Sampler,
+          state: BoardState, paused: Collection[str],
+          rng: random.Random
+          ) -> tuple[Question, str | None, list[str], Sample, Sample, int | None]:
+    """The question, its answer set's name, the pair, each side's sample and the policy's
+    recorded intent (reads only).
+
+    Anonymous: the pair first, by the sampler's policy over the pool's models that are
+    not paused, then a question both answered that the no-repeat rule allows
+    (arena.services.question_pool). Named: the chosen pair, preferring questions the
+    voter has not been shown.
+    """
+    pool = pool_index(session, answer_sets, None if models is None else named_mode)
     if models is not None:
-        drawable = _drawable(answer_sets, named_mode, models)  # "off" refuses first
         if models[0] == models[1]:
             raise InvalidInput("pick two different models")
         known = set(session.exec(select(ArenaModel.name).where(ArenaModel.name.in_(models))))
         for name in models:
             if name not in known:
                 raise NotFound(f"unknown model {name!r}")
-    else:
-        drawable = _drawable(answer_sets, None, None)
-    eligible = _eligible_questions(drawable).subquery()
-    # Each eligible question, and whether the voter has seen none of its answers named.
-    rows = session.execute(select(eligible.c.question_pk,
-                                  unexposed(voter.id, eligible.c.question_pk))).all()
-    fresh = [pk for pk, unseen in rows if unseen] if models is None else []
-    question_ids = fresh or [pk for pk, _ in rows]
-    if not question_ids:
-        if models is not None:
+    chooser = QuestionChooser(pool, VoterHistory.read(session, voter.id),
+                              no_repeat=models is None)
+    intent = None
+    if models is not None:
+        pair: list[str] = list(models)
+        questions = (chooser.candidates(*models)
+                     if all(m in pool.models for m in models) else [])
+        if not questions:
             raise NotFound(f"no question answered by both {models[0]} and {models[1]}"
                            + ("" if named_mode == "on" else " among the answers named "
                               "battles may show (battle.named_mode)"))
-        raise NotFound("no question has answers from two models: import an answer set first")
-    question_pk = rng.choice(sorted(question_ids))
-    question, answer_set = session.execute(
-        select(Question, AnswerSet.name).join(AnswerSet, AnswerSet.id == Question.answer_set_id)
-        .where(Question.id == question_pk)).one()
+    else:
+        paired = pool.paired_models()
+        if len(paired) < 2:
+            raise NotFound("no question has answers from two models: import an answer set "
+                           "first")
+        policy = sampler.policy([m for m in paired if m not in paused], state=state)
+        try:
+            pair = list(policy.draw(rng, chooser.allows))
+        except NoPair as exc:
+            if not chooser.history.shown:
+                raise NoPair("no two models that may be drawn now answered a common "
+                             "question") from exc
+            raise NoPair("you have been shown every question of this arena with every pair "
+                         "of models: thank you! New ones appear when the owner adds answers"
+                         ) from exc
+        questions = chooser.candidates(*pair)
+        intent = policy.intent_id
+    question_pk = rng.choice(sorted(questions))
     samples: dict[str, list[Sample]] = {}
-    for _, name, sample, turns in session.execute(
-            drawable.where(Answer.question_pk == question_pk).order_by(Answer.sample)):
+    for question, answer_set, name, sample, turns in session.execute(  # noqa: B007
+            select(Question, AnswerSet.name, ArenaModel.name, Answer.sample, Answer.turns)
+            .join(AnswerSet, AnswerSet.id == Question.answer_set_id)
+            .join(Answer, Answer.question_pk == Question.id)
+            .join(ArenaModel, ArenaModel.id == Answer.model_id)
+            .where(Question.id == question_pk, ArenaModel.name.in_(pair))
+            .order_by(Answer.sample)):
         samples.setdefault(name, []).append((sample, turns))
-    pair = list(models) if models is not None else rng.sample(sorted(samples), 2)
     side_a, side_b = (rng.choice(samples[name]) for name in pair)
-    return question, answer_set, pair, side_a, side_b
+    return question, answer_set, pair, side_a, side_b, intent
 
 
 def battle_for_voter(session: Session, battle_id: str, voter: Voter) -> BattlePublic:

@@ -11,6 +11,7 @@ get the previous board rather than queueing behind the fit.
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ from ratings import (
 )
 from ratings.style import STYLE_FEATURES, style_features
 
+log = logging.getLogger("arena.leaderboard")
 FIT_OPTIONS: dict[str, Any] = {"ci": "sandwich", "ties": "half", "l2": SKLEARN_C1_L2}
 """Live fits: FastChat's ``C=1`` prior keeps a board with a handful of votes finite."""
 STYLE_FIT_OPTIONS: dict[str, Any] = dict(FIT_OPTIONS)
@@ -58,6 +60,7 @@ class View:
     include_too_fast: bool = False
     include_suspicious: bool = False
     include_seen_named: bool = False
+    dedup_prompts: bool = True
 
     @property
     def rules(self) -> CountRules:
@@ -109,7 +112,31 @@ def view_mask(snap: Snapshot, view: View) -> np.ndarray:
     return mask
 
 
-def view_battles(snap: Snapshot, view: View, mask: np.ndarray | None = None) -> Battles | None:
+MIN_DEDUP_THRESHOLD = 50
+DEDUP_PERCENTILE = 99.9
+
+
+def dedup_weights(snap: Snapshot, mask: np.ndarray, threshold: int = 0) -> np.ndarray | None:
+    """Weights that count a live prompt repeated more than *threshold* times as if it
+    had been asked *threshold* times: each of its ``count`` votes weighs
+    ``threshold / count`` (counts over every stored vote). *threshold* 0: the 99.9th
+    percentile of prompt counts, at least 50 (FastChat's deduplication marks prompts
+    above the 99.9th percentile and keeps a sample of them; weighting keeps every vote
+    and is deterministic). ``None`` when no prompt is over (unweighted)."""
+    counts = snap.prompt_counts()
+    if counts.size == 0:
+        return None
+    limit = threshold or max(MIN_DEDUP_THRESHOLD,
+                             float(np.percentile(counts[counts > 0], DEDUP_PERCENTILE)))
+    codes = snap.cols["prompt"][mask]
+    per_vote = np.where(codes >= 0, counts[np.maximum(codes, 0)], 0)
+    if not (per_vote > limit).any():
+        return None
+    return np.where(per_vote > limit, limit / np.maximum(per_vote, 1), 1.0)
+
+
+def view_battles(snap: Snapshot, view: View, mask: np.ndarray | None = None,
+                 dedup_threshold: int = 0) -> Battles | None:
     """The view's votes as ratings :class:`Battles` over the models that played in it."""
     mask = view_mask(snap, view) if mask is None else mask
     a, b = snap.cols["a"][mask], snap.cols["b"][mask]
@@ -122,8 +149,9 @@ def view_battles(snap: Snapshot, view: View, mask: np.ndarray | None = None) -> 
     features = None
     if view.style_control:
         features = style_features(snap.style_a[mask], snap.style_b[mask])
+    weights = dedup_weights(snap, mask, dedup_threshold) if view.dedup_prompts else None
     return Battles(
-        models, remap[a], remap[b], snap.cols["outcome"][mask], None, features,
+        models, remap[a], remap[b], snap.cols["outcome"][mask], weights, features,
         STYLE_FEATURES if view.style_control else (),
     )  # fmt: skip
 
@@ -139,13 +167,17 @@ def fit_view(battles: Battles, view: View, **options: Any) -> Leaderboard:
 class LeaderboardCache:
     """Per-process boards, one per view, refitted only when votes arrive."""
 
-    def __init__(self, engine: Engine, *, min_votes: int = 0, reload_seconds: float = 600.0):
+    def __init__(self, engine: Engine, *, min_votes: int = 0, reload_seconds: float = 600.0,
+                 dedup_threshold: int = 0):
         self.store = VoteStore(engine, reload_seconds=reload_seconds)
         self.engine = engine
         self.min_votes = min_votes
+        self.dedup_threshold = dedup_threshold
         self._boards: dict[View, Board] = {}
         self._extras: dict[tuple[str, View], tuple[tuple[int, int], Any]] = {}
         self._fit_lock = threading.Lock()
+        self._warm_lock = threading.Lock()
+        self._warming = False
 
     def board(self, view: View | None = None) -> Board:
         """The current board of ``view`` (default: the public leaderboard)."""
@@ -168,6 +200,29 @@ class LeaderboardCache:
         finally:
             self._fit_lock.release()
 
+    def board_if_loaded(self, view: View | None = None) -> Board | None:
+        """The current board of ``view`` once this process has loaded the votes; before,
+        ``None`` at once, with the first load started in the background (a big arena's
+        first load takes seconds, which a battle draw must not wait for)."""
+        view = view or View()
+        if view in self._boards:
+            return self.board(view)
+        with self._warm_lock:
+            if not self._warming:
+                self._warming = True
+                threading.Thread(target=self._warm, args=(view,), name="leaderboard-warm",
+                                 daemon=True).start()
+        return None
+
+    def _warm(self, view: View) -> None:
+        try:
+            self.board(view)
+        except Exception:  # noqa: BLE001 (the next request tries again and reports it)
+            log.exception("leaderboard: first load failed")
+        finally:
+            with self._warm_lock:
+                self._warming = False
+
     def extra(self, name: str, view: View, make: Any) -> Any:
         """Cache ``make(snapshot, board)`` for ``view`` until votes arrive (plots, history)."""
         board = self.board(view)
@@ -183,7 +238,7 @@ class LeaderboardCache:
 
     def _build(self, snap: Snapshot, view: View) -> Board:
         empty = Board(view, (), 0, 0, snap.last_vote_at, snap.version)
-        battles = view_battles(snap, view)
+        battles = view_battles(snap, view, dedup_threshold=self.dedup_threshold)
         if battles is None:
             return empty
         try:
@@ -215,6 +270,7 @@ __all__ = [
     "FIT_OPTIONS",
     "STYLE_FIT_OPTIONS",
     "Board",
+    "dedup_weights",
     "BoardRow",
     "LeaderboardCache",
     "View",

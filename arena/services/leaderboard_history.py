@@ -19,7 +19,8 @@ class History:
     ratings: dict[str, tuple[float | None, ...]]
 
 
-def rating_history(snap: Snapshot, board: Board, *, points: int = 10, top: int = 8) -> History:
+def rating_history(snap: Snapshot, board: Board, *, points: int = 10, top: int = 8,
+                   dedup_threshold: int = 0) -> History:
     """Ratings of the board's ``top`` models refitted on the votes up to each cut time."""
     mask = view_mask(snap, board.view)
     ts = snap.cols["ts"][mask]
@@ -32,7 +33,7 @@ def rating_history(snap: Snapshot, board: Board, *, points: int = 10, top: int =
     for cut in cuts:
         sub = np.zeros_like(mask)
         sub[where[ts <= cut]] = True
-        battles = view_battles(snap, board.view, sub)
+        battles = view_battles(snap, board.view, sub, dedup_threshold)
         try:
             fit = fit_view(battles, board.view) if battles is not None else None
         except (RatingsError, ValueError, np.linalg.LinAlgError):

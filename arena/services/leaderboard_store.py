@@ -36,7 +36,8 @@ _OUTCOME = {label: int(code) for label, code in DEFAULT_OUTCOME_MAP.items() if c
 _COLUMNS = (
     ("ids", np.int64), ("a", np.int32), ("b", np.int32), ("outcome", np.int8),
     ("anony", np.bool_), ("language", np.int8), ("category", np.int16), ("multi", np.bool_),
-    ("bothbad", np.bool_), ("ts", np.float64), *((reason, np.bool_) for reason in REASONS),
+    ("bothbad", np.bool_), ("ts", np.float64), ("prompt", np.int32),
+    *((reason, np.bool_) for reason in REASONS),
 )  # fmt: skip
 _REASONS = reason_expressions()
 _QUERY = select(  # type: ignore[call-overload]
@@ -44,6 +45,7 @@ _QUERY = select(  # type: ignore[call-overload]
     Battle.language, Battle.category,
     cast(extract("epoch", Vote.created_at), Float),  # no datetime objects per row
     cast(Battle.style, Text), Battle.id,  # parsed in one json.loads per batch, not per row
+    Battle.prompt_hash,
     *(_REASONS[reason].label(reason) for reason in REASONS),  # arena.services.counting
 ).join(Battle, Battle.id == Vote.battle_id)  # fmt: skip
 
@@ -63,6 +65,11 @@ class Snapshot:
     @property
     def n(self) -> int:
         return int(self.cols["ids"].shape[0])
+
+    def prompt_counts(self) -> np.ndarray:
+        """Votes per live prompt key (index: the ``prompt`` column's code)."""
+        codes = self.cols["prompt"]
+        return np.bincount(codes[codes >= 0])
 
 
 def _language_code(value: str | None) -> int:
@@ -93,6 +100,8 @@ class VoteStore:
         self._model_index: dict[str, int] = {}
         self._categories: list[str] = []
         self._category_index: dict[str, int] = {}
+        self._prompts: list[str] = []  # live battles' prompt keys (arena.text.prompt_key)
+        self._prompt_index: dict[str, int] = {}
         self._max_id = 0
         self._loaded_at = 0.0
         self._flags_seen: str | None = None
@@ -179,7 +188,7 @@ class VoteStore:
     def _append(self, session: Session, rows: list[Any]) -> None:
         k = len(rows)
         self._grow(self._n + k)
-        (ids, ma, mb, win, anony, lang, cat, created, raw, bid, *reasons) = zip(
+        (ids, ma, mb, win, anony, lang, cat, created, raw, bid, prompt, *reasons) = zip(
             *rows, strict=True)  # fmt: skip
         style = json.loads("[" + ",".join("null" if x is None else x for x in raw) + "]")
         missing = [b for s, b in zip(style, bid, strict=True) if s is None]
@@ -187,6 +196,8 @@ class VoteStore:
         mi = {x: self._code(self._model_index, self._models, x) for x in {*ma, *mb}}
         ci = {x: self._code(self._category_index, self._categories, x) for x in set(cat) - {None}}
         ci[None] = -1
+        pi = {x: self._code(self._prompt_index, self._prompts, x) for x in set(prompt) - {None}}
+        pi[None] = -1
         li = {x: _language_code(x) for x in set(lang)}
         style = [s if s is not None else styles[b] for s, b in zip(style, bid, strict=True)]
         new = {
@@ -200,6 +211,7 @@ class VoteStore:
             "multi": [int(s.get("turns") or 1) > 1 for s in style],
             "bothbad": [w == "tie (bothbad)" for w in win],
             "ts": [x or 0.0 for x in created],
+            "prompt": [pi[x] for x in prompt],
             **{reason: [bool(x) for x in values]
                for reason, values in zip(REASONS, reasons, strict=True)},
         }

@@ -26,8 +26,9 @@ from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from arena.services.limits import LimitPolicy, enforce
 from arena.services.live_health import available_models, drawable, live_model_status, paused_now
 from arena.services.live_turn import SIDES, LiveTurn, LiveUpdate, run_turn, start_turn
+from arena.services.sampling import BoardState, NoPair, Sampler
 from arena.services.voters import Voter
-from arena.text import detect_language
+from arena.text import detect_language, prompt_key
 
 _rng = random.SystemRandom()
 
@@ -68,7 +69,7 @@ def _own_live_battle(session: Session, battle_id: str, voter: Voter) -> Battle:
 
 def submit_prompt(session: Session, *, voter: Voter, prompt: str, settings: Settings,
                   battle_id: str | None = None, paused: Collection[str] | None = None,
-                  rng: random.Random = _rng) -> Battle:
+                  sampler: Sampler | None = None, rng: random.Random = _rng) -> Battle:
     """Continue the voter's battle with a new turn, or draw a new live battle.
 
     A battle continues while it is ready (not voted, not failed) and below
@@ -77,6 +78,8 @@ def submit_prompt(session: Session, *, voter: Voter, prompt: str, settings: Sett
     draw; read from the database when not given.
     """
     prompt = _check_prompt(prompt, settings)
+    sampler = sampler or Sampler(settings.battle.sampling)
+    state = sampler.state()  # before the session takes a connection (Sampler.policy)
     if battle_id:
         battle = _own_live_battle(session, battle_id, voter)
         if battle.status == "generating":
@@ -96,7 +99,7 @@ def submit_prompt(session: Session, *, voter: Voter, prompt: str, settings: Sett
             return battle
     count_battle(session, settings, voter)
     return draw_battle(settings, paused_now(session) if paused is None else paused,
-                       voter=voter, prompt=prompt, rng=rng)
+                       voter=voter, prompt=prompt, sampler=sampler, state=state, rng=rng)
 
 
 def count_battle(session: Session, settings: Settings, voter: Voter) -> None:
@@ -117,7 +120,11 @@ async def new_battle(arena: Arena, *, voter: Voter, prompt: str,
     if LimitPolicy.from_settings(arena.settings.limits).for_action("battle"):
         await to_thread.run_sync(_count_in_session, arena, voter)
     paused = await arena.paused_models.current_async()
-    return draw_battle(arena.settings, paused, voter=voter, prompt=prompt, rng=rng)
+    sampler = arena.sampler
+    # The board may load or refit: not on the event loop.
+    state = await to_thread.run_sync(sampler.state) if sampler.reads_board else None
+    return draw_battle(arena.settings, paused, voter=voter, prompt=prompt, sampler=sampler,
+                       state=state, rng=rng)
 
 
 def _count_in_session(arena: Arena, voter: Voter) -> None:
@@ -126,24 +133,29 @@ def _count_in_session(arena: Arena, voter: Voter) -> None:
 
 
 def draw_battle(settings: Settings, paused: Collection[str], *, voter: Voter, prompt: str,
+                sampler: Sampler | None = None, state: BoardState | None = None,
                 rng: random.Random = _rng) -> Battle:
-    """Two different models by sampling weight, in random order; the battle is not stored."""
+    """Two different available models drawn by *sampler* (arena.services.sampling; a
+    model's own ``weight`` counts under "weighted", 0 never draws it), in random order;
+    the battle is not stored."""
     models = drawable(settings, paused)
     if len(models) < 2:
         raise ModelsUnavailable("fewer than two live models are available right now")
-    first = rng.choices(models, weights=[m.weight for m in models])[0]
-    rest = [m for m in models if m.name != first.name]
-    second = rng.choices(rest, weights=[m.weight for m in rest])[0]
-    pair = [first, second]
-    rng.shuffle(pair)
+    sampler = sampler or Sampler(settings.battle.sampling)
+    try:
+        policy = sampler.policy([m.name for m in models],
+                                model_weights={m.name: m.weight for m in models}, state=state)
+    except NoPair as exc:
+        raise ModelsUnavailable(str(exc)) from exc
+    pair = policy.draw(rng)
     message = [{"role": "user", "content": prompt}]
     return Battle(
         id=secrets.token_hex(16), anony=True, mode="live",
-        model_a=pair[0].name, model_b=pair[1].name,
+        model_a=pair[0], model_b=pair[1],
         conversation_a=message, conversation_b=list(message), status="generating",
         language=detect_language(prompt), category=None,
         voter_id=voter.id, ip_hash=voter.ip_hash, ui_language=voter.ui_language,
-        stats={"a": [], "b": []},
+        stats={"a": [], "b": []}, intent_id=policy.intent_id, prompt_hash=prompt_key(prompt),
     )
 
 

@@ -217,6 +217,7 @@ def _finish_turn(arena: Arena, battle_id: str, results: dict[str, SideResult],
     with arena.session() as session:
         if unsaved is not None:
             battle = unsaved  # the turn's caller no longer reads or changes it
+            arena.sampler.persist_intent(session, battle.intent_id)
             session.add(battle)
         else:
             found = session.get(Battle, battle_id)
@@ -259,6 +260,8 @@ def _finish_turn(arena: Arena, battle_id: str, results: dict[str, SideResult],
         paused = record_health(session, outcomes, threshold=live.failures_before_pause,
                                pause_seconds=live.pause_seconds)
         session.commit()
+    if unsaved is not None:
+        arena.sampler.persisted(battle.intent_id)
     for name, until in paused.items():
         arena.paused_models.note(name, until)
     return public_view(battle)

@@ -104,7 +104,9 @@ class VotePanel:
                 battle = services.start_battle(
                     session, voter=voter, limits=self.arena.settings.limits,
                     answer_sets=self.arena.settings.battle.answer_sets,
-                    named_mode=self.arena.settings.battle.named_mode, **kwargs,
+                    named_mode=self.arena.settings.battle.named_mode,
+                    sampler=self.arena.sampler, paused=self.arena.paused_models.current(),
+                    **kwargs,
                 )
             except services.ServiceError as exc:
                 return self.show(None, tr("no_battle", voter.ui_language, error=str(exc)))

@@ -31,7 +31,10 @@ EN = {
     "lb_turns": "Turns",
     "lb_style": "Style control",
     "lb_anony": "Anonymous votes only",
+    "lb_dedup": "Down-weight repeated prompts",
     "lb_refresh": "🔄 Refresh",
+    "exp_title": "How battles were sampled",
+    "exp_window": "Window",
     "tab_about": "ℹ️ About",
     "title": "## ⚔️ Arena: which answer is better?",
     "battle_intro": (
@@ -82,7 +85,10 @@ ZH = {
     "lb_turns": "轮次",
     "lb_style": "风格控制",
     "lb_anony": "仅匿名投票",
+    "lb_dedup": "降低重复提示的权重",
     "lb_refresh": "🔄 刷新",
+    "exp_title": "对战抽样情况",
+    "exp_window": "时间范围",
     "tab_about": "ℹ️ 说明",
     "title": "## ⚔️ 模型竞技场：哪个回答更好？",
     "battle_intro": (
@@ -139,6 +145,10 @@ MESSAGES = {
                       "sandwich 95% intervals. Left out: flagged battles, identity leaks, "
                       "too-fast votes, the votes of flagged voters and votes on answers the "
                       "voter had seen named."),
+        "exp_summary": ("**{battles}** anonymous battles shown and **{votes}** votes {window}. "
+                        "Each model's share of appearances (two per battle) next to the share "
+                        "the pair policy ({policies}) intended, over the {with_intent} battles "
+                        "drawn under a recorded policy."),
     },
     "zh": {
         "revealed": (
@@ -162,6 +172,9 @@ MESSAGES = {
         "lb_method": ("评分为 Elo 尺度的 Bradley-Terry 模型（采用 FastChat 的 C=1 先验），"
                       "区间为三明治估计的 95% 置信区间。不计入：被标记的对战、泄露身份的回答、"
                       "过快的投票、被标记投票者的投票，以及投票者此前已在具名对比中见过的回答的投票。"),
+        "exp_summary": ("{window}共展示 **{battles}** 场匿名对战，收到 **{votes}** 票。"
+                        "下表列出每个模型的出场占比（每场两个模型），以及抽样策略（{policies}）"
+                        "在其中 {with_intent} 场有记录的对战中预期的占比。"),
     },
 }
 

@@ -16,6 +16,7 @@ from arena.context import Arena
 from arena.services.leaderboard import Board, View
 from arena.services.leaderboard_history import rating_history
 from arena.services.voters import ui_language
+from arena.ui import exposure_panel
 from arena.ui import leaderboard_plots as plots
 from arena.ui.i18n import I18N, tr
 
@@ -26,13 +27,15 @@ LANGUAGE_CHOICES = [("All", ALL), ("English", "en"), ("Chinese", "zh"), ("Other"
 TURN_CHOICES = [("All", ALL), ("Single-turn", "single"), ("Multi-turn", "multi")]
 
 
-def make_view(category: str, language: str, turns: str, style: bool, anony: bool) -> View:
+def make_view(category: str, language: str, turns: str, style: bool, anony: bool,
+              dedup: bool = True) -> View:
     return View(
         category=None if category in (None, "", ALL) else category,
         language=None if language in (None, "", ALL) else language,
         turns=None if turns in (None, "", ALL) else turns,  # type: ignore[arg-type]
         style_control=bool(style),
         anony_only=bool(anony),
+        dedup_prompts=bool(dedup),
     )
 
 
@@ -78,11 +81,12 @@ def style_text(board: Board, language: str | None = None) -> str:
 
 
 def load(arena: Arena, category: str, language: str, turns: str, style: bool,
-         anony: bool, ui_language: str | None = None) -> tuple[Any, ...]:
+         anony: bool, ui_language: str | None = None, dedup: bool = True) -> tuple[Any, ...]:
     cache = arena.leaderboard
-    view = make_view(category, language, turns, style, anony)
+    view = make_view(category, language, turns, style, anony, dedup)
     board = cache.board(view)
-    history = cache.extra("history", view, lambda snap, b: rating_history(snap, b))
+    history = cache.extra("history", view, lambda snap, b: rating_history(
+        snap, b, dedup_threshold=cache.dedup_threshold))
     n_models = len(board.fit.rows) if board.fit is not None else 0
     categories = [ALL, *cache.categories()]
     return (
@@ -110,6 +114,7 @@ def render(arena: Arena, tab: gr.Tab) -> None:
                             elem_id="leaderboard-turns")
         style = gr.Checkbox(False, label=I18N("lb_style"), elem_id="leaderboard-style")
         anony = gr.Checkbox(True, label=I18N("lb_anony"), elem_id="leaderboard-anony")
+        dedup = gr.Checkbox(True, label=I18N("lb_dedup"), elem_id="leaderboard-dedup")
     head = gr.Markdown("", elem_id="leaderboard-summary")
     frame = gr.Dataframe(headers=COLUMNS, value=[], interactive=False,
                          elem_id="leaderboard-table")
@@ -123,13 +128,14 @@ def render(arena: Arena, tab: gr.Tab) -> None:
         wins = gr.Plot(elem_id="leaderboard-plot-winfraction", show_label=False)
         predicted = gr.Plot(elem_id="leaderboard-plot-predicted", show_label=False)
     counts = gr.Plot(elem_id="leaderboard-plot-counts", show_label=False)
-    inputs = [category, language, turns, style, anony]
+    exposure_panel.render(arena, tab)
+    inputs = [category, language, turns, style, anony, dedup]
     outputs = [category, head, frame, note, coefs, ratings, wins, counts, predicted, history]
 
     def fill(category: str, language: str, turns: str, style: bool, anony: bool,
-             request: gr.Request) -> tuple[Any, ...]:
+             dedup: bool, request: gr.Request) -> tuple[Any, ...]:
         return load(arena, category, language, turns, style, anony,
-                    ui_language(request.headers.get("accept-language")))
+                    ui_language(request.headers.get("accept-language")), dedup)
 
     tab.select(fill, inputs=inputs, outputs=outputs, api_visibility="private")
     refresh.click(fill, inputs=inputs, outputs=outputs, api_visibility="private")

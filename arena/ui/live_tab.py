@@ -83,7 +83,8 @@ def render(arena: Arena) -> None:
         with arena.session() as session:
             return live.submit_prompt(session, voter=voter, prompt=text or "",
                                       settings=arena.settings, battle_id=battle_id,
-                                      paused=arena.paused_models.current())
+                                      paused=arena.paused_models.current(),
+                                  sampler=arena.sampler)
 
     def again(battle_id: str | None, _text: str, voter: services.Voter) -> Battle:
         if not battle_id:

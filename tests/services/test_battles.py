@@ -42,8 +42,9 @@ def test_left_right_placement_is_random(arena, tmp_path: Path) -> None:
     import_small_set(arena, tmp_path, models=MODELS[:2])
     rng = random.Random(7)
     with arena.session() as session:
-        for _ in range(40):
-            services.start_battle(session, limits=NO_LIMITS, voter=ALICE, rng=rng)
+        for k in range(40):  # a voter of their own each: one voter is never shown a repeat
+            services.start_battle(session, limits=NO_LIMITS, rng=rng,
+                                  voter=Voter(id=f"voter-{k}", ip_hash="h", ui_language="en"))
         left = session.exec(select(Battle.model_a)).all()
     assert set(left) == set(MODELS[:2])
 
@@ -127,8 +128,9 @@ def test_battles_draw_only_from_configured_answer_sets(arena, tmp_path: Path) ->
     import_small_set(arena, tmp_path)
     import_small_set(arena, tmp_path, name="other", models=("delta-1b", "echo-2b"))
     with arena.session() as session:
-        for _ in range(20):
-            services.start_battle(session, limits=NO_LIMITS, voter=ALICE, answer_sets=["small"])
+        for k in range(20):
+            services.start_battle(session, limits=NO_LIMITS, answer_sets=["small"],
+                                  voter=Voter(id=f"voter-{k}", ip_hash="h", ui_language="en"))
         fought = set(session.exec(select(Battle.model_a))) | set(
             session.exec(select(Battle.model_b)))
     assert fought <= set(MODELS)

@@ -85,12 +85,12 @@ def test_named_view_then_anonymous_vote_is_flagged_and_left_out(arena: Arena,
 
 
 def test_the_reveal_after_a_vote_exposes_too(arena: Arena, tmp_path: Path) -> None:
-    import_small_set(arena, tmp_path, questions=1, models=MODELS[:2])
-    first = draw(arena, ALICE)
+    import_small_set(arena, tmp_path, questions=1, models=MODELS[:3])
+    first = draw(arena, ALICE)  # the next draw: the same question, another pair
     assert vote(arena, ALICE, first).seen_named is False
     with arena.session() as session:
         exposed = {(e.question_pk, e.model) for e in session.exec(select(NamedExposure))}
-    assert exposed == {(first.question_pk, MODELS[0]), (first.question_pk, MODELS[1])}
+    assert exposed == {(first.question_pk, first.model_a), (first.question_pk, first.model_b)}
     assert vote(arena, ALICE, draw(arena, ALICE)).seen_named is True
 
 
@@ -218,7 +218,7 @@ def test_every_sample_is_drawn_and_stored(arena: Arena, tmp_path: Path) -> None:
 
 def test_the_flag_survives_export_and_import_and_the_command_asks_for_it(
         arena: Arena, database_url: str, tmp_path: Path) -> None:
-    import_small_set(arena, tmp_path, questions=1, models=MODELS[:2])
+    import_small_set(arena, tmp_path, questions=1, models=MODELS[:3])
     for _ in range(2):
         vote(arena, ALICE, draw(arena, ALICE))  # the second after the first's reveal
     path = tmp_path / "votes.jsonl"

@@ -54,8 +54,9 @@ def test_a_battle_and_a_vote_take_few_statements(arena: Arena, tmp_path: Path) -
         services.start_battle(session, voter=ALICE, limits=LIMITS_ON)
     with statements(arena) as battle_sql, arena.session() as session:
         shown = services.start_battle(session, voter=ALICE, limits=LIMITS_ON)
-    # draw: eligible questions with the voter's exposure, the question, its answers;
-    # then the limit counters (one statement for all windows) and the battle.
+    # draw: has the answer pool changed (else its index is cached), what the voter was
+    # shown, the question with the pair's answers; then the limit counters (one statement
+    # for all windows) and the battle.
     if arena.engine.dialect.name == "sqlite":  # the reads wait for no writer
         assert battle_sql == ["BEGIN", "SELECT", "SELECT", "SELECT",
                               "BEGIN IMMEDIATE", "INSERT", "INSERT"]

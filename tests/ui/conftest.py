@@ -58,13 +58,16 @@ def csp_safe(page):
     page's Content-Security-Policy forbids (no 'unsafe-eval'); a function predicate is
     compiled through the browser's debugging protocol, which the CSP does not govern.
     So an expression is sent as the function returning it. The page's own scripts run
-    under the CSP unchanged.
+    under the CSP unchanged. An expression that throws counts as not true yet: Gradio
+    mounts a tab's components only when the tab opens, so `document.querySelector('#x')`
+    may still be null on the first poll after a click.
     """
     original = page.wait_for_function
 
     def wait_for_function(expression: str, *args: object, **kwargs: object) -> object:
         if not FUNCTION.match(expression):
-            expression = f"() => ({expression})"
+            expression = ("() => { try { return (" + expression + "); } "
+                          "catch (e) { return false; } }")
         return original(expression, *args, **kwargs)
 
     page.wait_for_function = wait_for_function

@@ -48,3 +48,29 @@ def test_leaderboard_views_style_control_and_plots(server, new_page, tmp_path: P
     assert "charlie" in page.inner_text("#leaderboard-table")
     page.screenshot(path=str(tmp_path / "leaderboard.png"), full_page=True)
     assert (tmp_path / "leaderboard.png").stat().st_size > 10_000
+
+
+def test_the_exposure_view_shows_shares_next_to_the_intended_ones(server, new_page,
+                                                                  tmp_path: Path) -> None:
+    from arena.services.exposure_report import exposure_report
+    from tests.services.test_exposure_report import fill
+
+    fill(server.arena, tmp_path)
+    page = new_page(server.url)
+    page.wait_for_selector("#battle-vote-a:not([disabled])")  # the page's own battle first
+    page.get_by_role("tab", name="Leaderboard").click()
+    page.get_by_text("How battles were sampled").click()
+    page.wait_for_function(
+        "document.querySelector('#exposure-table').innerText.includes('bravo')")
+    with server.arena.session() as session:
+        report = exposure_report(session)
+    assert report.battles == 31  # 30 drawn by weight, the page's one by the arena's policy
+    table = page.inner_text("#exposure-table")
+    assert "Intended share" in table
+    cells = [c.strip() for c in table.split("\n") if c.strip()]
+    for row in report.models:  # each model's cells follow its name, in column order
+        start = cells.index(row.model)
+        assert cells[start + 1:start + 6] == [
+            str(row.battles), f"{row.battle_share:.1%}", str(row.votes),
+            f"{row.vote_share:.1%}", f"{row.intended_share:.1%}"]
+    assert "31 anonymous battles" in page.inner_text("#exposure-summary")
