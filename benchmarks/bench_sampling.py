@@ -204,9 +204,9 @@ def board_arrays(names: tuple[str, ...], state: BoardState) -> tuple[np.ndarray,
 
 
 def width_policy(names: tuple[str, ...], state: BoardState, share: float) -> PairPolicy:
-    """The active rule without its rank weighting (ratings.sampling), for comparison."""
+    """The active rule on the intervals alone, without the order term (ratings.sampling)."""
     theta, counts = board_arrays(names, state)
-    scores = active_pair_scores(theta, counts, SKLEARN_C1_L2, rank_weighted=False)
+    scores = active_pair_scores(theta, counts, SKLEARN_C1_L2, order=False)
     return PairPolicy.of("active-width", names, mix_uniform(scores, share))
 
 

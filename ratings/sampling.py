@@ -29,11 +29,13 @@ caller normalises and draws.
     (``1 / (l2 m)``), which the board's intervals do not show;
     two ``m x m`` products once per board, then ``O(p)`` per board.
 
-    A board is read by rank, so by default (``rank_weighted``) model ``k``'s
-    shrinkage counts ``u_k`` times, ``u_k`` the number of models whose 95%
-    interval overlaps ``k``'s (itself included): ``G = C diag(u / sd) C``. Votes
-    go where ranks are in doubt (a crowded top) rather than to a model already
-    clear of all others. ``benchmarks/bench_sampling.py`` compares both.
+    A board is read by rank, so by default (``order``) the score also counts the
+    narrowing of the interval of each difference ``theta_k - theta_l`` between
+    neighbours in rating whose order is in doubt (the difference is within
+    1.96 of its own sd): the same algebra with contrast ``e_k - e_l`` in place
+    of ``e_k``, ``G += sum_(k,l) C c c^T C / sd(c)``. Votes then also go to the
+    close pairs whose order the board cannot tell yet, not only to the widest
+    intervals. ``benchmarks/bench_sampling.py`` compares both.
 
     Chiang et al. (2024, "Chatbot Arena: an open platform for evaluating LLMs
     by human preference", §4) sample ``P(a) ∝ sqrt(Σ_aa / n_a) - sqrt(Σ_aa /
@@ -97,26 +99,31 @@ def fisher_covariance(theta: FloatArray, counts: FloatArray, l2: float) -> Float
 
 def active_pair_scores(theta: FloatArray, counts: FloatArray, l2: float,
                        available: FloatArray | None = None, *,
-                       rank_weighted: bool = True) -> FloatArray:
-    """Expected narrowing of the sum of interval widths from one vote per pair.
+                       order: bool = True) -> FloatArray:
+    """Expected narrowing of the board's intervals from one vote per pair.
 
     ``theta`` (m,) natural-log ratings (0 for a model without votes), ``counts``
     (m, m) battles per pair, ``l2`` the fit's prior precision; ``available``
-    (m,) 0/1 zeroes the pairs of unavailable models.  Returns (p,) scores.
+    (m,) 0/1 zeroes the pairs of unavailable models. With ``order`` the
+    intervals of the differences between neighbours in rating whose intervals
+    overlap count too (see the module docstring). Returns (p,) scores.
     """
     theta = np.asarray(theta, dtype=np.float64)
+    m = theta.shape[0]
     cov = fisher_covariance(theta, counts, l2)
     # The board's sandwich intervals carry no uncertainty about the ratings' common
     # level; the prior puts 1 / (l2 m) of it on every diagonal element (C 1 = 1 / l2).
-    m = theta.shape[0]
     sd = np.sqrt(np.clip(np.diag(cov) - 1.0 / (l2 * m), 1e-12, None))
-    weight = 1.0 / sd
-    if rank_weighted:
-        gap = np.abs(theta[:, None] - theta[None, :])
-        overlaps = (gap < 1.96 * (sd[:, None] + sd[None, :])).sum(axis=1)
-        weight = weight * overlaps
-    g = (cov * weight[None, :]) @ cov
-    i, j = pair_index(theta.shape[0])
+    g = (cov / sd[None, :]) @ cov
+    if order and m > 1:
+        ranked = np.argsort(-theta, kind="stable")
+        hi, lo = ranked[:-1], ranked[1:]
+        diff_sd = np.sqrt(np.clip(cov[hi, hi] + cov[lo, lo] - 2 * cov[hi, lo], 1e-12, None))
+        doubt = theta[hi] - theta[lo] < 1.96 * diff_sd
+        if doubt.any():
+            rows = cov[hi[doubt]] - cov[lo[doubt]]  # (k, m): c^T C for each contrast c
+            g = g + (rows.T / diff_sd[doubt][None, :]) @ rows
+    i, j = pair_index(m)
     d = theta[i] - theta[j]
     v = 1.0 / (2.0 + np.exp(d) + np.exp(-d))
     q = cov[i, i] + cov[j, j] - 2.0 * cov[i, j]

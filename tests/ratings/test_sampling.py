@@ -41,7 +41,7 @@ def test_the_score_is_the_narrowing_one_more_vote_brings() -> None:
     theta = rng.normal(0.0, 0.8, m)
     i, j = pair_index(m)
     counts = pair_count_matrix(m, i, j, rng.integers(5, 60, i.shape[0]).astype(float))
-    scores = active_pair_scores(theta, counts, L2, rank_weighted=False)
+    scores = active_pair_scores(theta, counts, L2, order=False)
     before = width_sum(theta, counts)
     direct = []
     for a, b in zip(i, j, strict=True):
@@ -64,14 +64,15 @@ def test_a_model_without_votes_is_drawn_first() -> None:
     assert scores[with_new].min() > 10 * scores[~with_new].max()
 
 
-def test_rank_weighting_favours_models_whose_rank_is_in_doubt() -> None:
+def test_the_order_term_sends_votes_to_neighbours_whose_order_is_in_doubt() -> None:
     theta = np.array([3.0, 0.0, 0.05, 0.1])  # one clear leader, three close together
     i, j = pair_index(4)
-    counts = pair_count_matrix(4, i, j, np.full(6, 400.0))
-    plain = active_pair_scores(theta, counts, L2, rank_weighted=False)
-    ranked = active_pair_scores(theta, counts, L2)
-    crowded, leader = 3, 0  # pairs (1, 2) and (0, 1) in pair_index order
-    assert ranked[crowded] / ranked[leader] > 1.5 * plain[crowded] / plain[leader]
+    counts = pair_count_matrix(4, i, j, np.full(6, 200.0))
+    plain = active_pair_scores(theta, counts, L2, order=False)
+    ordered = active_pair_scores(theta, counts, L2)
+    close, leader = 5, 0  # pairs (2, 3) and (0, 1) in pair_index order
+    assert ordered[close] / ordered[leader] > 1.5 * plain[close] / plain[leader]
+    assert np.argmax(ordered) in (3, 4, 5)  # a pair among the three close models
 
 
 def test_covariance_needs_a_prior() -> None:

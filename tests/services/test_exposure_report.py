@@ -4,6 +4,7 @@ intended shares against hand-computed ones."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -116,3 +117,17 @@ def test_the_api_serves_the_same_report(arena: Arena, tmp_path: Path) -> None:
         assert body == expected
         bad = httpx.get(f"{server.url}/api/leaderboard/exposure", params={"since": "soon"})
         assert bad.status_code == 422 and "since" in bad.text
+
+
+def test_the_readme_exposure_command_works(arena: Arena, tmp_path: Path) -> None:
+    """The README's curl line, sent to a real server (its host and port are the README's
+    defaults; the path and query are taken as written)."""
+    from tests.test_config import readme_block
+
+    line = readme_block("### Which pairs are drawn")[0]
+    url = re.search(r"'localhost:7860(/[^']*)'", line).group(1)
+    fill(arena, tmp_path)
+    with start_server(arena) as server:
+        response = httpx.get(server.url + url)
+    assert response.status_code == 200
+    assert {m["model"] for m in response.json()["models"]} == set(MODELS)
