@@ -115,7 +115,8 @@ def load_postgres(url: str, n: int, n_models: int) -> None:
 def prepare(url: str, workdir: Path, n: int, n_models: int) -> float:
     arena = Arena.open(load_settings(database_url=url, battle={"load_demo": False}),
                        migrate=True)
-    path = write_answer_set(workdir / "pair.jsonl", questions=3,
+    # Enough questions that the rounds' voter never runs out (no repeats for a voter).
+    path = write_answer_set(workdir / "pair.jsonl", questions=50,
                             models=("model-000", "model-001"))
     with arena.session() as session:
         services.import_answer_set(session, read_answer_set(path))

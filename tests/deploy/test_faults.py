@@ -53,7 +53,7 @@ def test_sigkill_of_one_process_mid_load_loses_no_acknowledged_vote(tmp_path: Pa
     with fresh_postgres_database() as database_url, \
             arena_stack(tmp_path, database_url=database_url) as stack:
         arena = open_arena(database_url)
-        import_small_set(arena, tmp_path)
+        import_small_set(arena, tmp_path, questions=40)  # one voter never sees a repeat
         # A battle shown before the kill, by the process that will be killed.
         probe = httpx.Client(timeout=30)
         shown = probe.post(f"{stack.url}/api/battles", json={})
@@ -100,7 +100,7 @@ def test_postgres_restart_mid_load_recovers_and_loses_nothing(tmp_path: Path) ->
     with arena_stack(tmp_path, private_postgres=True) as stack:
         assert stack.database_url is not None
         arena = open_arena(stack.database_url)
-        import_small_set(arena, tmp_path)
+        import_small_set(arena, tmp_path, questions=40)  # one voter never sees a repeat
         load = run_voters_sync(stack.url, voters=VOTERS, pairs=PAIRS, read_delay=READ_DELAY,
                                midway=stack.restart_postgres, pairs_after_midway=PAIRS_AFTER,
                                deadline=240)
