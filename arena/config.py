@@ -31,6 +31,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from arena.config_judges import JudgeSettings
 from arena.config_live import LiveModelSettings, LiveSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///arena.db"
@@ -252,13 +253,17 @@ class Settings(BaseSettings):
         default_factory=list, description="Live model endpoints ([[models]] tables)."
     )
 
-    @field_validator("models")
+    judges: list[JudgeSettings] = Field(
+        default_factory=list, description="LLM judges ([[judges]] tables)."
+    )
+
+    @field_validator("models", "judges")
     @classmethod
-    def _unique_names(cls, value: list[LiveModelSettings]) -> list[LiveModelSettings]:
+    def _unique_names(cls, value: list[Any]) -> list[Any]:
         names = [model.name for model in value]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise ValueError(f"model names must be unique; repeated: {', '.join(duplicates)}")
+            raise ValueError(f"names must be unique; repeated: {', '.join(duplicates)}")
         return value
 
     @model_validator(mode="after")

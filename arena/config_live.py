@@ -20,8 +20,8 @@ DEFAULT_IDENTITY_WORDS = [
 ProviderKind = Literal["openai"]
 
 
-class LiveModelSettings(BaseModel):
-    """One model endpoint (`[[models]]` in the config)."""
+class EndpointSettings(BaseModel):
+    """One OpenAI-compatible endpoint: a live model's or a judge's."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -47,9 +47,6 @@ class LiveModelSettings(BaseModel):
     max_retry_after: float = Field(
         default=10.0, ge=0, description="Longest Retry-After (s) honoured once on HTTP 429."
     )
-    weight: float = Field(default=1.0, ge=0, description="Relative sampling weight.")
-    organization: str | None = None
-    license: str | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -57,6 +54,14 @@ class LiveModelSettings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+
+class LiveModelSettings(EndpointSettings):
+    """One model endpoint (`[[models]]` in the config)."""
+
+    weight: float = Field(default=1.0, ge=0, description="Relative sampling weight.")
+    organization: str | None = None
+    license: str | None = None
 
 
 class LiveSettings(BaseModel):

@@ -1,0 +1,1 @@
+"""LLM judges: the prompt a judge is given and how its verdict is read."""
