@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from arena import cli_data, cli_models, cli_ratings, cli_voters
+from arena import cli_data, cli_judge, cli_models, cli_ratings, cli_voters
 from arena.cli_common import ConfigOption, fail, open_arena, settings_or_exit
 
 if TYPE_CHECKING:
@@ -124,6 +124,7 @@ def import_answers(
 
 
 app.add_typer(cli_models.app, name="models")
+app.add_typer(cli_judge.app, name="judge")
 cli_ratings.register(app)
 cli_data.register(app, import_app)
 cli_voters.register(app)

@@ -57,9 +57,8 @@ def judge_language(language: str | None) -> str:
 
 def judge_messages(judge: JudgeSettings, *, language: str | None, question: str,
                    answer_a: str, answer_b: str) -> list[dict[str, str]]:
-    """The chat messages sent to *judge* (its system prompt first, when it has one)."""
+    """The chat messages sent to *judge* (the provider puts its system prompt first)."""
     lang = judge_language(language)
     template = judge.templates.get(lang) or DEFAULT_TEMPLATES[lang]
     prompt = template.format(question=question, answer_a=answer_a, answer_b=answer_b)
-    messages = [{"role": "system", "content": judge.system_prompt}] if judge.system_prompt else []
-    return [*messages, {"role": "user", "content": prompt}]
+    return [{"role": "user", "content": prompt}]

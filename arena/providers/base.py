@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from arena.config_live import LiveModelSettings
+from arena.config_live import EndpointSettings
 from arena.providers.transport import EndpointClient
 from arena.redact import url_secrets
 
@@ -34,7 +34,7 @@ class ChatProvider(ABC):
     the error's detail redacted with `secrets()`.
     """
 
-    def __init__(self, config: LiveModelSettings, *, api_key: str | None) -> None:
+    def __init__(self, config: EndpointSettings, *, api_key: str | None) -> None:
         self.config = config
         self._api_key = api_key
 

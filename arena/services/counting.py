@@ -15,6 +15,8 @@ board's.
     seen_named  an anonymous vote on a question and model     left out
                 the voter had seen named (arena.services.exposure)
     imported    a vote imported from a dataset               counted
+    judge       an LLM judge's verdict (arena.services.      left out
+                judging), never a person's
     named       not anonymous (side-by-side)                 left out (anony_only)
 
 The owner's trial battles are never votable, so they never reach this point.
@@ -31,7 +33,8 @@ from sqlmodel import Session
 
 from arena.models import Battle, Vote, VoterFlag, utcnow
 
-REASONS: tuple[str, ...] = ("flagged", "too_fast", "suspicious", "seen_named", "imported")
+REASONS: tuple[str, ...] = ("flagged", "too_fast", "suspicious", "seen_named", "imported",
+                            "judge")
 
 
 def reason_expressions() -> dict[str, Any]:
@@ -44,6 +47,7 @@ def reason_expressions() -> dict[str, Any]:
         "suspicious": or_(Vote.suspicious, voter_flagged),
         "seen_named": Vote.seen_named,
         "imported": Battle.mode == "import",
+        "judge": Battle.mode == "judge",
     }
 
 
@@ -57,16 +61,20 @@ class CountRules:
     include_suspicious: bool = False
     include_imported: bool = True
     include_seen_named: bool = False
+    include_judge: bool = False
 
     @classmethod
     def of(cls, view: Any) -> CountRules:
-        """The rules of a board view or an export filter (objects with the same fields)."""
-        return cls(**{name: getattr(view, name) for name in cls.__dataclass_fields__})
+        """The rules of a board view or an export filter (objects with these fields; one
+        it lacks keeps the public board's default)."""
+        defaults = cls()
+        return cls(**{name: getattr(view, name, getattr(defaults, name))
+                      for name in cls.__dataclass_fields__})
 
     def excluded_reasons(self) -> tuple[str, ...]:
         included = {"flagged": self.include_flagged, "too_fast": self.include_too_fast,
                     "suspicious": self.include_suspicious, "imported": self.include_imported,
-                    "seen_named": self.include_seen_named}
+                    "seen_named": self.include_seen_named, "judge": self.include_judge}
         return tuple(reason for reason in REASONS if not included[reason])
 
     def sql_condition(self) -> Any:

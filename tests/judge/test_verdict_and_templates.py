@@ -53,8 +53,7 @@ def test_an_owner_template_replaces_one_language(tmp_path: Path) -> None:
            "templates": {"en": "Q: {question}\n1: {answer_a}\n2: {answer_b}\nEnd with [[A]]."}}
     judge = load_settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", judges=[own]).judges[0]
     messages = judge_messages(judge, language="en", question="x", answer_a="y", answer_b="z")
-    assert messages == [{"role": "system", "content": "Be brief."},
-                        {"role": "user", "content": "Q: x\n1: y\n2: z\nEnd with [[A]]."}]
+    assert messages == [{"role": "user", "content": "Q: x\n1: y\n2: z\nEnd with [[A]]."}]
     chinese = judge_messages(judge, language="zh", question="x", answer_a="y", answer_b="z")
     assert "助手 A 的回答" in chinese[-1]["content"]
 
