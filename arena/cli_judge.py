@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -30,7 +29,7 @@ def run(
 ) -> None:
     """Judge answer-set battles in both orders; a second run skips what is stored."""
     from arena.services.errors import ServiceError
-    from arena.services.judging import judge_stats, run_judge
+    from arena.services.judging import judge_stats, run_judge_sync
 
     if (pairs is None) == (not all_pairs):
         raise fail("say how much to judge: --pairs N or --all")
@@ -46,9 +45,9 @@ def run(
                 bar.update(1)
 
             try:
-                summary = asyncio.run(run_judge(
+                summary = run_judge_sync(
                     arena, chosen, answer_sets=answer_set or (), pairs=pairs,
-                    concurrency=concurrency, seed=seed, progress=progress))
+                    concurrency=concurrency, seed=seed, progress=progress)
             except ServiceError as exc:
                 raise fail(str(exc)) from exc
         with arena.session() as session:

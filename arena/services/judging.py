@@ -218,6 +218,18 @@ async def run_judge(arena: Arena, judge: JudgeSettings, *, answer_sets: Sequence
     return summary
 
 
+def run_judge_sync(arena: Arena, judge: JudgeSettings, **options: Any) -> JudgeRunSummary:
+    """:func:`run_judge` in an event loop of its own, closing its endpoint client after
+    (the command and the benchmark)."""
+    async def main() -> JudgeRunSummary:
+        try:
+            return await run_judge(arena, judge, **options)
+        finally:
+            await arena.aclose_http_client()
+
+    return asyncio.run(main())
+
+
 @dataclass(frozen=True)
 class JudgeStats:
     battles: int  # stored judge battles
@@ -248,4 +260,4 @@ def judge_stats(session: Session, judge: str) -> JudgeStats:
 
 
 __all__ = ["JUDGE_MODE", "JudgeItem", "JudgeRunSummary", "JudgeStats", "judge_source",
-           "judge_stats", "plan", "run_judge"]
+           "judge_stats", "plan", "run_judge", "run_judge_sync"]

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from arena.config import load_settings
 from arena.context import Arena
 from arena.formats.answers import read_answer_set
 from arena.models import Battle, Vote
-from arena.services.judging import judge_stats, run_judge
+from arena.services.judging import judge_stats, run_judge_sync
 from arena.services.leaderboard import View
 from tests.utils.fake_judge import FakeJudge, serve_fake_judge
 from tests.utils.processes import arena_env, run_arena
@@ -54,7 +53,7 @@ def judged(database_url: str, tmp_path: Path):
 def test_both_orders_unreadable_verdicts_429_resume_and_bias(judged) -> None:
     arena, fake, _ = judged
     judge = arena.settings.judges[0]
-    summary = asyncio.run(run_judge(arena, judge, concurrency=8))
+    summary = run_judge_sync(arena, judge, concurrency=8)
     # 6 questions x 3 pairs x 2 orders; MALFORMED's 6 are unreadable; RATE's 429s retried
     assert (summary.planned, summary.verdicts, summary.unreadable, summary.errors) == (
         36, 30, 6, 0)
@@ -77,7 +76,7 @@ def test_both_orders_unreadable_verdicts_429_resume_and_bias(judged) -> None:
     assert (stats.both_orders, stats.position_bias) == (15, pytest.approx(3 / 15))
     assert (stats.verdicts, stats.unreadable) == (30, 6)
 
-    again = asyncio.run(run_judge(arena, judge, concurrency=8))
+    again = run_judge_sync(arena, judge, concurrency=8)
     assert (again.planned, again.skipped, fake.requests) == (0, 36, 36 + 6)
 
     # Judge votes stay out of every human board view.
@@ -90,7 +89,7 @@ def test_both_orders_unreadable_verdicts_429_resume_and_bias(judged) -> None:
 
 def test_pairs_draws_that_many_items_in_both_orders(judged) -> None:
     arena, _, _ = judged
-    summary = asyncio.run(run_judge(arena, arena.settings.judges[0], pairs=4, seed=1))
+    summary = run_judge_sync(arena, arena.settings.judges[0], pairs=4, seed=1)
     assert summary.planned == 8
     with arena.session() as session:
         keys = session.exec(select(Battle.question_pk, Battle.model_a, Battle.model_b)).all()
