@@ -120,6 +120,7 @@ FLAG_FIELDS = ("flagged", "identity_leak", "too_fast", "suspicious", "seen_named
 def database_battles(
     config: Path | None, *, anony_only: bool, style_control: bool, drop_bothbad: bool,
     since: datetime | None, until: datetime | None, include_flagged: bool = False,
+    judge: str | None = None,
 ) -> Battles:
     """The votes of the configured database that the live board counts
     (arena.services.counting: flagged, too fast and suspicious left out)."""
@@ -146,7 +147,8 @@ def database_battles(
         arena.close()
     view = View(anony_only=anony_only, style_control=style_control,
                 include_flagged=include_flagged, include_too_fast=include_flagged,
-                include_suspicious=include_flagged, include_seen_named=include_flagged)
+                include_suspicious=include_flagged, include_seen_named=include_flagged,
+                judge=judge)
     mask = view_mask(snap, view)
     if drop_bothbad:
         mask &= ~snap.cols["bothbad"]
@@ -201,6 +203,9 @@ def ratings_command(
     since: SinceOption = None,
     until: UntilOption = None,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    votes_source: Annotated[str, typer.Option(
+        "--source", help="whose votes, from the database: 'people' (the board's) or "
+                         "judge:NAME (an LLM judge's verdicts, arena judge run)")] = "people",
 ) -> None:
     """Compute Bradley-Terry ratings with confidence intervals from battle votes."""
     pinned = parse_anchor(anchor)
@@ -208,10 +213,13 @@ def ratings_command(
     source = str(input) if input is not None else "database"
     try:
         if input is None:
+            if votes_source != "people" and not votes_source.startswith("judge:"):
+                raise RatingsInputError(f"--source {votes_source!r}: use people or judge:NAME")
             battles = database_battles(
                 config, anony_only=anony_only, style_control=style_control,
                 drop_bothbad=bothbad is Bothbad.drop, since=since, until=until,
                 include_flagged=include_flagged,
+                judge=votes_source.removeprefix("judge:") if votes_source != "people" else None,
             )  # fmt: skip
         else:
             records, lines = read_battle_file(input)

@@ -8,7 +8,9 @@ style_control, anony_only (default true), include_flagged, include_too_fast,
 include_suspicious, include_seen_named (default false), include_imported (default true): which votes
 count is arena.services.counting; dedup_prompts (default true): live prompts repeated far
 more than usual weigh less (arena.services.leaderboard.dedup_weights).  An unknown category
-gives an empty list.  GET /api/leaderboard/exposure: how battles were sampled.
+gives an empty list; judge=NAME: that judge's board (its verdicts only) instead of people's.
+GET /api/leaderboard/exposure: how battles were sampled; GET /api/leaderboard/agreement
+?judge=NAME: how far the judge agrees with people.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from sqlmodel import Session
 
 from arena.api.deps import get_arena, get_read_session
 from arena.context import Arena
-from arena.services.errors import InvalidInput
+from arena.services.agreement import judge_agreement
+from arena.services.errors import InvalidInput, NotFound
 from arena.services.exposure_report import exposure_report
 from arena.services.leaderboard import View
 from arena.times import TimeValueError, parse_time
@@ -48,8 +51,11 @@ def leaderboard(
     include_suspicious: bool = False,
     include_seen_named: bool = False,
     dedup_prompts: bool = True,
+    judge: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[dict[str, Any]]:
-    view = View(category=category or None, language=language, turns=turns,
+    if judge is not None:
+        _known_judge(arena, judge)
+    view = View(category=category or None, language=language, turns=turns, judge=judge,
                 style_control=style_control, anony_only=anony_only,
                 include_flagged=include_flagged, include_imported=include_imported,
                 include_too_fast=include_too_fast, include_suspicious=include_suspicious,
@@ -71,3 +77,20 @@ def exposure(
     except TimeValueError as exc:
         raise InvalidInput(str(exc)) from exc
     return exposure_report(session, since=start, until=end).as_dict()
+
+
+def _known_judge(arena: Arena, judge: str) -> None:
+    if judge not in {j.name for j in arena.settings.judges}:
+        raise NotFound(f"no judge named {judge!r} in this arena's [[judges]]")
+
+
+@router.get("/api/leaderboard/agreement")
+def agreement(
+    arena: Annotated[Arena, Depends(get_arena)],
+    session: Annotated[Session, Depends(get_read_session)],
+    judge: Annotated[str, Query(max_length=200)],
+) -> dict[str, Any]:
+    """The judge's board beside the people's: rank correlations, separability, verdict
+    agreement on battles both judged, position bias (arena.services.agreement)."""
+    _known_judge(arena, judge)
+    return judge_agreement(session, arena.leaderboard, judge).as_dict()

@@ -61,6 +61,7 @@ class View:
     include_suspicious: bool = False
     include_seen_named: bool = False
     dedup_prompts: bool = True
+    judge: str | None = None  # a judge's board (its votes only) instead of people's
 
     @property
     def rules(self) -> CountRules:
@@ -101,7 +102,12 @@ class Board:
 def view_mask(snap: Snapshot, view: View) -> np.ndarray:
     """Which stored votes ``view`` counts."""
     c = snap.cols
-    mask = view.rules.mask(c)
+    if view.judge is not None:  # the judge's verdicts, as counted votes of their own
+        source = f"judge:{view.judge}"
+        code = snap.sources.index(source) if source in snap.sources else -2
+        mask = c["judge"] & (c["source"] == code) & ~c["flagged"]
+    else:
+        mask = view.rules.mask(c)
     if view.language is not None:
         mask &= c["language"] == LANGUAGES.index(view.language)
     if view.category is not None:

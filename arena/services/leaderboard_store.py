@@ -36,7 +36,7 @@ _OUTCOME = {label: int(code) for label, code in DEFAULT_OUTCOME_MAP.items() if c
 _COLUMNS = (
     ("ids", np.int64), ("a", np.int32), ("b", np.int32), ("outcome", np.int8),
     ("anony", np.bool_), ("language", np.int8), ("category", np.int16), ("multi", np.bool_),
-    ("bothbad", np.bool_), ("ts", np.float64), ("prompt", np.int32),
+    ("bothbad", np.bool_), ("ts", np.float64), ("prompt", np.int32), ("source", np.int16),
     *((reason, np.bool_) for reason in REASONS),
 )  # fmt: skip
 _REASONS = reason_expressions()
@@ -45,7 +45,7 @@ _QUERY = select(  # type: ignore[call-overload]
     Battle.language, Battle.category,
     cast(extract("epoch", Vote.created_at), Float),  # no datetime objects per row
     cast(Battle.style, Text), Battle.id,  # parsed in one json.loads per batch, not per row
-    Battle.prompt_hash,
+    Battle.prompt_hash, Battle.source,
     *(_REASONS[reason].label(reason) for reason in REASONS),  # arena.services.counting
 ).join(Battle, Battle.id == Vote.battle_id)  # fmt: skip
 
@@ -58,6 +58,7 @@ class Snapshot:
     models: tuple[str, ...]
     categories: tuple[str, ...]
     cols: dict[str, np.ndarray]
+    sources: tuple[str, ...]
     style_a: np.ndarray
     style_b: np.ndarray
     last_vote_at: float | None
@@ -102,6 +103,8 @@ class VoteStore:
         self._category_index: dict[str, int] = {}
         self._prompts: list[str] = []  # live battles' prompt keys (arena.text.prompt_key)
         self._prompt_index: dict[str, int] = {}
+        self._sources: list[str] = []  # imported datasets' names, judge:NAME
+        self._source_index: dict[str, int] = {}
         self._max_id = 0
         self._loaded_at = 0.0
         self._flags_seen: str | None = None
@@ -188,8 +191,8 @@ class VoteStore:
     def _append(self, session: Session, rows: list[Any]) -> None:
         k = len(rows)
         self._grow(self._n + k)
-        (ids, ma, mb, win, anony, lang, cat, created, raw, bid, prompt, *reasons) = zip(
-            *rows, strict=True)  # fmt: skip
+        (ids, ma, mb, win, anony, lang, cat, created, raw, bid, prompt, source,
+         *reasons) = zip(*rows, strict=True)  # fmt: skip
         style = json.loads("[" + ",".join("null" if x is None else x for x in raw) + "]")
         missing = [b for s, b in zip(style, bid, strict=True) if s is None]
         styles = _styles_from_text(session, missing) if missing else {}
@@ -198,6 +201,8 @@ class VoteStore:
         ci[None] = -1
         pi = {x: self._code(self._prompt_index, self._prompts, x) for x in set(prompt) - {None}}
         pi[None] = -1
+        si = {x: self._code(self._source_index, self._sources, x) for x in set(source) - {None}}
+        si[None] = -1
         li = {x: _language_code(x) for x in set(lang)}
         style = [s if s is not None else styles[b] for s, b in zip(style, bid, strict=True)]
         new = {
@@ -212,6 +217,7 @@ class VoteStore:
             "bothbad": [w == "tie (bothbad)" for w in win],
             "ts": [x or 0.0 for x in created],
             "prompt": [pi[x] for x in prompt],
+            "source": [si[x] for x in source],
             **{reason: [bool(x) for x in values]
                for reason, values in zip(REASONS, reasons, strict=True)},
         }
@@ -246,6 +252,7 @@ class VoteStore:
             models=tuple(self._models),
             categories=tuple(self._categories),
             cols=cols,
+            sources=tuple(self._sources),
             style_a=self._style_a[:n],
             style_b=self._style_b[:n],
             last_vote_at=float(cols["ts"].max()) if n else None,

@@ -113,3 +113,69 @@ def test_the_command_judges_resumes_and_names_a_missing_judge(judged, database_u
     assert "judged 30 battles" in again.stdout and "(6 already stored)" in again.stdout
     missing = run_arena("judge", "run", "--judge", "nobody", "--all", cwd=tmp_path, env=env)
     assert missing.returncode != 0 and "no judge named 'nobody'" in missing.stderr
+
+
+def add_people_votes(arena: Arena) -> None:
+    """People's votes on q0 (the longer answer wins, as the judge says) and q1 (ties,
+    where the judge picks the longer): 3 of 6 agree with ties, 3 of 3 without."""
+    import secrets
+
+    from arena.models import Question
+
+    with arena.session() as session:
+        pks = {q.question_id: q.id for q in session.exec(select(Question))}
+        for question, tie in (("q0", False), ("q1", True)):
+            for a, b in (("short", "medium"), ("long", "short"), ("medium", "long")):
+                winner = "tie" if tie else (
+                    "model_a" if MODELS.index(a) > MODELS.index(b) else "model_b")
+                message = [{"role": "user", "content": "x"}]
+                battle = Battle(id=secrets.token_hex(16), anony=True, mode="answers",
+                                model_a=a, model_b=b, question_pk=pks[question],
+                                question_id=question, conversation_a=message,
+                                conversation_b=message, status="voted", voter_id="person")
+                session.add(battle)
+                session.flush()
+                session.add(Vote(battle_id=battle.id, winner=winner))
+        session.commit()
+
+
+def test_the_judge_board_beside_the_people_and_how_far_they_agree(judged, database_url: str,
+                                                                   tmp_path: Path) -> None:
+    import httpx
+
+    from arena.services.agreement import judge_agreement
+    from tests.utils.server import start_server
+
+    arena, _, url = judged
+    add_people_votes(arena)
+    run_judge_sync(arena, arena.settings.judges[0], concurrency=4)
+    with arena.session() as session:
+        found = judge_agreement(session, arena.leaderboard, "fake")
+    assert (found.battles, found.agreement) == (6, pytest.approx(0.5))
+    assert (found.decided, found.agreement_without_ties) == (3, pytest.approx(1.0))
+    assert (found.models, found.spearman, found.kendall) == (3, pytest.approx(1.0),
+                                                              pytest.approx(1.0))
+    assert found.position_bias == pytest.approx(3 / 15) and found.judge_unreadable == 6
+    people = {r.model: r.votes for r in arena.leaderboard.board(View()).rows}
+    assert people == dict.fromkeys(MODELS, 4)  # the judge's 30 verdicts are not here
+
+    with start_server(arena) as server:
+        body = httpx.get(f"{server.url}/api/leaderboard/agreement",
+                         params={"judge": "fake"}).json()
+        assert body == found.as_dict()
+        board = httpx.get(f"{server.url}/api/leaderboard", params={"judge": "fake"}).json()
+        assert {r["model"]: r["votes"] for r in board} == dict.fromkeys(MODELS, 20)
+        assert [r["model"] for r in board] == ["long", "medium", "short"]
+        unknown = httpx.get(f"{server.url}/api/leaderboard/agreement",
+                            params={"judge": "nobody"})
+        assert unknown.status_code == 404
+
+    config = tmp_path / "arena.toml"
+    config.write_text(f'[[judges]]\nname = "fake"\nbase_url = "{url}"\nmodel = "m"\n')
+    env = arena_env(database_url, ARENA_CONFIG=str(config))
+    done = run_arena("ratings", "--source", "judge:fake", "--format", "json", cwd=tmp_path,
+                     env=env)
+    assert done.returncode == 0, done.stderr
+    assert {r["model"]: r["votes"] for r in json.loads(done.stdout)} == dict.fromkeys(MODELS, 20)
+    bad = run_arena("ratings", "--source", "robots", cwd=tmp_path, env=env)
+    assert bad.returncode != 0 and "people or judge:NAME" in bad.stderr
