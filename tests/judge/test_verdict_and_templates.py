@@ -74,3 +74,18 @@ def test_a_bad_template_names_the_key(tmp_path: Path, templates: dict, message: 
 def test_judge_names_are_unique(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="repeated: judge-1"):
         load_settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", judges=[JUDGE, JUDGE])
+
+
+def test_the_readme_judge_config_is_valid(tmp_path: Path) -> None:
+    import re
+
+    from tests.test_config import REPO
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## LLM judges beside people"):]
+    block = re.search(r"```toml\n(.*?)```", section, re.DOTALL).group(1)
+    config = tmp_path / "arena.toml"
+    config.write_text(block, encoding="utf-8")
+    settings = load_settings(config, database_url=f"sqlite:///{tmp_path / 'a.db'}")
+    assert [(j.name, j.api_key_env, j.temperature) for j in settings.judges] == [
+        ("qwen-judge", "DASHSCOPE_API_KEY", 0.0)]
