@@ -9,8 +9,9 @@ include_suspicious, include_seen_named (default false), include_imported (defaul
 count is arena.services.counting; dedup_prompts (default true): live prompts repeated far
 more than usual weigh less (arena.services.leaderboard.dedup_weights).  An unknown category
 gives an empty list; judge=NAME: that judge's board (its verdicts only) instead of people's.
-GET /api/leaderboard/exposure: how battles were sampled; GET /api/leaderboard/agreement
-?judge=NAME: how far the judge agrees with people.
+baseline=MODEL adds each model's predicted win rate against that model
+(win_rate_vs_baseline).  GET /api/leaderboard/exposure: how battles were sampled;
+GET /api/leaderboard/agreement?judge=NAME: how far the judge agrees with people.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from arena.services.leaderboard import View
 from arena.times import TimeValueError, parse_time
 
 router = APIRouter()
+ELO_SCALE = 400.0  # ratings.compute_leaderboard's scale, base 10
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +54,7 @@ def leaderboard(
     include_seen_named: bool = False,
     dedup_prompts: bool = True,
     judge: Annotated[str | None, Query(max_length=200)] = None,
+    baseline: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[dict[str, Any]]:
     if judge is not None:
         _known_judge(arena, judge)
@@ -60,7 +63,15 @@ def leaderboard(
                 include_flagged=include_flagged, include_imported=include_imported,
                 include_too_fast=include_too_fast, include_suspicious=include_suspicious,
                 include_seen_named=include_seen_named, dedup_prompts=dedup_prompts)
-    return [_clean(row.as_dict()) for row in arena.leaderboard.board(view).rows]
+    rows = [_clean(row.as_dict()) for row in arena.leaderboard.board(view).rows]
+    if baseline is not None:
+        base = next((r for r in rows if r["model"] == baseline), None)
+        if base is None:
+            raise NotFound(f"baseline {baseline!r} is not on this board")
+        for row in rows:  # the Bradley-Terry probability of beating the baseline
+            row["win_rate_vs_baseline"] = 1.0 / (
+                1.0 + 10.0 ** ((base["rating"] - row["rating"]) / ELO_SCALE))
+    return rows
 
 
 @router.get("/api/leaderboard/exposure")

@@ -7,6 +7,7 @@ selected, when a view selector changes, and on Refresh.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,10 +74,12 @@ def style_text(board: Board, language: str | None = None) -> str:
     if not board.view.style_control or board.fit is None:
         return ""
     fit = board.fit
-    lines = ["| Style feature | Coefficient | 95% CI |", "|---|---|---|"]
+    lines = ["| Style feature | Coefficient | 95% CI | Odds ratio |", "|---|---|---|---|"]
     for name, coef in fit.style_coefficients.items():
+        # the odds of being preferred multiply by exp(coef) per standard deviation of
+        # the feature's difference between the answers, as OpenCompass reports style
         lines.append(f"| {name} | {coef:+.4f} | [{fit.style_lower[name]:+.4f}, "
-                     f"{fit.style_upper[name]:+.4f}] |")
+                     f"{fit.style_upper[name]:+.4f}] | {math.exp(coef):.3f} |")
     return tr("lb_style_on", language) + "\n\n" + "\n".join(lines)
 
 

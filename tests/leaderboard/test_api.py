@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from arena.context import Arena
+from tests.leaderboard.factories import add_votes, random_specs
 from tests.utils.factories import import_small_set
 from tests.utils.keys import script_headers
 from tests.utils.server import LiveServer
@@ -61,3 +63,16 @@ def test_category_and_style_control_filter(server: LiveServer, tmp_path: Path) -
         assert sorted((r["model"], r["votes"]) for r in styled.json()) == sorted(
             (r["model"], r["votes"]) for r in plain)
         assert api.get("/api/leaderboard", params={"anony_only": "false"}).status_code == 200
+
+
+def test_predicted_win_rate_against_a_chosen_baseline(server: LiveServer) -> None:
+    add_votes(server.arena, random_specs(200, seed=5))
+    with httpx.Client(base_url=server.url) as api:
+        rows = api.get("/api/leaderboard", params={"baseline": "bravo"}).json()
+        missing = api.get("/api/leaderboard", params={"baseline": "nobody"})
+    base = next(r for r in rows if r["model"] == "bravo")
+    for row in rows:  # Bradley-Terry on the Elo scale: 1 / (1 + 10^((r_base - r) / 400))
+        gap = base["rating"] - row["rating"]
+        assert row["win_rate_vs_baseline"] == pytest.approx(1 / (1 + 10 ** (gap / 400)))
+    assert base["win_rate_vs_baseline"] == pytest.approx(0.5)
+    assert missing.status_code == 404 and "nobody" in missing.text

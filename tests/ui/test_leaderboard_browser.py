@@ -42,6 +42,7 @@ def test_leaderboard_views_style_control_and_plots(server, new_page, tmp_path: P
     page.click("#leaderboard-style input")
     page.wait_for_function(
         "document.querySelector('#leaderboard-style-coefficients').innerText.includes('length')")
+    assert "Odds ratio" in page.inner_text("#leaderboard-style-coefficients")
     assert summary_votes(page) == coding
     page.wait_for_selector("#leaderboard-plot-ratings .js-plotly-plot svg.main-svg",
                            state="attached")
