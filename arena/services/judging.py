@@ -17,6 +17,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -227,7 +228,12 @@ def run_judge_sync(arena: Arena, judge: JudgeSettings, **options: Any) -> JudgeR
         finally:
             await arena.aclose_http_client()
 
-    return asyncio.run(main())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(main())
+    with ThreadPoolExecutor(max_workers=1) as pool:  # called from a running loop's thread
+        return pool.submit(asyncio.run, main()).result()
 
 
 @dataclass(frozen=True)

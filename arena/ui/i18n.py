@@ -35,6 +35,8 @@ EN = {
     "lb_refresh": "🔄 Refresh",
     "exp_title": "How battles were sampled",
     "exp_window": "Window",
+    "judge_title": "Judges beside people",
+    "judge_pick": "Judge",
     "tab_about": "ℹ️ About",
     "title": "## ⚔️ Arena: which answer is better?",
     "battle_intro": (
@@ -89,6 +91,8 @@ ZH = {
     "lb_refresh": "🔄 刷新",
     "exp_title": "对战抽样情况",
     "exp_window": "时间范围",
+    "judge_title": "评审模型与人工投票对比",
+    "judge_pick": "评审模型",
     "tab_about": "ℹ️ 说明",
     "title": "## ⚔️ 模型竞技场：哪个回答更好？",
     "battle_intro": (

@@ -17,7 +17,7 @@ from arena.context import Arena
 from arena.services.leaderboard import Board, View
 from arena.services.leaderboard_history import rating_history
 from arena.services.voters import ui_language
-from arena.ui import exposure_panel
+from arena.ui import exposure_panel, judge_panel
 from arena.ui import leaderboard_plots as plots
 from arena.ui.i18n import I18N, tr
 
@@ -132,6 +132,7 @@ def render(arena: Arena, tab: gr.Tab) -> None:
         predicted = gr.Plot(elem_id="leaderboard-plot-predicted", show_label=False)
     counts = gr.Plot(elem_id="leaderboard-plot-counts", show_label=False)
     exposure_panel.render(arena, tab)
+    judge_panel.render(arena, tab)
     inputs = [category, language, turns, style, anony, dedup]
     outputs = [category, head, frame, note, coefs, ratings, wins, counts, predicted, history]
 

@@ -179,3 +179,4 @@ def test_the_judge_board_beside_the_people_and_how_far_they_agree(judged, databa
     assert {r["model"]: r["votes"] for r in json.loads(done.stdout)} == dict.fromkeys(MODELS, 20)
     bad = run_arena("ratings", "--source", "robots", cwd=tmp_path, env=env)
     assert bad.returncode != 0 and "people or judge:NAME" in bad.stderr
+
