@@ -130,6 +130,14 @@ class BattleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)
+    copilot: str = Field(
+        default="",
+        description="Judge Copilot: a [[judges]] name whose comparison of the two answers a "
+                    "voter may read (empty: off).")
+    copilot_before_vote: bool = Field(
+        default=False,
+        description="Let voters read the Judge Copilot before voting (those battles are "
+                    "marked copilot_before_vote); false: only after the vote.")
     prompt_dedup_threshold: int = Field(
         default=0, ge=0,
         description="Live prompts (normalised) seen more often than this count with weight "
@@ -265,6 +273,13 @@ class Settings(BaseSettings):
         if duplicates:
             raise ValueError(f"names must be unique; repeated: {', '.join(duplicates)}")
         return value
+
+    @model_validator(mode="after")
+    def _copilot_is_a_judge(self) -> Settings:
+        copilot = self.battle.copilot
+        if copilot and copilot not in {judge.name for judge in self.judges}:
+            raise ValueError(f"battle.copilot: {copilot!r} is not a [[judges]] name")
+        return self
 
     @model_validator(mode="after")
     def _body_fits_a_prompt(self) -> Settings:

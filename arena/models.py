@@ -232,6 +232,8 @@ class Battle(SQLModel, table=True):
     # Live battles: sha256 of the first prompt, normalised (arena.text.prompt_key), to
     # down-weight prompts repeated far more than usual.
     prompt_hash: str | None = Field(default=None, max_length=64, index=True)
+    # The voter opened the Judge Copilot's comparison before voting (battle.copilot_before_vote).
+    copilot_before_vote: bool = Field(default=False)
 
 
 class Vote(SQLModel, table=True):

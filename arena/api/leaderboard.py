@@ -9,6 +9,7 @@ include_suspicious, include_seen_named (default false), include_imported (defaul
 count is arena.services.counting; dedup_prompts (default true): live prompts repeated far
 more than usual weigh less (arena.services.leaderboard.dedup_weights).  An unknown category
 gives an empty list; judge=NAME: that judge's board (its verdicts only) instead of people's.
+include_copilot (default true): votes cast after reading the Judge Copilot;
 baseline=MODEL adds each model's predicted win rate against that model
 (win_rate_vs_baseline).  GET /api/leaderboard/exposure: how battles were sampled;
 GET /api/leaderboard/agreement?judge=NAME: how far the judge agrees with people.
@@ -52,6 +53,7 @@ def leaderboard(
     include_too_fast: bool = False,
     include_suspicious: bool = False,
     include_seen_named: bool = False,
+    include_copilot: bool = True,
     dedup_prompts: bool = True,
     judge: Annotated[str | None, Query(max_length=200)] = None,
     baseline: Annotated[str | None, Query(max_length=200)] = None,
@@ -62,7 +64,8 @@ def leaderboard(
                 style_control=style_control, anony_only=anony_only,
                 include_flagged=include_flagged, include_imported=include_imported,
                 include_too_fast=include_too_fast, include_suspicious=include_suspicious,
-                include_seen_named=include_seen_named, dedup_prompts=dedup_prompts)
+                include_seen_named=include_seen_named, include_copilot=include_copilot,
+                dedup_prompts=dedup_prompts)
     rows = [_clean(row.as_dict()) for row in arena.leaderboard.board(view).rows]
     if baseline is not None:
         base = next((r for r in rows if r["model"] == baseline), None)

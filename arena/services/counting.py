@@ -17,6 +17,8 @@ board's.
     imported    a vote imported from a dataset               counted
     judge       an LLM judge's verdict (arena.services.      left out
                 judging), never a person's
+    copilot     voted after reading the Judge Copilot's      counted
+                comparison (battle.copilot_before_vote)
     named       not anonymous (side-by-side)                 left out (anony_only)
 
 The owner's trial battles are never votable, so they never reach this point.
@@ -34,7 +36,7 @@ from sqlmodel import Session
 from arena.models import Battle, Vote, VoterFlag, utcnow
 
 REASONS: tuple[str, ...] = ("flagged", "too_fast", "suspicious", "seen_named", "imported",
-                            "judge")
+                            "judge", "copilot")
 
 
 def reason_expressions() -> dict[str, Any]:
@@ -48,6 +50,7 @@ def reason_expressions() -> dict[str, Any]:
         "seen_named": Vote.seen_named,
         "imported": Battle.mode == "import",
         "judge": Battle.mode == "judge",
+        "copilot": Battle.copilot_before_vote,
     }
 
 
@@ -62,6 +65,7 @@ class CountRules:
     include_imported: bool = True
     include_seen_named: bool = False
     include_judge: bool = False
+    include_copilot: bool = True
 
     @classmethod
     def of(cls, view: Any) -> CountRules:
@@ -74,7 +78,8 @@ class CountRules:
     def excluded_reasons(self) -> tuple[str, ...]:
         included = {"flagged": self.include_flagged, "too_fast": self.include_too_fast,
                     "suspicious": self.include_suspicious, "imported": self.include_imported,
-                    "seen_named": self.include_seen_named, "judge": self.include_judge}
+                    "seen_named": self.include_seen_named, "judge": self.include_judge,
+                    "copilot": self.include_copilot}
         return tuple(reason for reason in REASONS if not included[reason])
 
     def sql_condition(self) -> Any:

@@ -60,6 +60,7 @@ class View:
     include_too_fast: bool = False
     include_suspicious: bool = False
     include_seen_named: bool = False
+    include_copilot: bool = True
     dedup_prompts: bool = True
     judge: str | None = None  # a judge's board (its votes only) instead of people's
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.context import Arena
+from arena.ui import copilot_panel
 from arena.ui.common import VotePanel
 from arena.ui.i18n import I18N
 
@@ -14,5 +15,6 @@ def render(arena: Arena, blocks: gr.Blocks) -> None:
     panel = VotePanel(arena, "battle")
     next_button = gr.Button(I18N("next_battle"), elem_id="battle-next", variant="primary")
     panel.wire_votes()
+    copilot_panel.render(arena, panel, "battle", next_button)
     next_button.click(panel.start, outputs=panel.battle_outputs, api_visibility="private")
     blocks.load(panel.start, outputs=panel.battle_outputs, api_visibility="private")

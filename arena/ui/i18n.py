@@ -37,6 +37,7 @@ EN = {
     "exp_window": "Window",
     "judge_title": "Judges beside people",
     "judge_pick": "Judge",
+    "copilot_ask": "🧑‍⚖️ Ask the judge",
     "tab_about": "ℹ️ About",
     "title": "## ⚔️ Arena: which answer is better?",
     "battle_intro": (
@@ -93,6 +94,7 @@ ZH = {
     "exp_window": "时间范围",
     "judge_title": "评审模型与人工投票对比",
     "judge_pick": "评审模型",
+    "copilot_ask": "🧑‍⚖️ 听听评审模型的看法",
     "tab_about": "ℹ️ 说明",
     "title": "## ⚔️ 模型竞技场：哪个回答更好？",
     "battle_intro": (
@@ -149,6 +151,10 @@ MESSAGES = {
                       "sandwich 95% intervals. Left out: flagged battles, identity leaks, "
                       "too-fast votes, the votes of flagged voters and votes on answers the "
                       "voter had seen named."),
+        "copilot_head": ("**The judge's comparison** (a language model that was not told "
+                         "which models wrote the answers):"),
+        "copilot_after_vote": "The judge's comparison opens after your vote.",
+        "copilot_failed": "⚠️ The judge could not answer: {error}.",
         "exp_summary": ("**{battles}** anonymous battles shown and **{votes}** votes {window}. "
                         "Each model's share of appearances (two per battle) next to the share "
                         "the pair policy ({policies}) intended, over the {with_intent} battles "
@@ -176,6 +182,9 @@ MESSAGES = {
         "lb_method": ("评分为 Elo 尺度的 Bradley-Terry 模型（采用 FastChat 的 C=1 先验），"
                       "区间为三明治估计的 95% 置信区间。不计入：被标记的对战、泄露身份的回答、"
                       "过快的投票、被标记投票者的投票，以及投票者此前已在具名对比中见过的回答的投票。"),
+        "copilot_head": "**评审模型的比较**（它并不知道两个回答分别出自哪个模型）：",
+        "copilot_after_vote": "投票之后即可查看评审模型的比较。",
+        "copilot_failed": "⚠️ 评审模型未能给出回答：{error}。",
         "exp_summary": ("{window}共展示 **{battles}** 场匿名对战，收到 **{votes}** 票。"
                         "下表列出每个模型的出场占比（每场两个模型），以及抽样策略（{policies}）"
                         "在其中 {with_intent} 场有记录的对战中预期的占比。"),

@@ -21,7 +21,12 @@ from starlette.routing import Route
 
 from tests.utils.uvicorn_thread import serve_in_thread
 
-A_HEAD, B_HEAD, Q_HEAD = "[Assistant A's answer]\n", "[Assistant B's answer]\n", "[User question]\n"
+HEADS = {  # the built-in templates' section heads: question, answer A, answer B
+    "en": ("[User question]\n", "[Assistant A's answer]\n", "[Assistant B's answer]\n"),
+    "zh": ("[用户问题]\n", "[助手 A 的回答]\n", "[助手 B 的回答]\n"),
+}
+EXPLAINED = {"en": ("One is more complete.", "Equally good."),
+             "zh": ("其中一个回答更完整。", "两个回答同样好。")}
 
 
 @dataclass
@@ -36,16 +41,19 @@ class FakeJudge:
                                        methods=["POST"])])
 
     def verdict(self, prompt: str) -> str:
-        question = prompt.split(Q_HEAD, 1)[1].split("\n\n" + A_HEAD, 1)[0]
-        answer_a = prompt.split(A_HEAD, 1)[1].split("\n\n" + B_HEAD, 1)[0]
-        answer_b = prompt.split(B_HEAD, 1)[1]
+        language = "zh" if HEADS["zh"][1] in prompt else "en"
+        q_head, a_head, b_head = HEADS[language]
+        question = prompt.split(q_head, 1)[1].split("\n\n" + a_head, 1)[0]
+        answer_a = prompt.split(a_head, 1)[1].split("\n\n" + b_head, 1)[0]
+        answer_b = prompt.split(b_head, 1)[1]
+        better, equal = EXPLAINED[language]
         if "MALFORMED" in question:
             return "Both answers have merit; I cannot decide."
         if "BIASED" in question:
             return "The first answer reads better.\n[[A]]"
         if len(answer_a) == len(answer_b):
-            return "Equally good.\n[[C]]"
-        return "One is more complete.\n" + ("[[A]]" if len(answer_a) > len(answer_b) else "[[B]]")
+            return f"{equal}\n[[C]]"
+        return f"{better}\n" + ("[[A]]" if len(answer_a) > len(answer_b) else "[[B]]")
 
     async def completions(self, request: Request) -> Response:
         self.requests += 1
@@ -55,7 +63,8 @@ class FakeJudge:
             self.refused.add(prompt)
             return JSONResponse({"error": {"message": "slow down"}}, status_code=429,
                                 headers={"Retry-After": "0.2"})
-        wait = self.delay + (self.slow if "SLOW" in prompt.split(A_HEAD, 1)[0] else 0.0)
+        before_answers = prompt.split(HEADS["en"][1], 1)[0].split(HEADS["zh"][1], 1)[0]
+        wait = self.delay + (self.slow if "SLOW" in before_answers else 0.0)
         return StreamingResponse(self._events(self.verdict(prompt), wait),
                                  media_type="text/event-stream")
 
