@@ -261,6 +261,38 @@ def ratings_command(
     for note in board.warnings:
         typer.echo(f"warning: {note}", err=True)
     typer.echo(render(board, fmt))
+    if input is None and votes_source.startswith("judge:") and fmt is Format.table:
+        typer.echo(judge_agreement_text(config, votes_source.removeprefix("judge:")))
+
+
+def judge_agreement_text(config: Path | None, judge: str) -> str:
+    """The judge's agreement with people (GET /api/leaderboard/agreement's numbers)."""
+    from arena.context import Arena
+    from arena.services.agreement import judge_agreement
+
+    arena = Arena.open(settings_or_exit(config))
+    try:
+        with arena.read_session() as session:
+            found = judge_agreement(session, arena.leaderboard, judge)
+    finally:
+        arena.close()
+
+    def show(value: float | None, share: bool = True) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.1%}" if share else f"{value:.3f}"
+
+    return "\n".join([
+        f"\nagreement of judge {judge} with people ({found.models} models on both boards):",
+        f"  Spearman {show(found.spearman, False)}, Kendall tau-b {show(found.kendall, False)}",
+        f"  separability: people {show(found.human_separability)}, "
+        f"judge {show(found.judge_separability)}",
+        f"  verdicts on {found.battles} battles judged by both: {show(found.agreement)} agree "
+        f"(ties as a verdict), {show(found.agreement_without_ties)} without ties "
+        f"({found.decided} battles)",
+        f"  position bias {show(found.position_bias)} over {found.both_orders} items in both "
+        f"orders; {found.judge_unreadable} unreadable verdicts",
+    ])
 
 
 def register(app: typer.Typer) -> None:

@@ -177,6 +177,11 @@ def test_the_judge_board_beside_the_people_and_how_far_they_agree(judged, databa
                      env=env)
     assert done.returncode == 0, done.stderr
     assert {r["model"]: r["votes"] for r in json.loads(done.stdout)} == dict.fromkeys(MODELS, 20)
+    table = run_arena("ratings", "--source", "judge:fake", cwd=tmp_path, env=env)
+    assert table.returncode == 0, table.stderr
+    assert "Spearman 1.000, Kendall tau-b 1.000" in table.stdout
+    assert "50.0% agree (ties as a verdict), 100.0% without ties (3 battles)" in table.stdout
+    assert "position bias 20.0% over 15 items" in table.stdout
     bad = run_arena("ratings", "--source", "robots", cwd=tmp_path, env=env)
     assert bad.returncode != 0 and "people or judge:NAME" in bad.stderr
 
