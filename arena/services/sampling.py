@@ -284,6 +284,8 @@ class Sampler:
 
     def persisted(self, intent_id: int | None) -> None:
         if intent_id is not None:
+            if len(self._persisted) > 4096:  # forgetting only costs a no-op insert later
+                self._persisted.clear()
             self._persisted.add(intent_id)
 
 
