@@ -48,7 +48,12 @@ sys.path.insert(0, str(REPO))
 
 from arena.config import SamplingSettings  # noqa: E402
 from arena.services.leaderboard import FIT_OPTIONS  # noqa: E402
-from arena.services.sampling import BoardState, PairPolicy, build_policy  # noqa: E402
+from arena.services.sampling import (  # noqa: E402
+    BoardState,
+    PairPolicy,
+    board_arrays,
+    build_policy,
+)
 from ratings import (  # noqa: E402
     SKLEARN_C1_L2,
     Battles,
@@ -56,12 +61,7 @@ from ratings import (  # noqa: E402
     aggregate,
     compute_leaderboard,
 )
-from ratings.sampling import (  # noqa: E402
-    active_pair_scores,
-    mix_uniform,
-    pair_count_matrix,
-    paper_pair_scores,
-)
+from ratings.sampling import active_pair_scores, mix_uniform, paper_pair_scores  # noqa: E402
 
 TIE_RATE = 0.15
 NOISE = 0.10
@@ -192,27 +192,16 @@ def simulate(policy: str, seed: int, max_votes: int, share: float) -> tuple[int 
     return width_at, order_at
 
 
-def board_arrays(names: tuple[str, ...], state: BoardState) -> tuple[np.ndarray, np.ndarray]:
-    """Ratings and the pair-count matrix the sampler read, over *names*."""
-    theta = np.array([state.theta.get(n, 0.0) for n in names])
-    index = {n: k for k, n in enumerate(names)}
-    keys = [k for k in state.pair_votes if k[0] in index and k[1] in index]
-    counts = pair_count_matrix(len(names), np.array([index[a] for a, _ in keys], np.int64),
-                               np.array([index[b] for _, b in keys], np.int64),
-                               np.array([state.pair_votes[k] for k in keys], np.float64))
-    return theta, counts
-
-
 def width_policy(names: tuple[str, ...], state: BoardState, share: float) -> PairPolicy:
     """The active rule on the intervals alone, without the order term (ratings.sampling)."""
-    theta, counts = board_arrays(names, state)
+    theta, counts = board_arrays(state, names)
     scores = active_pair_scores(theta, counts, SKLEARN_C1_L2, order=False)
     return PairPolicy.of("active-width", names, mix_uniform(scores, share))
 
 
 def paper_policy(names: tuple[str, ...], state: BoardState, share: float) -> PairPolicy:
     """Chiang et al. (2024) §4's rule through the app's PairPolicy, for comparison."""
-    theta, counts = board_arrays(names, state)
+    theta, counts = board_arrays(state, names)
     return PairPolicy.of("paper", names, mix_uniform(paper_pair_scores(theta, counts), share))
 
 

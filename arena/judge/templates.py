@@ -7,6 +7,8 @@ the models' names, and must end with one line holding only its verdict in the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from arena.config_judges import JudgeSettings
 
 EN = """You are an impartial judge comparing two AI assistants' answers to the same user \
@@ -48,6 +50,13 @@ ZH = """你是一名公正的评审，需要比较两个 AI 助手对同一个�
 {answer_b}"""
 
 DEFAULT_TEMPLATES = {"en": EN, "zh": ZH}
+
+
+def shown_turns(texts: Sequence[str]) -> str:
+    """One turn as it is; several as "[Turn 1] ..." paragraphs (questions and answers)."""
+    if len(texts) == 1:
+        return texts[0]
+    return "\n\n".join(f"[Turn {k + 1}] {text}" for k, text in enumerate(texts))
 
 
 def judge_language(language: str | None) -> str:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from anyio import to_thread
 
 from arena.context import Arena
-from arena.judge.templates import judge_messages
+from arena.judge.templates import judge_messages, shown_turns
 from arena.models import Battle
 from arena.providers import PROVIDERS, TextDelta
 from arena.providers.errors import ProviderError
@@ -28,13 +28,8 @@ class CopilotClosed(Conflict):
     """The comparison opens after the vote (battle.copilot_before_vote is false)."""
 
 
-def _texts(conversation: list[dict[str, str]]) -> tuple[str, str]:
-    users = [m["content"] for m in conversation if m["role"] == "user"]
-    answers = [m["content"] for m in conversation if m["role"] == "assistant"]
-    if len(users) == 1:
-        return users[0], answers[0] if answers else ""
-    question = "\n\n".join(f"[Turn {k + 1}] {t}" for k, t in enumerate(users))
-    return question, "\n\n".join(f"[Turn {k + 1}] {a}" for k, a in enumerate(answers))
+def _texts(conversation: list[dict[str, str]], role: str) -> str:
+    return shown_turns([m["content"] for m in conversation if m["role"] == role])
 
 
 def _open(arena: Arena, battle_id: str, voter: Voter) -> Battle:
@@ -67,8 +62,9 @@ async def copilot_comparison(arena: Arena, *, battle_id: str, voter: Voter
     if judge is None:
         raise Forbidden("the Judge Copilot is off in this arena (battle.copilot)")
     battle = await to_thread.run_sync(_open, arena, battle_id, voter)
-    question, answer_a = _texts(battle.conversation_a)
-    _, answer_b = _texts(battle.conversation_b)
+    question = _texts(battle.conversation_a, "user")
+    answer_a = _texts(battle.conversation_a, "assistant")
+    answer_b = _texts(battle.conversation_b, "assistant")
     provider = PROVIDERS[judge.provider](judge, api_key=api_key(judge))  # type: ignore[arg-type]
     messages = judge_messages(judge, language=voter.ui_language, question=question,
                               answer_a=answer_a, answer_b=answer_b)

@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from arena.config_judges import JudgeSettings
 from arena.context import Arena
-from arena.judge.templates import judge_messages
+from arena.judge.templates import judge_messages, shown_turns
 from arena.judge.verdict import UnreadableVerdict, parse_verdict
 from arena.models import Answer, AnswerSet, ArenaModel, Battle, Question, Vote, utcnow
 from arena.providers import PROVIDERS, TextDelta, Usage
@@ -119,19 +119,10 @@ def plan(session: Session, judge: str, *, answer_sets: Sequence[str] = (),
     return items, skipped
 
 
-def _shown(turns: Sequence[str], answers: Sequence[str]) -> tuple[str, str]:
-    """The question and one answer as the judge reads them (turns in order)."""
-    if len(turns) == 1:
-        return turns[0], answers[0]
-    question = "\n\n".join(f"[Turn {k + 1}] {t}" for k, t in enumerate(turns))
-    answer = "\n\n".join(f"[Turn {k + 1}] {a}" for k, a in enumerate(answers))
-    return question, answer
-
-
 async def _ask(arena: Arena, judge: JudgeSettings, item: JudgeItem
                ) -> tuple[str, Usage | None, float]:
-    question, answer_a = _shown(item.turns, item.answer_a)
-    _, answer_b = _shown(item.turns, item.answer_b)
+    question = shown_turns(item.turns)
+    answer_a, answer_b = shown_turns(item.answer_a), shown_turns(item.answer_b)
     provider = PROVIDERS[judge.provider](judge, api_key=api_key(judge))  # type: ignore[arg-type]
     messages = judge_messages(judge, language=item.language, question=question,
                               answer_a=answer_a, answer_b=answer_b)

@@ -147,6 +147,19 @@ def _no_pair_message(models: Sequence[str]) -> str:
             "give at least two a weight above 0")
 
 
+def board_arrays(state: BoardState, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Ratings (a model without votes gets the mean) and the pair-count matrix over *names*."""
+    rated = [state.theta[n] for n in names if n in state.theta]
+    fill = float(np.mean(rated)) if rated else 0.0
+    theta = np.array([state.theta.get(n, fill) for n in names])
+    index = {n: k for k, n in enumerate(names)}
+    keys = [k for k in state.pair_votes if k[0] in index and k[1] in index]
+    counts = pair_count_matrix(len(names), np.array([index[a] for a, _ in keys], np.int64),
+                               np.array([index[b] for _, b in keys], np.int64),
+                               np.array([state.pair_votes[k] for k in keys], np.float64))
+    return theta, counts
+
+
 def build_policy(settings: SamplingSettings, models: Sequence[str], state: BoardState,
                  *, model_weights: Mapping[str, float] | None = None) -> PairPolicy:
     """The pair probabilities of ``settings.policy`` over *models* (NoPair: none).
@@ -173,18 +186,7 @@ def build_policy(settings: SamplingSettings, models: Sequence[str], state: Board
                           if state.votes.get(n, 0) < settings.new_model_votes else 1.0
                           for n in names])
         return PairPolicy.of("weighted", names, weighted_pair_scores(base * boost))
-    rated = [state.theta[n] for n in names if n in state.theta]
-    fill = float(np.mean(rated)) if rated else 0.0
-    theta = np.array([state.theta.get(n, fill) for n in names])
-    index = {n: k for k, n in enumerate(names)}
-    pi, pj, pn = [], [], []
-    for (a, b), n in state.pair_votes.items():
-        if a in index and b in index:
-            pi.append(index[a])
-            pj.append(index[b])
-            pn.append(n)
-    counts = pair_count_matrix(len(names), np.array(pi, dtype=np.int64),
-                               np.array(pj, dtype=np.int64), np.array(pn, dtype=np.float64))
+    theta, counts = board_arrays(state, names)
     scores = active_pair_scores(theta, counts, SKLEARN_C1_L2, available)
     return PairPolicy.of("active", names, mix_uniform(scores, settings.uniform_share,
                                                       available))
