@@ -5,7 +5,8 @@ The judge gets the question and the two answers as Assistant A and B, never the 
 names. By default the comparison opens only after the vote; with
 ``battle.copilot_before_vote`` it opens at once and the battle is marked
 ``copilot_before_vote`` first, so its vote can be left out of the board
-(arena.services.counting: ``copilot``).
+(arena.services.counting: ``copilot``). Each comparison counts against the voter's and
+the IP's battle limits, since each costs a call to the judge.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from arena.models import Battle
 from arena.providers import PROVIDERS, TextDelta
 from arena.providers.errors import ProviderError
 from arena.services.errors import Conflict, Forbidden, NotFound
+from arena.services.limits import LimitPolicy, enforce
 from arena.services.live_turn import api_key
 from arena.services.voters import Voter
 
@@ -46,10 +48,13 @@ def _open(arena: Arena, battle_id: str, voter: Voter) -> Battle:
         if battle.status != "voted":
             if not before_vote:
                 raise CopilotClosed("the judge's comparison opens after your vote")
-            if not battle.copilot_before_vote:
-                battle.copilot_before_vote = True
-                session.add(battle)
-                session.commit()
+            battle.copilot_before_vote = True
+            session.add(battle)
+        # Every comparison costs a judge call: it counts like a new battle against the
+        # voter's and the IP's limits (TooManyRequests, nothing sent to the judge).
+        enforce(session, LimitPolicy.from_settings(arena.settings.limits), "battle",
+                voter_id=voter.id, ip_hash=voter.ip_hash)
+        session.commit()
         session.expunge(battle)
         return battle
 

@@ -86,3 +86,27 @@ def test_the_copilot_must_be_a_configured_judge(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="battle.copilot"):
         load_settings(database_url=f"sqlite:///{tmp_path / 'a.db'}",
                       battle={"copilot": "nobody"})
+
+
+def test_each_comparison_counts_against_the_voters_limits(database_url: str,
+                                                         tmp_path: Path) -> None:
+    with serve_fake_judge(FakeJudge()) as url:
+        judge = {"name": "helper", "base_url": url, "model": "judge"}
+        limits = {"enabled": True, "battles_per_minute_voter": 3, "too_fast_min_seconds": 0,
+                  "too_fast_seconds_per_1000_chars": 0}
+        arena = Arena.open(load_settings(database_url=database_url, judges=[judge],
+                                         limits=limits, battle={"load_demo": False,
+                                                                "copilot": "helper"}),
+                           migrate=True)
+        try:
+            import_small_set(arena, tmp_path)
+            with arena.session() as session:
+                shown = services.start_battle(session, voter=ALICE,
+                                              limits=arena.settings.limits)  # 1 of 3
+                services.record_vote(session, battle_id=shown.battle_id, winner="tie",
+                                     voter=ALICE, limits=arena.settings.limits)
+            assert read(arena, shown.battle_id) and read(arena, shown.battle_id)  # 2, 3
+            with pytest.raises(services.TooManyRequests):
+                read(arena, shown.battle_id)
+        finally:
+            arena.close()
