@@ -24,6 +24,7 @@ from arena.models import AppMeta
 from arena.providers.transport import EndpointClient
 
 if TYPE_CHECKING:
+    from arena.services.exposure_report import ExposureCache
     from arena.services.leaderboard import LeaderboardCache
     from arena.services.live_health import PausedModels
     from arena.services.sampling import Sampler
@@ -37,6 +38,7 @@ class Arena:
     _leaderboard: LeaderboardCache | None = field(default=None, repr=False)
     _paused_models: PausedModels | None = field(default=None, repr=False)
     _sampler: Sampler | None = field(default=None, repr=False)
+    _exposure: ExposureCache | None = field(default=None, repr=False)
     _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EndpointClient] = field(
         default_factory=weakref.WeakKeyDictionary, repr=False
     )
@@ -105,6 +107,15 @@ class Arena:
 
             self._sampler = Sampler(self.settings.battle.sampling, current, record=True)
         return self._sampler
+
+    @property
+    def exposure(self) -> ExposureCache:
+        """This process's exposure reports (arena.services.exposure_report), 30 s at most."""
+        if self._exposure is None:
+            from arena.services.exposure_report import ExposureCache
+
+            self._exposure = ExposureCache()
+        return self._exposure
 
     @property
     def paused_models(self) -> PausedModels:

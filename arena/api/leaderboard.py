@@ -27,7 +27,6 @@ from arena.api.deps import get_arena, get_read_session
 from arena.context import Arena
 from arena.services.agreement import judge_agreement
 from arena.services.errors import InvalidInput, NotFound
-from arena.services.exposure_report import exposure_report
 from arena.services.leaderboard import View
 from arena.times import TimeValueError, parse_time
 
@@ -79,18 +78,19 @@ def leaderboard(
 
 @router.get("/api/leaderboard/exposure")
 def exposure(
+    arena: Annotated[Arena, Depends(get_arena)],
     session: Annotated[Session, Depends(get_read_session)],
     since: Annotated[str | None, Query(max_length=64)] = None,
     until: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Each model's share of anonymous battles shown and of votes in [since, until), next
     to the share the pair policy intended (arena.services.exposure_report). Times: ISO
-    8601 or unix seconds; default: all time."""
+    8601 or unix seconds, taken to the minute; default: all time. At most 30 s old."""
     try:
         start, end = parse_time(since, "since"), parse_time(until, "until")
     except TimeValueError as exc:
         raise InvalidInput(str(exc)) from exc
-    return exposure_report(session, since=start, until=end).as_dict()
+    return arena.exposure.report(session, since=start, until=end).as_dict()
 
 
 def _known_judge(arena: Arena, judge: str) -> None:

@@ -11,6 +11,8 @@ the actual shares only, and the report says how many had one.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -112,4 +114,31 @@ def exposure_report(session: Session, *, since: datetime | None = None,
                           tuple(sorted(models, key=lambda m: (-m.battles, m.model))))
 
 
-__all__ = ["ExposureReport", "ModelExposure", "exposure_report"]
+class ExposureCache:
+    """Reports per window, at most ``ttl`` seconds old: the route is public and a report
+    reads every battle of its window, so repeated requests must not each do that. Times
+    are rounded down to the minute, and at most ``size`` windows are kept."""
+
+    def __init__(self, ttl: float = 30.0, size: int = 64) -> None:
+        self.ttl, self.size = ttl, size
+        self._reports: dict[tuple[Any, Any], tuple[float, ExposureReport]] = {}
+        self._lock = threading.Lock()
+
+    def report(self, session: Session, *, since: datetime | None = None,
+               until: datetime | None = None) -> ExposureReport:
+        since, until = (None if t is None else t.replace(second=0, microsecond=0)
+                        for t in (since, until))
+        key, now = (since, until), time.monotonic()
+        with self._lock:
+            hit = self._reports.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        fresh = exposure_report(session, since=since, until=until)
+        with self._lock:
+            if len(self._reports) >= self.size:
+                self._reports.clear()
+            self._reports[key] = (now, fresh)
+        return fresh
+
+
+__all__ = ["ExposureCache", "ExposureReport", "ModelExposure", "exposure_report"]

@@ -11,7 +11,7 @@ import gradio as gr
 
 from arena.context import Arena
 from arena.models import utcnow
-from arena.services.exposure_report import ExposureReport, exposure_report
+from arena.services.exposure_report import ExposureReport
 from arena.services.voters import ui_language
 from arena.ui.i18n import I18N, lang_of, tr
 
@@ -36,7 +36,7 @@ def load(arena: Arena, window: str, language: str | None) -> tuple[str, list[lis
     span = WINDOWS.get(window, WINDOWS["7d"])
     since = utcnow() - span if span is not None else None
     with arena.read_session() as session:
-        report = exposure_report(session, since=since)
+        report = arena.exposure.report(session, since=since)
     text = tr("exp_summary", language, battles=f"{report.battles:,}", votes=f"{report.votes:,}",
               window=WINDOW_TEXT[lang_of(language)].get(window, ""),
               policies=", ".join(report.policies) or "—",

@@ -131,3 +131,16 @@ def test_the_readme_exposure_command_works(arena: Arena, tmp_path: Path) -> None
         response = httpx.get(server.url + url)
     assert response.status_code == 200
     assert {m["model"] for m in response.json()["models"]} == set(MODELS)
+
+
+def test_the_public_route_serves_a_cached_report_for_a_while(arena: Arena,
+                                                            tmp_path: Path) -> None:
+    fill(arena, tmp_path)
+    with start_server(arena) as server:
+        first = httpx.get(f"{server.url}/api/leaderboard/exposure").json()
+        with arena.session() as session:  # one more battle, by another voter
+            services.start_battle(session, voter=Voter(id="late", ip_hash="h"),
+                                  limits=NO_LIMITS)
+        assert httpx.get(f"{server.url}/api/leaderboard/exposure").json() == first
+    with arena.session() as session:
+        assert exposure_report(session).battles == first["battles"] + 1
