@@ -12,10 +12,11 @@ import io
 import json
 import math
 import warnings
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import make_url
@@ -104,9 +105,11 @@ def render(board: Leaderboard, fmt: Format) -> str:
         f"{board.n_battles} battles, {board.ci} {board.level:.0%} intervals, ties={board.ties}"
     )
     for name, coef in board.style_coefficients.items():
+        kind = "control" if "=" in name else "style"
         lines.append(
-            f"style {name}: {coef:+.4f} "
-            f"[{board.style_lower[name]:+.4f}, {board.style_upper[name]:+.4f}]"
+            f"{kind} {name}: {coef:+.4f} "
+            f"[{board.style_lower[name]:+.4f}, {board.style_upper[name]:+.4f}] "
+            f"odds ratio {math.exp(coef):.3f}"
         )
     if board.tie_parameter is not None:
         lines.append(f"tie parameter (kappa): {board.tie_parameter:.4f}")
@@ -120,7 +123,7 @@ FLAG_FIELDS = ("flagged", "identity_leak", "too_fast", "suspicious", "seen_named
 def database_battles(
     config: Path | None, *, anony_only: bool, style_control: bool, drop_bothbad: bool,
     since: datetime | None, until: datetime | None, include_flagged: bool = False,
-    judge: str | None = None,
+    judge: str | None = None, controls: tuple[str, ...] = (),
 ) -> Battles:
     """The votes of the configured database that the live board counts
     (arena.services.counting: flagged, too fast and suspicious left out)."""
@@ -148,7 +151,7 @@ def database_battles(
     view = View(anony_only=anony_only, style_control=style_control,
                 include_flagged=include_flagged, include_too_fast=include_flagged,
                 include_suspicious=include_flagged, include_seen_named=include_flagged,
-                judge=judge)
+                judge=judge, controls=controls)
     mask = view_mask(snap, view)
     if drop_bothbad:
         mask &= ~snap.cols["bothbad"]
@@ -161,6 +164,51 @@ def database_battles(
     if battles is None:
         raise RatingsInputError("no votes to rate in the database (or pass --input FILE)")
     return battles
+
+
+class RecordGroups:
+    """Group covariates of a battle file: one 0/1 column per value of each control field
+    (missing: "-"), after the style features; the first control keeps every level, later
+    ones drop their most common level (the columns of each sum to one per battle)."""
+
+    def __init__(self, records: list[dict[str, Any]], controls: tuple[str, ...]) -> None:
+        self.controls = controls
+        self.levels = [sorted({self.value(rec, key) for rec in records}) for key in controls]
+
+    @staticmethod
+    def value(record: dict[str, Any], key: str) -> str:
+        found = record.get(key)
+        return "-" if found is None or found == "" else str(found)
+
+    def names(self, style: bool) -> tuple[str, ...]:
+        groups = tuple(f"{key}={level}" for key, levels in zip(self.controls, self.levels,
+                                                                strict=True) for level in levels)
+        return (STYLE_FEATURES if style else ()) + groups
+
+    def feature_fn(self, style: bool) -> Any:
+        def features(record: dict[str, Any]) -> list[float]:
+            row = record_style_features(record) if style else []
+            for key, levels in zip(self.controls, self.levels, strict=True):
+                value = self.value(record, key)
+                row += [1.0 if value == level else 0.0 for level in levels]
+            return row
+        return features
+
+    def finish(self, battles: Battles) -> Battles:
+        if not self.controls or battles.features is None:
+            return battles
+        k = battles.features.shape[1] - sum(len(levels) for levels in self.levels)
+        keep, start = list(range(k)), k
+        for number, levels in enumerate(self.levels):
+            block = battles.features[:, start:start + len(levels)].sum(axis=0)
+            present = [start + j for j in range(len(levels)) if block[j] > 0]
+            if number > 0 and present:
+                present.remove(start + int(block.argmax()))
+            keep += present
+            start += len(levels)
+        return replace(battles, features=battles.features[:, keep],
+                       feature_names=tuple(battles.feature_names[j] for j in keep),
+                       indicator_features=len(keep) - k)
 
 
 def ratings_command(
@@ -203,6 +251,10 @@ def ratings_command(
     since: SinceOption = None,
     until: UntilOption = None,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    control: Annotated[list[str] | None, typer.Option(
+        "--control", help="a battle attribute to control for, one-hot in the contextual fit "
+                          "(repeatable; database: category, language, turns; file: any "
+                          "record field); its coefficients print as odds ratios")] = None,
     votes_source: Annotated[str, typer.Option(
         "--source", help="whose votes, from the database: 'people' (the board's) or "
                          "judge:NAME (an LLM judge's verdicts, arena judge run)")] = "people",
@@ -211,6 +263,8 @@ def ratings_command(
     pinned = parse_anchor(anchor)
     outcome_map = DEFAULT_OUTCOME_MAP if bothbad is Bothbad.tie else DROP_BOTHBAD_OUTCOME_MAP
     source = str(input) if input is not None else "database"
+    controls = tuple(control or ())
+    contextual = style_control or bool(controls)
     try:
         if input is None:
             if votes_source != "people" and not votes_source.startswith("judge:"):
@@ -218,11 +272,12 @@ def ratings_command(
             battles = database_battles(
                 config, anony_only=anony_only, style_control=style_control,
                 drop_bothbad=bothbad is Bothbad.drop, since=since, until=until,
-                include_flagged=include_flagged,
+                include_flagged=include_flagged, controls=controls,
                 judge=votes_source.removeprefix("judge:") if votes_source != "people" else None,
             )  # fmt: skip
         else:
             records, lines = read_battle_file(input)
+            groups = RecordGroups(records, controls)
             battles = battles_from_records(
                 records,
                 lines=lines,
@@ -231,10 +286,11 @@ def ratings_command(
                 anony_only=anony_only,
                 since=since,
                 until=until,
-                feature_fn=(lambda rec: record_style_features(rec)) if style_control else None,
-                feature_names=STYLE_FEATURES if style_control else (),
+                feature_fn=groups.feature_fn(style_control) if contextual else None,
+                feature_names=groups.names(style_control),
                 skip_flags=() if include_flagged else FLAG_FIELDS,
             )
+            battles = groups.finish(battles)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RatingsWarning)
             board = compute_leaderboard(
@@ -242,7 +298,7 @@ def ratings_command(
                 ci=ci.value,
                 bootstrap_rounds=bootstrap,
                 ties=ties.value,
-                style_control=style_control,  # type: ignore[arg-type]
+                style_control=contextual,  # type: ignore[arg-type]
                 anchor=pinned,
                 l2=l2,
                 level=level,

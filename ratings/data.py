@@ -73,6 +73,11 @@ class Battles:
         Per-battle contextual (style) features, already in difference form.
     feature_names : tuple of str
         Names of the ``k`` feature columns.
+    indicator_features : int
+        How many of the last feature columns are 0/1 group indicators (battle
+        attributes such as category, one column per level, as OpenCompass's
+        ``groups``); they are fitted unscaled, so ``exp(coefficient)`` is the
+        odds ratio of the group itself, while style columns are z-scored.
     """
 
     models: tuple[str, ...]
@@ -82,6 +87,7 @@ class Battles:
     weight: FloatArray | None
     features: FloatArray | None = None
     feature_names: tuple[str, ...] = field(default=())
+    indicator_features: int = 0
 
     def __post_init__(self) -> None:
         n = self.a.shape[0]
@@ -114,6 +120,9 @@ class Battles:
                 raise RatingsInputError("features must have shape (n_battles, n_features)")
             if not np.all(np.isfinite(self.features)):
                 raise RatingsInputError("features contain NaN or infinite values")
+        k = 0 if self.features is None else self.features.shape[1]
+        if not 0 <= self.indicator_features <= k:
+            raise RatingsInputError("indicator_features must be between 0 and the feature count")
 
     @property
     def n_models(self) -> int:

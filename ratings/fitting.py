@@ -172,7 +172,7 @@ def fit_style(
     start = fit_newton(pc.i, pc.j, s, n_pair, m, l2=l2, projector=projector, strict=False)
     theta, beta, cov = fit_contextual(
         a, b, y, w, x, m, reg=reg, l2=l2, projector=projector, hessian_prior=hessian_prior,
-        theta0=start, standardize=True,
+        theta0=start, standardize=True, indicators=battles.indicator_features,
     )  # fmt: skip
     if ci == "sandwich":
         assert cov is not None
@@ -187,7 +187,7 @@ def fit_style(
         resample = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
         th, be, _c = fit_contextual(
             a, b, y, w * resample, x, m, reg=reg, l2=l2, projector=projector, covariance=False,
-            theta0=theta, standardize=True,
+            theta0=theta, standardize=True, indicators=battles.indicator_features,
         )  # fmt: skip
         reps.append(np.concatenate([th, be]))
     boot = np.asarray(reps)

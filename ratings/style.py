@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from ratings.errors import RatingsFitError
 from ratings.intervals import sandwich_covariance
@@ -29,6 +29,8 @@ from ratings.typing import FloatArray, IndexArray, IntArray
 STYLE_FEATURES: tuple[str, ...] = ("length", "headers", "lists", "bold")
 ARENA_RANK_STYLE_REG = 1.0
 """arena-rank's default ``reg`` on the style coefficients (mean-loss scale)."""
+GROUP_REG = 0.5
+"""OpenCompass's ``reg`` on its control variables (summed-loss scale)."""
 HESSIAN_REG = 1e-5
 """Ridge on the coefficient block of the sandwich bread (mean-loss scale), as
 arena-rank's ``hessian_reg``: keeps constant (all-zero) features invertible."""
@@ -112,6 +114,26 @@ def record_style_features(record: Mapping[str, Any], *, length: str = "tokens") 
     return [float(v) for v in style_features(ca, cb)]
 
 
+def group_indicators(
+    codes: ArrayLike, labels: Sequence[str], name: str
+) -> tuple[FloatArray, tuple[str, ...]]:
+    """One 0/1 column per level present in *codes* (indices into *labels*), named
+    ``name=label``, for a contextual fit's group covariates.
+
+    Every level keeps its column (none is dropped as a reference): the
+    Bradley-Terry logit has no intercept, so the columns are identified, and
+    each coefficient reads on its own as the log-odds that answer A (the one
+    shown first) wins in that group beyond the two ratings and the style, as
+    OpenCompass's ``groups`` (one-hot control variables, ``drop_first=False``).
+    """
+    c = np.asarray(codes, dtype=np.int64)
+    if c.ndim != 1 or (c.size and (c.min() < 0 or c.max() >= len(labels))):
+        raise ValueError("codes must be a 1-d array of indices into labels")
+    present = np.flatnonzero(np.bincount(c, minlength=len(labels)))
+    x = (c[:, None] == present[None, :]).astype(np.float64)
+    return x, tuple(f"{name}={labels[int(k)]}" for k in present)
+
+
 def standardize(features: FloatArray) -> FloatArray:
     """Z-score columns (population std; constant columns are only centred)."""
     mean = features.mean(axis=0)
@@ -130,12 +152,14 @@ class _Design:
     """
 
     def __init__(
-        self, a: IndexArray, b: IndexArray, x: FloatArray, m: int, *, standardize: bool = False
+        self, a: IndexArray, b: IndexArray, x: FloatArray, m: int, *,
+        standardize: NDArray[np.bool_] | bool = False,
     ) -> None:
         self.a, self.b, self.m = a.astype(np.int64), b.astype(np.int64), m
         self.xt = np.array(x.T, dtype=np.float64, order="C")
-        if standardize:
-            for row in self.xt:
+        scaled = np.broadcast_to(np.asarray(standardize, dtype=bool), (x.shape[1],))
+        for row, scale in zip(self.xt, scaled, strict=True):
+            if scale:
                 mean, std = row.mean(), row.std()
                 row -= mean
                 if std > 0:
@@ -200,6 +224,8 @@ def fit_contextual(
     covariance: bool = True,
     theta0: FloatArray | None = None,
     standardize: bool = False,
+    indicators: int = 0,
+    indicator_reg: float = GROUP_REG,
     max_iter: int = MAX_NEWTON_ITER,
 ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
     """Fit contextual Bradley-Terry and its sandwich covariance.
@@ -229,7 +255,15 @@ def fit_contextual(
         bootstrap replicates).
     standardize : bool
         Z-score the feature columns first (as :func:`standardize`, without
-        copying the data twice).
+        copying the data twice); group indicators stay 0/1.
+    indicators : int
+        How many of the last columns are group indicators
+        (:func:`group_indicators`).
+    indicator_reg : float
+        L2 strength on the indicators' coefficients on the summed-loss scale
+        (OpenCompass's ``reg=0.5``): a light prior, so ``exp(coefficient)``
+        reads as the group's odds ratio, not shrunk towards 1 as ``reg`` on the
+        mean-loss scale would.
     theta0 : ndarray, shape (m,), optional
         Starting ratings, e.g. the plain Bradley-Terry fit (``beta`` starts
         at 0); saves Newton steps on large data.
@@ -247,8 +281,12 @@ def fit_contextual(
         If Newton does not converge.
     """
     m, k, n = n_models, x.shape[1], y.shape[0]
-    design = _Design(a, b, x, m, standardize=standardize)
-    prior = np.concatenate([np.full(m, l2), np.full(k, reg * n)])
+    if not 0 <= indicators <= k:
+        raise ValueError("indicators must be between 0 and the number of feature columns")
+    scaled = np.arange(k) < k - indicators if standardize else np.zeros(k, dtype=bool)
+    design = _Design(a, b, x, m, standardize=scaled)
+    prior = np.concatenate(
+        [np.full(m, l2), np.full(k - indicators, reg * n), np.full(indicators, indicator_reg)])
     ridge = np.diag(prior)
     if l2 == 0.0:
         if projector is None:
@@ -318,6 +356,7 @@ __all__ = [
     "STYLE_FEATURES",
     "assistant_text",
     "fit_contextual",
+    "group_indicators",
     "record_style_features",
     "standardize",
     "style_counts",

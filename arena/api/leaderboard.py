@@ -11,7 +11,10 @@ more than usual weigh less (arena.services.leaderboard.dedup_weights).  An unkno
 gives an empty list; judge=NAME: that judge's board (its verdicts only) instead of people's.
 include_copilot (default true): votes cast after reading the Judge Copilot;
 baseline=MODEL adds each model's predicted win rate against that model
-(win_rate_vs_baseline).  GET /api/leaderboard/exposure: how battles were sampled;
+(win_rate_vs_baseline); control=category|language|turns (repeatable): battle attributes
+as group covariates in the contextual fit, as OpenCompass's ``groups``.
+GET /api/leaderboard/controls (same query): the fit's style and group coefficients.
+GET /api/leaderboard/exposure: how battles were sampled;
 GET /api/leaderboard/agreement?judge=NAME: how far the judge agrees with people.
 """
 
@@ -27,7 +30,7 @@ from arena.api.deps import get_arena, get_read_session
 from arena.context import Arena
 from arena.services.agreement import judge_agreement
 from arena.services.errors import InvalidInput, NotFound
-from arena.services.leaderboard import View
+from arena.services.leaderboard import View, board_coefficients
 from arena.times import TimeValueError, parse_time
 
 router = APIRouter()
@@ -39,8 +42,7 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
             for k, v in row.items()}
 
 
-@router.get("/api/leaderboard")
-def leaderboard(
+def board_view(
     arena: Annotated[Arena, Depends(get_arena)],
     category: Annotated[str | None, Query(max_length=100)] = None,
     language: Literal["en", "zh", "other"] | None = None,
@@ -55,16 +57,29 @@ def leaderboard(
     include_copilot: bool = True,
     dedup_prompts: bool = True,
     judge: Annotated[str | None, Query(max_length=200)] = None,
-    baseline: Annotated[str | None, Query(max_length=200)] = None,
-) -> list[dict[str, Any]]:
+    control: Annotated[list[Literal["category", "language", "turns"]] | None,
+                       Query(max_length=3)] = None,
+) -> View:
+    """The board's view from the query (shared by the board and its coefficients)."""
     if judge is not None:
         _known_judge(arena, judge)
-    view = View(category=category or None, language=language, turns=turns, judge=judge,
+    controls = tuple(control or ())
+    if len(set(controls)) != len(controls):
+        raise InvalidInput("control: each of category, language, turns at most once")
+    return View(category=category or None, language=language, turns=turns, judge=judge,
                 style_control=style_control, anony_only=anony_only,
                 include_flagged=include_flagged, include_imported=include_imported,
                 include_too_fast=include_too_fast, include_suspicious=include_suspicious,
                 include_seen_named=include_seen_named, include_copilot=include_copilot,
-                dedup_prompts=dedup_prompts)
+                dedup_prompts=dedup_prompts, controls=controls)
+
+
+@router.get("/api/leaderboard")
+def leaderboard(
+    arena: Annotated[Arena, Depends(get_arena)],
+    view: Annotated[View, Depends(board_view)],
+    baseline: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[dict[str, Any]]:
     rows = [_clean(row.as_dict()) for row in arena.leaderboard.board(view).rows]
     if baseline is not None:
         base = next((r for r in rows if r["model"] == baseline), None)
@@ -74,6 +89,18 @@ def leaderboard(
             row["win_rate_vs_baseline"] = 1.0 / (
                 1.0 + 10.0 ** ((base["rating"] - row["rating"]) / ELO_SCALE))
     return rows
+
+
+@router.get("/api/leaderboard/controls")
+def controls(
+    arena: Annotated[Arena, Depends(get_arena)],
+    view: Annotated[View, Depends(board_view)],
+) -> dict[str, Any]:
+    """The contextual fit's coefficients of the same view (style_control and/or control=):
+    each as a logit, its interval, and as an odds ratio (arena.services.leaderboard)."""
+    board = arena.leaderboard.board(view)
+    return {"battles": board.total_votes, "error": board.error,
+            "coefficients": [_clean(c) for c in board_coefficients(board)]}
 
 
 @router.get("/api/leaderboard/exposure")

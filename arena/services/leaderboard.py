@@ -12,6 +12,7 @@ get the previous board rather than queueing behind the fit.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import warnings
 from dataclasses import dataclass, field, replace
@@ -35,7 +36,7 @@ from ratings import (
     aggregate,
     compute_leaderboard,
 )
-from ratings.style import STYLE_FEATURES, style_features
+from ratings.style import STYLE_FEATURES, group_indicators, style_features
 
 log = logging.getLogger("arena.leaderboard")
 FIT_OPTIONS: dict[str, Any] = {"ci": "sandwich", "ties": "half", "l2": SKLEARN_C1_L2}
@@ -44,6 +45,8 @@ STYLE_FIT_OPTIONS: dict[str, Any] = dict(FIT_OPTIONS)
 """Style control with the same prior on the ratings (its sandwich keeps the prior in the
 bread, so the intervals stay finite with a handful of votes, as the plain board's)."""
 Turns = Literal["single", "multi"]
+CONTROLS: tuple[str, ...] = ("category", "language", "turns")
+"""Battle attributes a board may control for (group covariates in the contextual fit)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,12 @@ class View:
     include_copilot: bool = True
     dedup_prompts: bool = True
     judge: str | None = None  # a judge's board (its votes only) instead of people's
+    controls: tuple[str, ...] = ()  # of CONTROLS: one-hot group covariates, as OpenCompass
+
+    @property
+    def contextual(self) -> bool:
+        """Fitted with per-battle covariates (style and/or group controls)."""
+        return self.style_control or bool(self.controls)
 
     @property
     def rules(self) -> CountRules:
@@ -73,6 +82,9 @@ class View:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
         if self.turns is not None and self.turns not in ("single", "multi"):
             raise ValueError("turns must be 'single' or 'multi'")
+        unknown = [c for c in self.controls if c not in CONTROLS]
+        if unknown or len(set(self.controls)) != len(self.controls):
+            raise ValueError(f"controls must be distinct, of {', '.join(CONTROLS)}")
 
 
 @dataclass(frozen=True)
@@ -153,22 +165,74 @@ def view_battles(snap: Snapshot, view: View, mask: np.ndarray | None = None,
     present = (np.bincount(a, minlength=m) + np.bincount(b, minlength=m)) > 0
     remap = np.cumsum(present, dtype=np.int32) - 1
     models = tuple(m for m, p in zip(snap.models, present, strict=True) if p)
-    features = None
+    columns: list[np.ndarray] = []
+    names: tuple[str, ...] = ()
     if view.style_control:
-        features = style_features(snap.style_a[mask], snap.style_b[mask])
+        columns.append(style_features(snap.style_a[mask], snap.style_b[mask]))
+        names = STYLE_FEATURES
+    groups = [group_columns(snap, mask, control, first=k == 0)
+              for k, control in enumerate(view.controls)]
+    for x, group_names in groups:
+        columns.append(x)
+        names += group_names
     weights = dedup_weights(snap, mask, dedup_threshold) if view.dedup_prompts else None
     return Battles(
-        models, remap[a], remap[b], snap.cols["outcome"][mask], weights, features,
-        STYLE_FEATURES if view.style_control else (),
+        models, remap[a], remap[b], snap.cols["outcome"][mask], weights,
+        np.hstack(columns) if columns else None, names,
+        indicator_features=sum(x.shape[1] for x, _ in groups),
     )  # fmt: skip
+
+
+def group_columns(snap: Snapshot, mask: np.ndarray, control: str,
+                  first: bool = True) -> tuple[np.ndarray, tuple[str, ...]]:
+    """One-hot columns of a battle attribute over the view's votes (every level for the
+    first control; later ones drop their most common level, named in each column, as
+    every control's columns sum to one per battle and would otherwise be collinear)."""
+    c = snap.cols
+    if control == "category":
+        codes, labels = c["category"][mask].astype(np.int64) + 1, ["-", *snap.categories]
+    elif control == "language":
+        codes, labels = c["language"][mask].astype(np.int64), [*LANGUAGES, "-"]
+    else:
+        codes, labels = c["multi"][mask].astype(np.int64), ["single", "multi"]
+    x, names = group_indicators(codes, labels, control)
+    if first or x.shape[1] < 2:
+        return (x, names) if first else (x[:, :0], ())
+    ref = int(np.argmax(x.sum(axis=0)))
+    keep = [k for k in range(x.shape[1]) if k != ref]
+    return x[:, keep], tuple(f"{names[k]} (vs {names[ref]})" for k in keep)
 
 
 def fit_view(battles: Battles, view: View, **options: Any) -> Leaderboard:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RatingsWarning)
-        base = STYLE_FIT_OPTIONS if view.style_control else FIT_OPTIONS
-        return compute_leaderboard(battles, style_control=view.style_control,
+        base = STYLE_FIT_OPTIONS if view.contextual else FIT_OPTIONS
+        return compute_leaderboard(battles, style_control=view.contextual,
                                    **{**base, **options})
+
+
+def board_coefficients(board: Board) -> list[dict[str, Any]]:
+    """The contextual fit's coefficients: ``kind`` style (per standard deviation of the
+    answers' difference) or group (a battle attribute's level: the odds that the answer
+    shown first wins in that group beyond both ratings), each as a logit with its
+    interval and as an odds ratio, as OpenCompass reports them."""
+    fit = board.fit
+    if fit is None:
+        return []
+    found = []
+    for name, coef in fit.style_coefficients.items():
+        lower, upper = fit.style_lower[name], fit.style_upper[name]
+        found.append({
+            "name": name, "kind": "group" if "=" in name else "style",
+            "coefficient": coef, "lower": lower, "upper": upper,
+            "odds_ratio": _exp(coef), "odds_ratio_lower": _exp(lower),
+            "odds_ratio_upper": _exp(upper),
+        })
+    return found
+
+
+def _exp(value: float) -> float:
+    return math.exp(min(value, 700.0))
 
 
 class LeaderboardCache:
@@ -274,14 +338,17 @@ class LeaderboardCache:
 
 
 __all__ = [
+    "CONTROLS",
     "FIT_OPTIONS",
     "STYLE_FIT_OPTIONS",
     "Board",
+    "board_coefficients",
     "dedup_weights",
     "BoardRow",
     "LeaderboardCache",
     "View",
     "fit_view",
+    "group_columns",
     "view_battles",
     "view_mask",
 ]
