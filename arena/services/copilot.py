@@ -1,8 +1,11 @@
 """Judge Copilot: the configured judge's comparison of a battle's two answers, streamed to
 the voter who owns the battle, in the voter's language.
 
-The judge gets the question and the two answers as Assistant A and B, never the models'
-names. By default the comparison opens only after the vote; with
+Answer-set battles and live battles alike: the judge gets the question and the two
+answers as Assistant A and B (a multi-turn live battle: every question and every answer,
+as "[Turn k]" paragraphs, arena.judge.templates.shown_turns), never the models' names.
+Other battles (imported votes, the owner's trials, judge battles) have no Copilot. By
+default the comparison opens only after the vote; with
 ``battle.copilot_before_vote`` it opens at once and the battle is marked
 ``copilot_before_vote`` first, so its vote can be left out of the board
 (arena.services.counting: ``copilot``). Each comparison counts against the voter's and
@@ -25,6 +28,9 @@ from arena.services.limits import LimitPolicy, enforce
 from arena.services.live_turn import api_key
 from arena.services.voters import Voter
 
+COPILOT_MODES = ("answers", "live")
+"""The battles a voter is shown and may ask the judge about."""
+
 
 class CopilotClosed(Conflict):
     """The comparison opens after the vote (battle.copilot_before_vote is false)."""
@@ -35,11 +41,16 @@ def _texts(conversation: list[dict[str, str]], role: str) -> str:
 
 
 def _open(arena: Arena, battle_id: str, voter: Voter) -> Battle:
-    """The battle, checked and (before a vote, when allowed) marked."""
+    """The battle, checked and (before a vote, when allowed) marked.
+
+    Refusals: NotFound (no such battle, or not one a voter is shown), Forbidden (another
+    voter's), Conflict (an answer is still being written or failed), CopilotClosed (not
+    voted yet and battle.copilot_before_vote is false), TooManyRequests (limits).
+    """
     before_vote = arena.settings.battle.copilot_before_vote
     with arena.session() as session:
         battle = session.get(Battle, battle_id)
-        if battle is None:
+        if battle is None or battle.mode not in COPILOT_MODES:
             raise NotFound(f"no battle with id {battle_id!r}")
         if battle.voter_id != voter.id:
             raise Forbidden("this battle belongs to another voter session")
@@ -82,4 +93,4 @@ async def copilot_comparison(arena: Arena, *, battle_id: str, voter: Voter
         raise
 
 
-__all__ = ["CopilotClosed", "copilot_comparison"]
+__all__ = ["COPILOT_MODES", "CopilotClosed", "copilot_comparison"]

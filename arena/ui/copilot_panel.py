@@ -1,9 +1,11 @@
-"""Judge Copilot under a battle: the configured judge's comparison of the two answers,
-streamed in the voter's language (arena.services.copilot decides when it may open)."""
+"""Judge Copilot under a battle (the anonymous battle tab and the live tab): the
+configured judge's comparison of the two answers, streamed in the voter's language
+(arena.services.copilot decides when it may open)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import gradio as gr
 from anyio import to_thread
@@ -17,7 +19,11 @@ from arena.ui.common import VotePanel, voter_from
 from arena.ui.i18n import FAILURE_REASONS, I18N, lang_of, tr
 
 
-def render(arena: Arena, panel: VotePanel, prefix: str, next_button: gr.Button) -> None:
+def render(arena: Arena, panel: VotePanel, prefix: str, next_button: gr.Button,
+           *, clear_on: Sequence[Any] = ()) -> None:
+    """The *Ask the judge* button and the comparison under it, emptied (and a comparison
+    still streaming stopped) by *next_button* and by the events in *clear_on* (those that
+    change the answers on screen: a new turn, a regenerated one)."""
     if not arena.settings.battle.copilot:
         return
     ask = gr.Button(I18N("copilot_ask"), elem_id=f"{prefix}-copilot")
@@ -43,5 +49,7 @@ def render(arena: Arena, panel: VotePanel, prefix: str, next_button: gr.Button) 
             reason = FAILURE_REASONS[lang_of(language)].get(exc.kind, exc.kind)
             yield tr("copilot_failed", language, error=reason)
 
-    ask.click(stream, inputs=[panel.battle_id], outputs=[text], api_visibility="private")
-    next_button.click(lambda: "", outputs=[text], api_visibility="private")
+    asked = ask.click(stream, inputs=[panel.battle_id], outputs=[text],
+                      api_visibility="private")
+    gr.on([next_button.click, *clear_on], lambda: "", outputs=[text], cancels=[asked],
+          api_visibility="private")

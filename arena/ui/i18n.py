@@ -37,6 +37,8 @@ EN = {
     "exp_window": "Window",
     "judge_title": "Judges beside people",
     "judge_pick": "Judge",
+    "judge_board_title": "#### The judge's own board",
+    "judge_beside_title": "#### Beside people's board",
     "copilot_ask": "🧑‍⚖️ Ask the judge",
     "tab_about": "ℹ️ About",
     "title": "## ⚔️ Arena: which answer is better?",
@@ -94,6 +96,8 @@ ZH = {
     "exp_window": "时间范围",
     "judge_title": "评审模型与人工投票对比",
     "judge_pick": "评审模型",
+    "judge_board_title": "#### 评审模型自己的榜单",
+    "judge_beside_title": "#### 与人工投票榜单对比",
     "copilot_ask": "🧑‍⚖️ 听听评审模型的看法",
     "tab_about": "ℹ️ 说明",
     "title": "## ⚔️ 模型竞技场：哪个回答更好？",
@@ -155,6 +159,11 @@ MESSAGES = {
                          "which models wrote the answers):"),
         "copilot_after_vote": "The judge's comparison opens after your vote.",
         "copilot_failed": "⚠️ The judge could not answer: {error}.",
+        "judge_board_summary": ("**{votes}** verdicts of **{judge}** · **{models}** models, "
+                                "rated on its verdicts alone (people's votes do not count "
+                                "here)."),
+        "judge_board_empty": ("**{judge}** has no verdicts yet "
+                              "(`arena judge run --judge {judge}`)."),
         "exp_summary": ("**{battles}** anonymous battles shown and **{votes}** votes {window}. "
                         "Each model's share of appearances (two per battle) next to the share "
                         "the pair policy ({policies}) intended, over the {with_intent} battles "
@@ -185,9 +194,44 @@ MESSAGES = {
         "copilot_head": "**评审模型的比较**（它并不知道两个回答分别出自哪个模型）：",
         "copilot_after_vote": "投票之后即可查看评审模型的比较。",
         "copilot_failed": "⚠️ 评审模型未能给出回答：{error}。",
+        "judge_board_summary": ("**{judge}** 共 **{votes}** 条裁决 · **{models}** 个模型，"
+                                "评分只来自它的裁决（不含人工投票）。"),
+        "judge_board_empty": "**{judge}** 还没有裁决（`arena judge run --judge {judge}`）。",
         "exp_summary": ("{window}共展示 **{battles}** 场匿名对战，收到 **{votes}** 票。"
                         "下表列出每个模型的出场占比（每场两个模型），以及抽样策略（{policies}）"
                         "在其中 {with_intent} 场有记录的对战中预期的占比。"),
+    },
+}
+
+JUDGE_BOARD_COLUMNS = {
+    "en": ["Rank (UB)", "Model", "Rating", "95% CI", "Battles"],
+    "zh": ["排名（上界）", "模型", "评分", "95% 置信区间", "对战数"],
+}
+
+JUDGE_AGREEMENT_LABELS = {  # arena.services.agreement.JudgeAgreement, row by row
+    "en": {
+        "models": "Models on both boards",
+        "spearman": "Spearman rank correlation",
+        "kendall": "Kendall tau-b",
+        "human_separability": "Separability, people's board",
+        "judge_separability": "Separability, judge's board",
+        "battles": "Battles judged by both",
+        "agreement": "Agreement, ties as a verdict",
+        "agreement_without_ties": "Agreement without ties ({decided} battles)",
+        "verdicts": "Judge verdicts / unreadable",
+        "position_bias": "Position bias ({both_orders} items in both orders)",
+    },
+    "zh": {
+        "models": "两个榜单共有的模型",
+        "spearman": "Spearman 等级相关系数",
+        "kendall": "Kendall tau-b 相关系数",
+        "human_separability": "区分度（人工投票榜单）",
+        "judge_separability": "区分度（评审模型榜单）",
+        "battles": "人和评审模型都评判过的对战",
+        "agreement": "一致率（平局算作一种裁决）",
+        "agreement_without_ties": "一致率（不含平局，{decided} 场）",
+        "verdicts": "评审裁决 / 无法解析",
+        "position_bias": "位置偏差（{both_orders} 个题目两种顺序都评过）",
     },
 }
 

@@ -1,4 +1,5 @@
-"""Live battle: the voter's prompt, two anonymous endpoints streaming their answers."""
+"""Live battle: the voter's prompt, two anonymous endpoints streaming their answers, and
+the Judge Copilot under them when configured (arena.ui.copilot_panel)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from arena.context import Arena
 from arena.models import Battle
 from arena.remote_media import links_for_remote_media
 from arena.services import live
+from arena.ui import copilot_panel
 from arena.ui.common import VotePanel, display_messages, voter_from
 from arena.ui.i18n import I18N, failure_text, tr
 
@@ -31,6 +33,9 @@ def render(arena: Arena) -> None:
         regenerate = gr.Button(I18N("regenerate"), elem_id="live-regenerate")
         new = gr.Button(I18N("new_battle"), elem_id="live-new")
     panel.wire_votes()
+    # A new turn or a regenerated one changes the answers: the comparison shown goes.
+    copilot_panel.render(arena, panel, "live", new,
+                         clear_on=[send.click, prompt.submit, regenerate.click])
     outputs = [*panel.battle_outputs, prompt]
 
     def render_update(turn: live.LiveTurn, update: live.LiveUpdate,

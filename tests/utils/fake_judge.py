@@ -3,7 +3,8 @@
 It reads the built-in judge prompt (arena.judge.templates) and answers: the longer answer
 wins ([[A]] or [[B]]), equal lengths tie ([[C]]). A question holding MALFORMED gets no
 verdict, BIASED always [[A]] (a judge with position bias), SLOW waits `slow` seconds,
-RATE is refused once with 429 and Retry-After before it is answered.
+RATE is refused once with 429 and Retry-After before it is answered. Every request's JSON
+body is kept in `bodies`, in order, for tests of what the judge was told.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class FakeJudge:
     slow: float = 0.3
     requests: int = 0
     refused: set[str] = field(default_factory=set)
+    bodies: list[dict] = field(default_factory=list)
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/v1/chat/completions", self.completions,
@@ -58,6 +60,7 @@ class FakeJudge:
     async def completions(self, request: Request) -> Response:
         self.requests += 1
         body = await request.json()
+        self.bodies.append(body)
         prompt = body["messages"][-1]["content"]
         if "RATE" in prompt and prompt not in self.refused:
             self.refused.add(prompt)
