@@ -89,9 +89,10 @@ class Arena:
         if self._leaderboard is None:
             from arena.services.leaderboard import LeaderboardCache
 
-            self._leaderboard = LeaderboardCache(  # it only reads
+            self._leaderboard = LeaderboardCache(
                 read_only(self.engine), min_votes=self.settings.battle.leaderboard_min_votes,
                 dedup_threshold=self.settings.battle.prompt_dedup_threshold,
+                write_engine=self.engine,  # segments for other processes to start from
             )
         return self._leaderboard
 

@@ -10,11 +10,24 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, DateTime, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 Winner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
 WINNERS: tuple[str, ...] = ("model_a", "model_b", "tie", "tie (bothbad)")
+
+
+_FLAGGED = "flagged OR identity_leak"
 
 
 def utcnow() -> datetime:
@@ -188,6 +201,9 @@ class Battle(SQLModel, table=True):
         ),
         CheckConstraint("model_a <> model_b", name="battle_distinct_models"),
         UniqueConstraint("source", "source_id", name="battle_source_id"),
+        # the few battles out of the board, found without reading every vote
+        Index("ix_battle_flagged_partial", "id", postgresql_where=text(_FLAGGED),
+              sqlite_where=text(_FLAGGED)),
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -244,6 +260,8 @@ class Vote(SQLModel, table=True):
         CheckConstraint(
             "winner IN ('model_a', 'model_b', 'tie', 'tie (bothbad)')", name="vote_winner"
         ),
+        Index("ix_vote_suspicious_partial", "id", postgresql_where=text("suspicious"),
+              sqlite_where=text("suspicious")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -258,6 +276,32 @@ class Vote(SQLModel, table=True):
     suspicious: bool = Field(default=False)
     # An anonymous vote on a question and model the voter had seen named before.
     seen_named: bool = Field(default=False)
+
+
+class BoardSegment(SQLModel, table=True):
+    """The leaderboard's vote columns for the votes with ids in (low_id, high_id], as one
+    blob (arena.services.board_segments): a starting process reads these, not every vote."""
+
+    __tablename__ = "board_segment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    low_id: int = Field(sa_type=BigInteger, unique=True)  # a second writer's insert fails
+    high_id: int = Field(sa_type=BigInteger)
+    votes: int
+    created_at: datetime = _timestamp()
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class FlagChange(SQLModel, table=True):
+    """A flag that changed after votes were cast, for every process's board to re-read:
+    a battle's, a voter's, or (both empty) any (arena.services.counting)."""
+
+    __tablename__ = "flag_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    battle_id: str | None = Field(default=None, max_length=32)
+    voter_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _timestamp()
 
 
 # Shapes that leave the server -------------------------------------------------

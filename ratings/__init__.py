@@ -95,7 +95,13 @@ from ratings.data import (
 )
 from ratings.elo import online_elo
 from ratings.errors import RatingsError, RatingsFitError, RatingsInputError, RatingsWarning
-from ratings.leaderboard import TIES_OPTIONS, Leaderboard, ModelRating, compute_leaderboard
+from ratings.leaderboard import (
+    TIES_OPTIONS,
+    Leaderboard,
+    ModelRating,
+    compute_leaderboard,
+    leaderboard_from_pairs,
+)
 from ratings.records import battles_from_records, read_battle_file
 from ratings.tables import battle_count_matrix, predicted_win_matrix, win_fraction_matrix, win_rates
 
@@ -122,6 +128,7 @@ __all__ = [
     "battles_from_arrays",
     "battles_from_records",
     "compute_leaderboard",
+    "leaderboard_from_pairs",
     "online_elo",
     "predicted_win_matrix",
     "read_battle_file",

@@ -16,6 +16,7 @@ from ratings.data import (
     DEFAULT_OUTCOME_MAP,
     Battles,
     OutcomeMap,
+    PairCounts,
     aggregate,
     battles_from_arrays,
 )
@@ -158,11 +159,63 @@ def compute_leaderboard(
         raise ValueError("style control supports ties='half' or 'drop' only")
     if style_control and frequency_weights:
         raise ValueError("style control needs one row per battle, not frequency weights")
-    z = iv.normal_quantile(level)
     battles = _to_battles(data, outcome_map, style_control, style_length)
-    models = battles.models
-    m = battles.n_models
     full = aggregate(battles, reweight=reweight, frequency_weights=frequency_weights)
+    return _leaderboard(
+        full, battles.models, battles.n_battles, battles if style_control else None,
+        ci=ci, bootstrap_rounds=bootstrap_rounds, ties=ties, anchor=anchor, l2=l2,
+        level=level, seed=seed, reweight=reweight, style_reg=style_reg,
+        style_hessian_prior=style_hessian_prior, scale=scale, base=base, init=init,
+    )  # fmt: skip
+
+
+def leaderboard_from_pairs(
+    pairs: PairCounts,
+    models: tuple[str, ...],
+    *,
+    n_battles: int | None = None,
+    ci: CiMethod = "sandwich",
+    bootstrap_rounds: int = 100,
+    ties: TiesOption = "half",
+    anchor: tuple[str, float] | None = None,
+    l2: float = 0.0,
+    level: float = 0.95,
+    seed: int = 0,
+    scale: float = 400.0,
+    base: float = 10.0,
+    init: float = 1000.0,
+) -> Leaderboard:
+    """:func:`compute_leaderboard` (without style control) from battles already aggregated
+    by :func:`ratings.aggregate`, or tallied the same way as they arrive: a fit costs
+    O(pairs), not O(battles). *n_battles*: the battles behind *pairs* (default: their
+    count)."""
+    if ci not in ("sandwich", "bootstrap"):
+        raise ValueError(f"ci must be 'sandwich' or 'bootstrap', got {ci!r}")
+    if ties not in TIES_OPTIONS:
+        raise ValueError(f"ties must be one of {TIES_OPTIONS}, got {ties!r}")
+    if not (l2 >= 0.0 and math.isfinite(l2)):
+        raise ValueError("l2 must be a finite non-negative number")
+    if len(models) != pairs.n_models:
+        raise RatingsInputError("models must name each of the pair counts' models")
+    if pairs.count.sum() <= 0:
+        raise RatingsInputError("no battles to rate (empty data after filtering)")
+    return _leaderboard(
+        pairs, tuple(models), pairs.n_battles if n_battles is None else n_battles, None,
+        ci=ci, bootstrap_rounds=bootstrap_rounds, ties=ties, anchor=anchor, l2=l2,
+        level=level, seed=seed, reweight=False, style_reg=ARENA_RANK_STYLE_REG,
+        style_hessian_prior=False, scale=scale, base=base, init=init,
+    )  # fmt: skip
+
+
+def _leaderboard(
+    full: PairCounts, models: tuple[str, ...], n_battles: int, battles: Battles | None, *,
+    ci: CiMethod, bootstrap_rounds: int, ties: TiesOption, anchor: tuple[str, float] | None,
+    l2: float, level: float, seed: int, reweight: bool, style_reg: float,
+    style_hessian_prior: bool, scale: float, base: float, init: float,
+) -> Leaderboard:
+    """The fit from aggregated *full* counts (with per-battle *battles*: style control)."""
+    z = iv.normal_quantile(level)
+    m = len(models)
     pc = effective_pairs(full, ties)
     labels = component_labels(m, pc.i, pc.j)
     groups = components(labels)
@@ -184,7 +237,7 @@ def compute_leaderboard(
         )
     rng = np.random.default_rng(seed)
     rounds = bootstrap_rounds
-    if style_control:
+    if battles is not None:
         fit = fit_style(
             battles, pc, ties=ties, ci=ci, l2=l2, projector=proj, rounds=rounds, rng=rng,
             reweight=reweight, reg=style_reg, hessian_prior=style_hessian_prior, level=level,
@@ -206,7 +259,8 @@ def compute_leaderboard(
     coef_lo: dict[str, float] = {}
     coef_hi: dict[str, float] = {}
     if fit.beta is not None and fit.beta_lower is not None and fit.beta_upper is not None:
-        fnames = battles.feature_names or tuple(f"f{k}" for k in range(fit.beta.shape[0]))
+        named = battles.feature_names if battles is not None else ()
+        fnames = named or tuple(f"f{k}" for k in range(fit.beta.shape[0]))
         coef = dict(zip(fnames, map(float, fit.beta), strict=True))
         coef_lo = dict(zip(fnames, map(float, fit.beta_lower), strict=True))
         coef_hi = dict(zip(fnames, map(float, fit.beta_upper), strict=True))
@@ -248,7 +302,7 @@ def compute_leaderboard(
     return Leaderboard(
         rows=tuple(rows),
         components=tuple(tuple(models[k] for k in g) for g in groups),
-        n_battles=battles.n_battles,
+        n_battles=n_battles,
         ci=ci,
         level=level,
         ties=ties,
@@ -267,4 +321,5 @@ __all__ = [
     "TIES_OPTIONS",
     "TiesOption",
     "compute_leaderboard",
+    "leaderboard_from_pairs",
 ]

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, exists, false, not_, or_, select, text
+from sqlalchemy import and_, exists, false, not_, or_, select
 from sqlmodel import Session
 
-from arena.models import Battle, Vote, VoterFlag, utcnow
+from arena.models import Battle, FlagChange, Vote, VoterFlag
 
 REASONS: tuple[str, ...] = ("flagged", "too_fast", "suspicious", "seen_named", "imported",
                             "judge", "copilot")
@@ -99,18 +99,9 @@ class CountRules:
         return mask
 
 
-FLAGS_CHANGED_KEY = "flags_changed_at"
-
-
-def note_flags_changed(session: Session) -> None:
-    """Mark (in the caller's transaction) that flags changed after votes were cast, so
-    every process's leaderboard re-reads its votes (arena.services.leaderboard_store)."""
-    session.execute(text("INSERT INTO app_meta (key, value) VALUES (:k, :v) "
-                         "ON CONFLICT (key) DO UPDATE SET value = :v"),
-                    {"k": FLAGS_CHANGED_KEY, "v": utcnow().isoformat()})
-
-
-def flags_changed_at(session: Session) -> str | None:
-    row = session.execute(text("SELECT value FROM app_meta WHERE key = :k"),
-                          {"k": FLAGS_CHANGED_KEY}).first()
-    return row[0] if row else None
+def note_flags_changed(session: Session, *, battle_id: str | None = None,
+                       voter_id: str | None = None) -> None:
+    """Log (in the caller's transaction) that a battle's or a voter's flags changed after
+    votes were cast, or with neither that any may have, so every process's leaderboard
+    re-reads those votes' flags within a poll (arena.services.leaderboard_store)."""
+    session.add(FlagChange(battle_id=battle_id, voter_id=voter_id))

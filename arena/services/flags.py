@@ -40,7 +40,7 @@ def flag_voter(session: Session, voter_id: str, reason: str = "") -> None:
         row.reason = reason or row.reason
     row.flagged, row.updated_at = True, now
     session.add(row)
-    note_flags_changed(session)
+    note_flags_changed(session, voter_id=voter_id)
     session.commit()
 
 
@@ -53,7 +53,7 @@ def unflag_voter(session: Session, voter_id: str) -> None:
     if row.source == "audit":
         row.review = "cleared"
     session.add(row)
-    note_flags_changed(session)
+    note_flags_changed(session, voter_id=voter_id)
     session.commit()
 
 
@@ -76,5 +76,5 @@ def set_battle_flag(session: Session, battle_id: str, flagged: bool) -> None:
         raise NotFound(f"no battle with id {battle_id!r}")
     battle.flagged = flagged
     session.add(battle)
-    note_flags_changed(session)
+    note_flags_changed(session, battle_id=battle_id)
     session.commit()

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from arena.models import ArenaModel
+from arena.services.board_tally import PairTally, pair_counts, tally
 from arena.services.counting import CountRules
 from arena.services.leaderboard_store import LANGUAGES, Snapshot, VoteStore
 from ratings import (
@@ -35,6 +36,7 @@ from ratings import (
     RatingsWarning,
     aggregate,
     compute_leaderboard,
+    leaderboard_from_pairs,
 )
 from ratings.style import STYLE_FEATURES, group_indicators, style_features
 
@@ -112,9 +114,9 @@ class Board:
     notes: tuple[str, ...] = field(default=())
 
 
-def view_mask(snap: Snapshot, view: View) -> np.ndarray:
-    """Which stored votes ``view`` counts."""
-    c = snap.cols
+def view_mask(snap: Snapshot, view: View, rows: slice | None = None) -> np.ndarray:
+    """Which stored votes ``view`` counts (of *rows*, default all)."""
+    c = snap.cols if rows is None else {name: col[rows] for name, col in snap.cols.items()}
     if view.judge is not None:  # the judge's verdicts, as counted votes of their own
         source = f"judge:{view.judge}"
         code = snap.sources.index(source) if source in snap.sources else -2
@@ -131,8 +133,19 @@ def view_mask(snap: Snapshot, view: View) -> np.ndarray:
     return mask
 
 
+MAX_TALLIES = 64  # views whose pair counts are kept (each m x m x 3)
 MIN_DEDUP_THRESHOLD = 50
 DEDUP_PERCENTILE = 99.9
+
+
+def dedup_limit(snap: Snapshot, threshold: int = 0) -> float | None:
+    """The vote count above which a prompt's votes weigh less (:func:`dedup_weights`), or
+    ``None`` when no prompt is over it (the common case, found without a percentile)."""
+    counts = snap.prompt_counts()
+    if counts.size == 0 or counts.max() <= (threshold or MIN_DEDUP_THRESHOLD):
+        return None
+    return float(threshold or max(MIN_DEDUP_THRESHOLD,
+                                  float(np.percentile(counts[counts > 0], DEDUP_PERCENTILE))))
 
 
 def dedup_weights(snap: Snapshot, mask: np.ndarray, threshold: int = 0) -> np.ndarray | None:
@@ -142,11 +155,10 @@ def dedup_weights(snap: Snapshot, mask: np.ndarray, threshold: int = 0) -> np.nd
     percentile of prompt counts, at least 50 (FastChat's deduplication marks prompts
     above the 99.9th percentile and keeps a sample of them; weighting keeps every vote
     and is deterministic). ``None`` when no prompt is over (unweighted)."""
-    counts = snap.prompt_counts()
-    if counts.size == 0:
+    limit = dedup_limit(snap, threshold)
+    if limit is None:
         return None
-    limit = threshold or max(MIN_DEDUP_THRESHOLD,
-                             float(np.percentile(counts[counts > 0], DEDUP_PERCENTILE)))
+    counts = snap.prompt_counts()
     codes = snap.cols["prompt"][mask]
     per_vote = np.where(codes >= 0, counts[np.maximum(codes, 0)], 0)
     if not (per_vote > limit).any():
@@ -238,13 +250,14 @@ def _exp(value: float) -> float:
 class LeaderboardCache:
     """Per-process boards, one per view, refitted only when votes arrive."""
 
-    def __init__(self, engine: Engine, *, min_votes: int = 0, reload_seconds: float = 600.0,
-                 dedup_threshold: int = 0):
-        self.store = VoteStore(engine, reload_seconds=reload_seconds)
+    def __init__(self, engine: Engine, *, min_votes: int = 0, reload_seconds: float = 3600.0,
+                 dedup_threshold: int = 0, write_engine: Engine | None = None):
+        self.store = VoteStore(engine, reload_seconds=reload_seconds, write_engine=write_engine)
         self.engine = engine
         self.min_votes = min_votes
         self.dedup_threshold = dedup_threshold
         self._boards: dict[View, Board] = {}
+        self._tallies: dict[View, PairTally] = {}
         self._extras: dict[tuple[str, View], tuple[tuple[int, int], Any]] = {}
         self._fit_lock = threading.Lock()
         self._warm_lock = threading.Lock()
@@ -309,13 +322,35 @@ class LeaderboardCache:
 
     def _build(self, snap: Snapshot, view: View) -> Board:
         empty = Board(view, (), 0, 0, snap.last_vote_at, snap.version)
-        battles = view_battles(snap, view, dedup_threshold=self.dedup_threshold)
-        if battles is None:
-            return empty
+        if view.contextual:  # per-battle covariates: a fit over the view's rows
+            battles = view_battles(snap, view, dedup_threshold=self.dedup_threshold)
+            if battles is None:
+                return empty
+            counted: tuple[PairCounts, tuple[str, ...], int] | None = (
+                aggregate(battles), battles.models, battles.n_battles)
+        else:  # the view's pair counts, kept as votes arrive (arena.services.board_tally)
+            limit = dedup_limit(snap, self.dedup_threshold) if view.dedup_prompts else None
+            over = (frozenset(np.flatnonzero(snap.prompt_counts() > limit).tolist())
+                    if limit is not None else frozenset())
+            kept = tally(snap, lambda rows: view_mask(snap, view, rows),
+                         self._tallies.get(view), over)
+            self._tallies.pop(view, None)
+            self._tallies[view] = kept  # most recent last; a query cannot grow them unbounded
+            while len(self._tallies) > MAX_TALLIES:
+                del self._tallies[next(iter(self._tallies))]
+            counted = pair_counts(snap, kept, limit)
+            if counted is None:
+                return empty
+        pairs, models, votes = counted
         try:
-            fit = fit_view(battles, view)
+            if view.contextual:
+                fit = fit_view(battles, view)
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RatingsWarning)
+                    fit = leaderboard_from_pairs(pairs, models, n_battles=votes, **FIT_OPTIONS)
         except (RatingsError, ValueError, np.linalg.LinAlgError) as exc:
-            return replace(empty, total_votes=battles.n_battles, error=str(exc))
+            return replace(empty, total_votes=votes, error=str(exc))
         meta = self._model_meta()
         rows = [
             BoardRow(**r.as_dict(), organization=meta.get(r.model, (None, None))[0],
@@ -324,9 +359,8 @@ class LeaderboardCache:
         ]
         shown = tuple(r for r in rows if r.votes >= self.min_votes)
         return Board(
-            view, shown, len(rows) - len(shown), battles.n_battles, snap.last_vote_at,
-            snap.version, fit=fit, pairs=aggregate(battles), models=battles.models,
-            notes=fit.warnings,
+            view, shown, len(rows) - len(shown), votes, snap.last_vote_at,
+            snap.version, fit=fit, pairs=pairs, models=models, notes=fit.warnings,
         )  # fmt: skip
 
     def _model_meta(self) -> dict[str, tuple[str | None, str | None]]:

@@ -1,11 +1,15 @@
 """Every countable vote as compact numpy columns, loaded once and then kept current.
 
-:class:`VoteStore` reads ``vote JOIN battle`` in batches on first use and
-afterwards only the votes whose id is above the last one seen.  PostgreSQL
-hands out ids before commit, so a vote can become visible after one with a
-higher id: each poll re-reads a margin of ids below the highest seen and
-drops the ones already held.  A full reload every ``reload_seconds``, read in
-a background thread and swapped in, picks up battles flagged after their vote.
+On first use :class:`VoteStore` reads the stored segments (arena.services.board_segments:
+the columns of all but the latest votes, a few blobs), then ``vote JOIN battle`` for
+the votes after them, then the flags that can change after a vote (flagged,
+suspicious) from partial indexes. Afterwards each poll reads only the votes whose id
+is above the last one seen and the flag changes logged since (``flag_change``, written
+by arena.services.flags and the audit), re-reading just those votes' flags.  PostgreSQL
+hands out ids before commit, so a row can become visible after one with a higher id:
+each poll re-reads a margin of ids below the highest seen and drops the ones already
+held.  A full reload every ``reload_seconds``, read in a background thread and swapped
+in, is a safety net for flags changed behind the services' back.
 """
 
 from __future__ import annotations
@@ -14,16 +18,26 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Float, Text, cast, extract, select
+from sqlalchemy import Engine, Float, Text, cast, extract, func, or_, select
 from sqlmodel import Session
 
-from arena.models import Battle, Vote
+from arena.models import Battle, FlagChange, Vote, VoterFlag
 from arena.services.battle_style import battle_style
-from arena.services.counting import REASONS, flags_changed_at, reason_expressions
+from arena.services.board_segments import (
+    SEGMENT_VOTES,
+    SETTLE_SECONDS,
+    SegmentData,
+    chain_end,
+    chain_votes,
+    read_chain,
+    store_segment,
+)
+from arena.services.counting import REASONS, reason_expressions
 from ratings.data import DEFAULT_OUTCOME_MAP
 
 log = logging.getLogger("arena.leaderboard")
@@ -31,7 +45,10 @@ LANGUAGES: tuple[str, ...] = ("en", "zh", "other")
 """Language codes 0..2 of a view; a battle without a language (code 3) counts only overall."""
 NO_LANGUAGE = 3
 ID_MARGIN = 1000
+FLAG_MARGIN = 100
 BATCH = 20_000
+MUTABLE = ("flagged", "suspicious")
+"""The reasons that can change after a vote (the owner's and the audit's flags)."""
 _OUTCOME = {label: int(code) for label, code in DEFAULT_OUTCOME_MAP.items() if code is not None}
 _COLUMNS = (
     ("ids", np.int64), ("a", np.int32), ("b", np.int32), ("outcome", np.int8),
@@ -48,6 +65,7 @@ _QUERY = select(  # type: ignore[call-overload]
     Battle.prompt_hash, Battle.source,
     *(_REASONS[reason].label(reason) for reason in REASONS),  # arena.services.counting
 ).join(Battle, Battle.id == Vote.battle_id)  # fmt: skip
+_NAMES = tuple(name for name, _ in _COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,7 @@ class Snapshot:
     style_a: np.ndarray
     style_b: np.ndarray
     last_vote_at: float | None
+    prompt_table: np.ndarray | None = None  # votes per prompt code, kept by the store
 
     @property
     def n(self) -> int:
@@ -69,6 +88,8 @@ class Snapshot:
 
     def prompt_counts(self) -> np.ndarray:
         """Votes per live prompt key (index: the ``prompt`` column's code)."""
+        if self.prompt_table is not None:
+            return self.prompt_table
         codes = self.cols["prompt"]
         return np.bincount(codes[codes >= 0])
 
@@ -81,13 +102,22 @@ def _language_code(value: str | None) -> int:
 
 
 class VoteStore:
-    """Growable columns of countable votes; thread-safe ``sync`` and ``snapshot``."""
+    """Growable columns of countable votes; thread-safe ``sync`` and ``snapshot``.
 
-    def __init__(self, engine: Engine, *, reload_seconds: float = 600.0) -> None:
+    With a *write_engine*, the store also writes segments for other processes to start
+    from (every ``segment_votes`` votes it has held for ``settle_seconds``)."""
+
+    def __init__(self, engine: Engine, *, reload_seconds: float = 3600.0,
+                 write_engine: Engine | None = None, segment_votes: int = SEGMENT_VOTES,
+                 settle_seconds: float = SETTLE_SECONDS) -> None:
         self.engine = engine
         self.reload_seconds = reload_seconds
+        self.write_engine = write_engine
+        self.segment_votes = segment_votes
+        self.settle_seconds = settle_seconds
         self._lock = threading.Lock()
         self._reloading = False
+        self._writing = False
         self._generation = 0
         self._reset()
 
@@ -103,15 +133,21 @@ class VoteStore:
         self._category_index: dict[str, int] = {}
         self._prompts: list[str] = []  # live battles' prompt keys (arena.text.prompt_key)
         self._prompt_index: dict[str, int] = {}
+        self._prompt_counts = np.zeros(0, np.int64)  # votes per prompt code
         self._sources: list[str] = []  # imported datasets' names, judge:NAME
         self._source_index: dict[str, int] = {}
         self._max_id = 0
         self._loaded_at = 0.0
-        self._flags_seen: str | None = None
         self._snapshot: Snapshot | None = None
+        self._segment_end = 0  # the stored segments' last vote id
+        self._flag_seen = 0  # the highest flag_change id applied
+        self._flag_applied: set[int] = set()
+        self._marks: deque[tuple[float, int]] = deque()  # (when, highest vote id held)
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None  # (order, ids[order])
+        self._recent: set[int] = set()  # every held id above max id - 2 * ID_MARGIN
 
     def sync(self) -> Snapshot:
-        """Read votes stored since the last call; return the current snapshot."""
+        """Read votes and flag changes stored since the last call; return the snapshot."""
         with self._lock:
             due = self._loaded_at and time.monotonic() - self._loaded_at > self.reload_seconds
             if due and not self._reloading:
@@ -119,20 +155,30 @@ class VoteStore:
                 threading.Thread(target=self._reload, name="leaderboard-reload",
                                  daemon=True).start()
             with Session(self.engine) as session:
-                flags = flags_changed_at(session)
-                if self._loaded_at and flags != self._flags_seen and not self._reloading:
-                    self._reloading = True  # flags changed after the votes: re-read them all
-                    threading.Thread(target=self._reload, name="leaderboard-reload",
-                                     daemon=True).start()
                 if not self._loaded_at:
                     self._loaded_at = time.monotonic()
-                    self._flags_seen = flags
-                    self._read_all(session)
+                    self._load(session)
                 else:
                     self._read_new(session, max(self._max_id - ID_MARGIN, 0))
+                    self._apply_flag_changes(session)
+            self._maybe_write_segment()
             if self._snapshot is None:
                 self._snapshot = self._make_snapshot()
             return self._snapshot
+
+    def _load(self, session: Session) -> None:
+        """Segments, the votes after them, then the flags that may have changed since."""
+        self._flag_seen = int(session.execute(select(func.max(FlagChange.id))).scalar() or 0)
+        stored = chain_votes(session)
+        if stored:  # one allocation, with room for the votes after the segments
+            self._grow(stored + stored // 10 + 2 * self.segment_votes)
+        for segment in read_chain(session, _NAMES):
+            self._extend(segment)
+            self._segment_end = segment.high_id
+        session.rollback()
+        self._read_range(self._segment_end)
+        if self._segment_end:
+            self._refresh_all_flags(session)
 
     def _reload(self) -> None:
         """Read everything into a fresh store off the lock, then swap it in."""
@@ -144,16 +190,17 @@ class VoteStore:
             with self._lock:
                 self._reloading, self._loaded_at = False, time.monotonic()
             return
+        keep = ("_lock", "_reloading", "_writing", "write_engine", "segment_votes",
+                "settle_seconds", "reload_seconds", "_generation")
         with self._lock:
             generation = self._generation + 1
-            state = {k: v for k, v in vars(fresh).items() if k not in ("_lock", "_reloading")}
+            state = {k: v for k, v in vars(fresh).items() if k not in keep}
             vars(self).update(state)
             self._generation, self._snapshot, self._reloading = generation, None, False
 
     def _read_new(self, session: Session, low: int) -> None:
         """The ids above ``low`` first (cheap), then the rows of the ones not held yet."""
-        ids = self._cols["ids"][: self._n]
-        held = set(ids[ids > low].tolist())
+        held = {i for i in self._recent if i > low}
         while True:  # ORDER BY + LIMIT keeps PostgreSQL on the primary key index
             query = select(Vote.id).where(Vote.id > low).order_by(Vote.id).limit(BATCH)
             recent = session.execute(query).scalars().all()
@@ -165,21 +212,220 @@ class VoteStore:
                 return
             low = recent[-1]
 
-    def _read_all(self, session: Session) -> None:
-        """Every vote through a raw (server-side on PostgreSQL) cursor: no per-row ORM work."""
-        sql = str(_QUERY.order_by(Vote.id).compile(dialect=self.engine.dialect,
-                                                   compile_kwargs={"literal_binds": True}))
+    def _read_range(self, low: int, high: int | None = None) -> None:
+        """The votes with ids in (low, high] through a raw (server-side on PostgreSQL)
+        cursor: no per-row ORM work."""
+        query = _QUERY.where(Vote.id > low)
+        if high is not None:
+            query = query.where(Vote.id <= high)
+        sql = str(query.order_by(Vote.id).compile(dialect=self.engine.dialect,
+                                                  compile_kwargs={"literal_binds": True}))
         raw = self.engine.raw_connection()
         try:
             named = self.engine.dialect.name == "postgresql"
             cursor = raw.cursor(name="leaderboard_load") if named else raw.cursor()  # type: ignore[call-arg]
             cursor.execute(sql)
-            while rows := cursor.fetchmany(BATCH):
-                self._append(session, rows)
+            with Session(self.engine) as session:  # style from text, for old battles
+                while rows := cursor.fetchmany(BATCH):
+                    self._append(session, rows)
             cursor.close()
             raw.rollback()
         finally:
             raw.close()
+
+    # Flags changed after the vote ------------------------------------------------
+
+    def _apply_flag_changes(self, session: Session) -> None:
+        low = max(self._flag_seen - FLAG_MARGIN, 0)
+        ids = session.execute(select(FlagChange.id).where(FlagChange.id > low)).scalars().all()
+        new = sorted(set(ids) - self._flag_applied)
+        if not new:
+            return
+        changes = session.execute(select(FlagChange.battle_id, FlagChange.voter_id)
+                                  .where(FlagChange.id.in_(new))).all()  # type: ignore[union-attr]
+        battles = {b for b, v in changes if b is not None}
+        voters = {v for b, v in changes if v is not None}
+        if any(b is None and v is None for b, v in changes):
+            self._refresh_all_flags(session)
+        elif battles or voters:
+            query = select(Vote.id, _REASONS["flagged"], _REASONS["suspicious"]).join(
+                Battle, Battle.id == Vote.battle_id).where(
+                or_(Battle.id.in_(sorted(battles)), Battle.voter_id.in_(sorted(voters))))  # type: ignore[attr-defined]
+            rows = session.execute(query).all()
+            if rows:
+                vote_ids, flagged, suspicious = zip(*rows, strict=True)
+                at = self._rows_of(np.asarray(vote_ids, dtype=np.int64))
+                found = np.isin(np.asarray(vote_ids, dtype=np.int64), self._cols["ids"][at])
+                self._set_flags(at, np.asarray(flagged, dtype=bool)[found],
+                                np.asarray(suspicious, dtype=bool)[found])
+        self._flag_applied.update(new)
+        self._flag_seen = max(self._flag_seen, new[-1])
+        floor = self._flag_seen - FLAG_MARGIN
+        self._flag_applied = {i for i in self._flag_applied if i > floor}
+
+    def _refresh_all_flags(self, session: Session) -> None:
+        """Both mutable reasons of every held vote, from the few votes that have them
+        (partial indexes: no pass over every vote)."""
+        flagged = select(Vote.id).join(Battle, Battle.id == Vote.battle_id).where(
+            or_(Battle.flagged, Battle.identity_leak))
+        suspicious = select(Vote.id).where(Vote.suspicious)
+        voter = select(Vote.id).join(Battle, Battle.id == Vote.battle_id).join(
+            VoterFlag, VoterFlag.voter_id == Battle.voter_id).where(VoterFlag.flagged)
+        marked = {}
+        for name, queries in (("flagged", (flagged,)), ("suspicious", (suspicious, voter))):
+            ids = {i for q in queries for i in session.execute(q).scalars()}
+            marked[name] = np.zeros(self._n, dtype=bool)
+            marked[name][self._rows_of(np.fromiter(ids, np.int64, len(ids)))] = True
+        everything = np.arange(self._n)
+        self._set_flags(everything, marked["flagged"], marked["suspicious"])
+
+    def _set_flags(self, rows: np.ndarray, flagged: np.ndarray, suspicious: np.ndarray) -> None:
+        """Set both mutable reasons at *rows*; copies the columns first (snapshots share
+        them) and changes the version only when a value changed."""
+        changed = False
+        for name, values in (("flagged", flagged), ("suspicious", suspicious)):
+            if np.array_equal(self._cols[name][rows], values):
+                continue
+            column = self._cols[name].copy()
+            column[rows] = values
+            self._cols[name] = column
+            changed = True
+        if changed:
+            self._generation += 1
+            self._snapshot = None
+
+    def _rows_of(self, vote_ids: np.ndarray) -> np.ndarray:
+        """The store rows of the held votes among *vote_ids*."""
+        if vote_ids.size == 0 or self._n == 0:
+            return np.empty(0, dtype=np.int64)
+        if self._sorted is None or self._sorted[0].shape[0] != self._n:
+            ids = self._cols["ids"][: self._n]
+            order = np.argsort(ids, kind="stable")  # ids arrive nearly sorted: fast
+            self._sorted = (order, ids[order])
+        order, sorted_ids = self._sorted
+        pos = np.minimum(np.searchsorted(sorted_ids, vote_ids), self._n - 1)
+        return order[pos[sorted_ids[pos] == vote_ids]]
+
+    # Segments --------------------------------------------------------------------
+
+    def _maybe_write_segment(self) -> None:
+        """Start writing a segment when enough settled votes follow the last one."""
+        if self.write_engine is None or self._writing:
+            return
+        now = time.monotonic()
+        self._marks.append((now, self._max_id))
+        while len(self._marks) > 1 and self._marks[1][0] <= now - self.settle_seconds:
+            self._marks.popleft()
+        when, settled = self._marks[0]
+        if when > now - self.settle_seconds or settled - self._segment_end < self.segment_votes:
+            return
+        ids = self._cols["ids"][: self._n]
+        eligible = ids[(ids > self._segment_end) & (ids <= settled)]
+        if eligible.size < self.segment_votes:
+            return
+        high = int(np.partition(eligible, self.segment_votes - 1)[self.segment_votes - 1])
+        self._writing = True
+        segment = self.segment(self._segment_end, high)  # under the lock: a consistent copy
+        threading.Thread(target=self._write_segment, args=(segment,),
+                         name="leaderboard-segment", daemon=True).start()
+
+    def _write_segment(self, segment: SegmentData) -> None:
+        """Store *segment* if it still continues the chain and holds every vote of its id
+        range in the database (else a later poll tries again)."""
+        assert self.write_engine is not None
+        end = segment.low_id
+        try:
+            with Session(self.engine) as session:
+                end = chain_end(session)
+                in_range = session.execute(select(func.count()).select_from(Vote).where(
+                    Vote.id > segment.low_id, Vote.id <= segment.high_id)).scalar_one()
+            if end == segment.low_id and in_range == segment.votes:
+                store_segment(self.write_engine, segment)
+                end = segment.high_id
+        except Exception:  # noqa: BLE001 (the next poll tries again)
+            log.exception("leaderboard: storing a segment failed")
+        finally:
+            with self._lock:
+                self._segment_end = max(self._segment_end, end)
+                self._writing = False
+
+    def segment(self, low: int, high: int) -> SegmentData:
+        """The held votes with ids in (low, high] as a segment, in id order, with code
+        books of only the names they use."""
+        ids = self._cols["ids"][: self._n]
+        rows = np.flatnonzero((ids > low) & (ids <= high))
+        rows = rows[np.argsort(ids[rows], kind="stable")]
+        cols = {name: self._cols[name][rows] for name in _NAMES}
+        books: dict[str, list[str]] = {}
+        used = np.unique(np.concatenate([cols["a"], cols["b"]]))
+        cols["a"], cols["b"] = (np.searchsorted(used, cols[s]).astype(np.int32)
+                                for s in ("a", "b"))
+        books["models"] = [self._models[k] for k in used]
+        for column, book, names in (("category", "categories", self._categories),
+                                    ("prompt", "prompts", self._prompts),
+                                    ("source", "sources", self._sources)):
+            codes = cols[column]
+            used = np.unique(codes[codes >= 0])
+            local = np.where(codes >= 0, np.searchsorted(used, codes), -1)
+            cols[column] = local.astype(codes.dtype)
+            books[book] = [names[k] for k in used]
+        return SegmentData(low, high, cols, self._style_a[rows], self._style_b[rows], books)
+
+    def _extend(self, segment: SegmentData) -> None:
+        """Append a segment's columns, its codes mapped onto this store's (vectorised)."""
+        k = segment.votes
+        if k == 0:
+            return
+        self._grow(self._n + k)
+        books = segment.books
+
+        def table(index: dict[str, int], names: list[str], book: str) -> np.ndarray:
+            return np.array([self._code(index, names, x) for x in books[book]] or [0],
+                            dtype=np.int64)
+
+        def mapped(codes: np.ndarray, lookup: np.ndarray) -> np.ndarray:
+            out = np.full(codes.shape, -1, dtype=np.int64)
+            known = codes >= 0
+            out[known] = lookup[codes[known]]
+            return out
+
+        models = table(self._model_index, self._models, "models")
+        cols = dict(segment.cols)
+        cols["a"], cols["b"] = models[cols["a"]], models[cols["b"]]
+        cols["category"] = mapped(cols["category"], table(
+            self._category_index, self._categories, "categories"))
+        cols["prompt"] = mapped(cols["prompt"], table(self._prompt_index, self._prompts,
+                                                      "prompts"))
+        cols["source"] = mapped(cols["source"], table(self._source_index, self._sources,
+                                                      "sources"))
+        sl = slice(self._n, self._n + k)
+        for name in _NAMES:
+            self._cols[name][sl] = cols[name]
+        self._style_a[sl] = segment.style_a
+        self._style_b[sl] = segment.style_b
+        self._count_prompts(cols["prompt"])
+        self._n += k
+        self._held(cols["ids"])
+        self._snapshot = None
+
+    def _held(self, ids: np.ndarray) -> None:
+        """Raise the highest id and keep the ids near it for the next poll's re-read,
+        without a pass over every held id."""
+        self._max_id = max(self._max_id, int(ids.max()))
+        floor = self._max_id - 2 * ID_MARGIN
+        self._recent.update(ids[ids > floor].tolist())
+        if len(self._recent) > 4 * ID_MARGIN:
+            self._recent = {i for i in self._recent if i > floor}
+
+    def _count_prompts(self, codes: np.ndarray) -> None:
+        codes = np.asarray(codes)
+        codes = codes[codes >= 0]
+        if len(self._prompts) > self._prompt_counts.shape[0]:
+            grown = np.zeros(max(len(self._prompts), 2 * self._prompt_counts.shape[0]), np.int64)
+            grown[: self._prompt_counts.shape[0]] = self._prompt_counts
+            self._prompt_counts = grown
+        if codes.size:
+            np.add.at(self._prompt_counts, codes, 1)
 
     def _code(self, index: dict[str, int], names: list[str], name: str) -> int:
         code = index.get(name)
@@ -226,14 +472,15 @@ class VoteStore:
             self._cols[name][sl] = values
         self._style_a[sl] = [s["a"] for s in style]
         self._style_b[sl] = [s["b"] for s in style]
+        self._count_prompts(self._cols["prompt"][sl])
         self._n += k
-        self._max_id = max(self._max_id, max(ids))
+        self._held(self._cols["ids"][sl])
         self._snapshot = None
 
     def _grow(self, need: int) -> None:
         if need <= self._cap:
             return
-        cap = max(need, 2 * self._cap, 1024)
+        cap = max(need, self._cap + self._cap // 2, 1024)  # 1.5x: memory at 10 M votes
         for name, dtype in _COLUMNS:
             col = np.empty(cap, dtype)
             col[: self._n] = self._cols[name][: self._n]
@@ -256,6 +503,7 @@ class VoteStore:
             style_a=self._style_a[:n],
             style_b=self._style_b[:n],
             last_vote_at=float(cols["ts"].max()) if n else None,
+            prompt_table=self._prompt_counts[: len(self._prompts)].copy(),
         )
 
 

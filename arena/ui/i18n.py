@@ -32,6 +32,7 @@ EN = {
     "lb_style": "Style control",
     "lb_anony": "Anonymous votes only",
     "lb_dedup": "Down-weight repeated prompts",
+    "lb_controls": "Control for (group covariates)",
     "lb_refresh": "🔄 Refresh",
     "exp_title": "How battles were sampled",
     "exp_window": "Window",
@@ -91,6 +92,7 @@ ZH = {
     "lb_style": "风格控制",
     "lb_anony": "仅匿名投票",
     "lb_dedup": "降低重复提示的权重",
+    "lb_controls": "控制变量（分组协变量）",
     "lb_refresh": "🔄 刷新",
     "exp_title": "对战抽样情况",
     "exp_window": "时间范围",
@@ -151,6 +153,10 @@ MESSAGES = {
         "lb_disconnected": ("The comparison graph is not connected ({groups}): ratings in "
                             "different groups are not comparable."),
         "lb_style_on": "**Style control on**: ratings hold answer length and markdown fixed.",
+        "lb_controls_on": ("**Controlled for {controls}**: a group's odds ratio is the odds "
+                           "that the answer shown first wins in that group, beyond both "
+                           "ratings (1.0: no side favoured)."),
+        "lb_coef_head": "| Covariate | Coefficient | 95% CI | Odds ratio (95% CI) |",
         "lb_method": ("Bradley-Terry ratings on the Elo scale with FastChat's C=1 prior, "
                       "sandwich 95% intervals. Left out: flagged battles, identity leaks, "
                       "too-fast votes, the votes of flagged voters and votes on answers the "
@@ -188,6 +194,9 @@ MESSAGES = {
         "lb_hidden": "{hidden} 个投票数少于 {min_votes} 的模型未显示。",
         "lb_disconnected": "比较图不连通（{groups}）：不同组之间的评分不可比较。",
         "lb_style_on": "**已开启风格控制**：评分时固定回答长度与 Markdown 格式的影响。",
+        "lb_controls_on": ("**已控制 {controls}**：某组的优势比是该组中先展示的回答获胜的几率"
+                           "（已扣除双方评分的影响；1.0 表示不偏向任何一侧）。"),
+        "lb_coef_head": "| 协变量 | 系数 | 95% 置信区间 | 优势比（95% 置信区间） |",
         "lb_method": ("评分为 Elo 尺度的 Bradley-Terry 模型（采用 FastChat 的 C=1 先验），"
                       "区间为三明治估计的 95% 置信区间。不计入：被标记的对战、泄露身份的回答、"
                       "过快的投票、被标记投票者的投票，以及投票者此前已在具名对比中见过的回答的投票。"),

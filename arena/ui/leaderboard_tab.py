@@ -7,14 +7,13 @@ selected, when a view selector changes, and on Refresh.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Any
 
 import gradio as gr
 
 from arena.context import Arena
-from arena.services.leaderboard import Board, View
+from arena.services.leaderboard import CONTROLS, Board, View, board_coefficients
 from arena.services.leaderboard_history import rating_history
 from arena.services.voters import ui_language
 from arena.ui import exposure_panel, judge_panel
@@ -28,8 +27,11 @@ LANGUAGE_CHOICES = [("All", ALL), ("English", "en"), ("Chinese", "zh"), ("Other"
 TURN_CHOICES = [("All", ALL), ("Single-turn", "single"), ("Multi-turn", "multi")]
 
 
+CONTROL_CHOICES = [("Category", "category"), ("Language", "language"), ("Turns", "turns")]
+
+
 def make_view(category: str, language: str, turns: str, style: bool, anony: bool,
-              dedup: bool = True) -> View:
+              dedup: bool = True, controls: list[str] | None = None) -> View:
     return View(
         category=None if category in (None, "", ALL) else category,
         language=None if language in (None, "", ALL) else language,
@@ -37,6 +39,7 @@ def make_view(category: str, language: str, turns: str, style: bool, anony: bool
         style_control=bool(style),
         anony_only=bool(anony),
         dedup_prompts=bool(dedup),
+        controls=tuple(c for c in CONTROLS if c in (controls or ())),
     )
 
 
@@ -71,22 +74,28 @@ def notes(board: Board, min_votes: int, language: str | None = None) -> str:
 
 
 def style_text(board: Board, language: str | None = None) -> str:
-    if not board.view.style_control or board.fit is None:
+    """The contextual fit's coefficients (style per standard deviation of the answers'
+    difference; groups as the first-shown answer's odds), as OpenCompass reports them."""
+    if not board.view.contextual or board.fit is None:
         return ""
-    fit = board.fit
-    lines = ["| Style feature | Coefficient | 95% CI | Odds ratio |", "|---|---|---|---|"]
-    for name, coef in fit.style_coefficients.items():
-        # the odds of being preferred multiply by exp(coef) per standard deviation of
-        # the feature's difference between the answers, as OpenCompass reports style
-        lines.append(f"| {name} | {coef:+.4f} | [{fit.style_lower[name]:+.4f}, "
-                     f"{fit.style_upper[name]:+.4f}] | {math.exp(coef):.3f} |")
-    return tr("lb_style_on", language) + "\n\n" + "\n".join(lines)
+    lines = [tr("lb_coef_head", language), "|---|---|---|---|"]
+    for c in board_coefficients(board):
+        lines.append(f"| {c['name']} | {c['coefficient']:+.4f} | [{c['lower']:+.4f}, "
+                     f"{c['upper']:+.4f}] | {c['odds_ratio']:.3f} "
+                     f"({c['odds_ratio_lower']:.3f}–{c['odds_ratio_upper']:.3f}) |")
+    heads = []
+    if board.view.style_control:
+        heads.append(tr("lb_style_on", language))
+    if board.view.controls:
+        heads.append(tr("lb_controls_on", language, controls=", ".join(board.view.controls)))
+    return "\n\n".join(heads) + "\n\n" + "\n".join(lines)
 
 
 def load(arena: Arena, category: str, language: str, turns: str, style: bool,
-         anony: bool, ui_language: str | None = None, dedup: bool = True) -> tuple[Any, ...]:
+         anony: bool, ui_language: str | None = None, dedup: bool = True,
+         controls: list[str] | None = None) -> tuple[Any, ...]:
     cache = arena.leaderboard
-    view = make_view(category, language, turns, style, anony, dedup)
+    view = make_view(category, language, turns, style, anony, dedup, controls)
     board = cache.board(view)
     history = cache.extra("history", view, lambda snap, b: rating_history(
         snap, b, dedup_threshold=cache.dedup_threshold))
@@ -118,6 +127,8 @@ def render(arena: Arena, tab: gr.Tab) -> None:
         style = gr.Checkbox(False, label=I18N("lb_style"), elem_id="leaderboard-style")
         anony = gr.Checkbox(True, label=I18N("lb_anony"), elem_id="leaderboard-anony")
         dedup = gr.Checkbox(True, label=I18N("lb_dedup"), elem_id="leaderboard-dedup")
+        controls = gr.CheckboxGroup(CONTROL_CHOICES, value=[], label=I18N("lb_controls"),
+                                    elem_id="leaderboard-controls")
     head = gr.Markdown("", elem_id="leaderboard-summary")
     frame = gr.Dataframe(headers=COLUMNS, value=[], interactive=False,
                          elem_id="leaderboard-table")
@@ -133,13 +144,13 @@ def render(arena: Arena, tab: gr.Tab) -> None:
     counts = gr.Plot(elem_id="leaderboard-plot-counts", show_label=False)
     exposure_panel.render(arena, tab)
     judge_panel.render(arena, tab)
-    inputs = [category, language, turns, style, anony, dedup]
+    inputs = [category, language, turns, style, anony, dedup, controls]
     outputs = [category, head, frame, note, coefs, ratings, wins, counts, predicted, history]
 
     def fill(category: str, language: str, turns: str, style: bool, anony: bool,
-             dedup: bool, request: gr.Request) -> tuple[Any, ...]:
+             dedup: bool, controls: list[str], request: gr.Request) -> tuple[Any, ...]:
         return load(arena, category, language, turns, style, anony,
-                    ui_language(request.headers.get("accept-language")), dedup)
+                    ui_language(request.headers.get("accept-language")), dedup, controls)
 
     tab.select(fill, inputs=inputs, outputs=outputs, api_visibility="private")
     refresh.click(fill, inputs=inputs, outputs=outputs, api_visibility="private")

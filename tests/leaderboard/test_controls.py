@@ -73,7 +73,8 @@ def test_cli_prints_group_odds_ratios(arena: Arena, database_url: str, tmp_path:
     bad = run_arena("ratings", "--control", "weather", cwd=tmp_path, env=env)
     assert bad.returncode == 2 and "controls must be" in bad.stderr
 
-    records = [{**s.record(), "category": s.category, "anony": True} for s in side_biased_votes(800, seed=9)]
+    records = [{**s.record(), "category": s.category, "anony": True}
+               for s in side_biased_votes(800, seed=9)]
     battles = tmp_path / "battles.json"
     battles.write_text(json.dumps(records))
     from_file = run_arena("ratings", "--input", str(battles), "--control", "category",

@@ -44,6 +44,15 @@ def test_leaderboard_views_style_control_and_plots(server, new_page, tmp_path: P
         "document.querySelector('#leaderboard-style-coefficients').innerText.includes('length')")
     assert "Odds ratio" in page.inner_text("#leaderboard-style-coefficients")
     assert summary_votes(page) == coding
+    page.click("#leaderboard-category input")  # back to every category, controlled for
+    page.get_by_role("option", name="All", exact=True).click()
+    page.locator("#leaderboard-controls").get_by_label("Category").check()
+    page.wait_for_function(
+        "document.querySelector('#leaderboard-style-coefficients').innerText"
+        ".includes('category=coding')")
+    coefficients = page.inner_text("#leaderboard-style-coefficients")
+    assert "Controlled for category" in coefficients and "length" in coefficients
+    assert summary_votes(page) == overall
     page.wait_for_selector("#leaderboard-plot-ratings .js-plotly-plot svg.main-svg",
                            state="attached")
     assert "charlie" in page.inner_text("#leaderboard-table")

@@ -1,0 +1,121 @@
+"""The vote store's history in the database as append-only columnar segments, so a
+starting process reads a few blobs instead of every vote.
+
+A segment holds the votes with ids in ``(low_id, high_id]`` as the store's columns
+(an ``.npz``, no pickles) with code books of its own (models, categories, sources,
+prompts), which the reader maps onto its own. Segments chain: each starts where the
+previous ended, the first at 0; ``low_id`` is unique, so when two processes write the
+same segment the second insert fails and changes nothing. A process writes one when it
+has held ``SEGMENT_VOTES`` votes past the chain's end for ``SETTLE_SECONDS``: by then
+no transaction that took an id in the range is still open, so the range is complete.
+
+Only what never changes after a vote is trusted from a segment: the store re-reads the
+flags that can change later (flagged, suspicious) at load, from partial indexes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from arena.models import BoardSegment
+
+log = logging.getLogger("arena.leaderboard")
+SEGMENT_VOTES = 100_000
+SETTLE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class SegmentData:
+    """One segment's columns, coded against its own code books."""
+
+    low_id: int
+    high_id: int
+    cols: dict[str, np.ndarray]
+    style_a: np.ndarray
+    style_b: np.ndarray
+    books: dict[str, list[str]]  # models, categories, sources, prompts
+
+    @property
+    def votes(self) -> int:
+        return int(self.cols["ids"].shape[0])
+
+
+def encode(segment: SegmentData) -> bytes:
+    buffer = io.BytesIO()
+    books = np.frombuffer(json.dumps(segment.books).encode(), dtype=np.uint8)
+    np.savez(buffer, **segment.cols, style_a=segment.style_a, style_b=segment.style_b,
+             books=books, bounds=np.array([segment.low_id, segment.high_id], dtype=np.int64))
+    return buffer.getvalue()
+
+
+def decode(blob: bytes, names: tuple[str, ...]) -> SegmentData:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
+        low, high = (int(v) for v in arrays["bounds"])
+        return SegmentData(
+            low, high, {name: arrays[name] for name in names}, arrays["style_a"],
+            arrays["style_b"], json.loads(arrays["books"].tobytes()))
+
+
+def chain(session: Session) -> list[tuple[int, int, int]]:
+    """(id, low_id, high_id) of the segments that chain from vote id 0, in order."""
+    rows = session.execute(select(BoardSegment.id, BoardSegment.low_id, BoardSegment.high_id)
+                           .order_by(BoardSegment.low_id)).all()  # type: ignore[arg-type]
+    found: list[tuple[int, int, int]] = []
+    end = 0
+    for seg_id, low, high in rows:
+        if low != end:
+            break
+        found.append((seg_id, low, high))
+        end = high
+    return found
+
+
+def chain_votes(session: Session) -> int:
+    """How many votes the chained segments hold (to size the store before reading them)."""
+    ids = [seg_id for seg_id, _, _ in chain(session)]
+    if not ids:
+        return 0
+    return int(session.execute(select(func.sum(BoardSegment.votes)).where(
+        BoardSegment.id.in_(ids))).scalar() or 0)  # type: ignore[union-attr]
+
+
+def read_chain(session: Session, names: tuple[str, ...]) -> Iterator[SegmentData]:
+    for seg_id, _, _ in chain(session):
+        blob = session.execute(select(BoardSegment.data).where(BoardSegment.id == seg_id)
+                               ).scalar_one()  # type: ignore[call-overload]
+        yield decode(bytes(blob), names)
+
+
+def store_segment(engine: Engine, segment: SegmentData) -> bool:
+    """Insert *segment*; False when another process stored one from the same low id."""
+    try:
+        with Session(engine) as session:
+            session.add(BoardSegment(low_id=segment.low_id, high_id=segment.high_id,
+                                     votes=segment.votes, data=encode(segment)))
+            session.commit()
+    except IntegrityError:
+        return False
+    log.info("leaderboard: stored the votes with ids in (%d, %d] as a segment (%d votes)",
+             segment.low_id, segment.high_id, segment.votes)
+    return True
+
+
+def chain_end(session: Session) -> int:
+    found = chain(session)
+    return found[-1][2] if found else 0
+
+
+__all__ = ["SEGMENT_VOTES", "SETTLE_SECONDS", "SegmentData", "chain", "chain_end",
+           "chain_votes", "decode",
+           "encode", "read_chain", "store_segment"]
+
+
