@@ -46,46 +46,74 @@ class AuditReport:
                 f"{len(self.flagged)} voters flagged, {self.suspicious_votes} votes left out")
 
 
-def _codes(values: list[object]) -> tuple[np.ndarray, list[object]]:
-    index: dict[object, int] = {}
-    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64,
-                        count=len(values))
-    return codes, list(index)
+@dataclass
+class _Votes:
+    """The human votes as numpy columns, names coded (no Python object per vote)."""
+
+    ids: np.ndarray
+    voter: np.ndarray
+    network: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    outcome: np.ndarray
+    time: np.ndarray
+    voter_names: list[str]
+    model_names: list[str]
+
+
+def _read_votes(arena: Arena, batch: int = 50_000) -> _Votes | None:
+    query = (select(Vote.id, Battle.voter_id, Battle.ip_hash, Battle.model_a, Battle.model_b,
+                    Vote.winner, cast(extract("epoch", Vote.created_at), Float))
+             .join(Battle, Battle.id == Vote.battle_id)
+             .where(Battle.mode.not_in(("import", "trial"))).order_by(Vote.id))
+    voters: dict[str, int] = {}
+    networks: dict[str, int] = {}
+    models: dict[str, int] = {}
+    outcome_of = {w: int(code) for w, code in DEFAULT_OUTCOME_MAP.items() if code is not None}
+    parts: list[tuple[np.ndarray, ...]] = []
+    with arena.read_session() as session:
+        for chunk in session.execute(query.execution_options(yield_per=batch)).partitions():
+            ids, voter, ip, model_a, model_b, winner, when = zip(*chunk, strict=True)
+            parts.append((
+                np.array(ids, dtype=np.int64),
+                np.array([voters.setdefault(v, len(voters)) for v in voter], dtype=np.int32),
+                # a vote without an address is its voter's own group
+                np.array([networks.setdefault(x if x is not None else f"voter:{v}",
+                                              len(networks)) for x, v in zip(ip, voter,
+                                                                             strict=True)],
+                         dtype=np.int32),
+                np.array([models.setdefault(m, len(models)) for m in model_a], dtype=np.int32),
+                np.array([models.setdefault(m, len(models)) for m in model_b], dtype=np.int32),
+                np.array([outcome_of[w] for w in winner], dtype=np.int8),
+                np.array([t or 0.0 for t in when], dtype=np.float64),
+            ))
+    if not parts:
+        return None
+    columns = [np.concatenate(col) for col in zip(*parts, strict=True)]
+    return _Votes(*columns, voter_names=list(voters), model_names=list(models))
 
 
 def run_audit(arena: Arena) -> AuditReport:
     """Audit every human vote now and store the flags (one transaction)."""
     started = time.perf_counter()
-    query = (select(Vote.id, Battle.voter_id, Battle.ip_hash, Battle.model_a, Battle.model_b,
-                    Vote.winner, cast(extract("epoch", Vote.created_at), Float))
-             .join(Battle, Battle.id == Vote.battle_id)
-             .where(Battle.mode.not_in(("import", "trial"))).order_by(Vote.id))
-    with arena.read_session() as session:
-        rows = session.execute(query).all()
-    if not rows:
+    votes = _read_votes(arena)
+    if votes is None:
         return AuditReport(0, 0, seconds=time.perf_counter() - started)
-    ids, voters, ips, model_a, model_b, winners, times = map(list, zip(*rows, strict=True))
-    voter, voter_names = _codes(voters)
-    # A vote without an address is its voter's own group.
-    network, _ = _codes([ip if ip is not None else f"voter:{v}" for ip, v in
-                         zip(ips, voters, strict=True)])
-    models, model_names = _codes([*model_a, *model_b])
-    n = len(rows)
-    a, b = models[:n], models[n:]
-    outcome = np.array([int(DEFAULT_OUTCOME_MAP[w]) for w in winners], dtype=np.int64)  # type: ignore[arg-type]
-    result = audit(voter, a, b, outcome, network=network,
-                   time=np.array([t or 0.0 for t in times], dtype=np.float64),
-                   n_models=len(model_names), model_names=tuple(map(str, model_names)))
+    voter, network, voter_names, n = votes.voter, votes.network, votes.voter_names, len(votes.ids)
+    a, b, outcome, model_names = votes.a, votes.b, votes.outcome, votes.model_names
+    times = votes.time
+    result = audit(voter, a, b, outcome, network=network, time=times,
+                   n_models=len(model_names), model_names=tuple(model_names))
     flagged: dict[str, str] = {}
     for k in np.flatnonzero(result.voters.flagged):
         flagged[str(voter_names[k])] = result.voters.reasons[k]
     if result.networks is not None:
         for k in np.flatnonzero(result.networks.flagged):
-            behind = {str(voters[i]) for i in np.flatnonzero(network == k)}
+            behind = {voter_names[voter[i]] for i in np.flatnonzero(network == k)}
             for name in behind:
                 flagged.setdefault(name, f"address shared by {len(behind)} voter ids: "
                                          f"{result.networks.reasons[k]}")
-    suspicious = [vote_id for vote_id, mark in zip(ids, result.suspicious, strict=True) if mark]
+    suspicious = votes.ids[np.asarray(result.suspicious, dtype=bool)].tolist()
     with arena.session() as session:
         _store(session, flagged, suspicious)
         note_flags_changed(session)
