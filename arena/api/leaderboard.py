@@ -30,11 +30,10 @@ from arena.api.deps import get_arena, get_read_session
 from arena.context import Arena
 from arena.services.agreement import judge_agreement
 from arena.services.errors import InvalidInput, NotFound
-from arena.services.leaderboard import View, board_coefficients
+from arena.services.leaderboard import View, board_coefficients, win_rates_vs
 from arena.times import TimeValueError, parse_time
 
 router = APIRouter()
-ELO_SCALE = 400.0  # ratings.compute_leaderboard's scale, base 10
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
@@ -80,14 +79,15 @@ def leaderboard(
     view: Annotated[View, Depends(board_view)],
     baseline: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[dict[str, Any]]:
-    rows = [_clean(row.as_dict()) for row in arena.leaderboard.board(view).rows]
+    board = arena.leaderboard.board(view)
+    rows = [_clean(row.as_dict()) for row in board.rows]
     if baseline is not None:
-        base = next((r for r in rows if r["model"] == baseline), None)
-        if base is None:
-            raise NotFound(f"baseline {baseline!r} is not on this board")
-        for row in rows:  # the Bradley-Terry probability of beating the baseline
-            row["win_rate_vs_baseline"] = 1.0 / (
-                1.0 + 10.0 ** ((base["rating"] - row["rating"]) / ELO_SCALE))
+        try:
+            chances = win_rates_vs(board, baseline)
+        except KeyError:
+            raise NotFound(f"baseline {baseline!r} is not on this board") from None
+        for row in rows:
+            row["win_rate_vs_baseline"] = chances[row["model"]]
     return rows
 
 

@@ -133,6 +133,7 @@ def view_mask(snap: Snapshot, view: View, rows: slice | None = None) -> np.ndarr
     return mask
 
 
+ELO_SCALE = 400.0  # the live fits' scale, base 10
 MAX_TALLIES = 64  # views whose pair counts are kept (each m x m x 3)
 MIN_DEDUP_THRESHOLD = 50
 DEDUP_PERCENTILE = 99.9
@@ -241,6 +242,16 @@ def board_coefficients(board: Board) -> list[dict[str, Any]]:
             "odds_ratio_upper": _exp(upper),
         })
     return found
+
+
+def win_rates_vs(board: Board, baseline: str) -> dict[str, float]:
+    """Each model's predicted chance of being preferred to *baseline* (Bradley-Terry on
+    the Elo scale: ``1 / (1 + 10^((r_baseline - r) / 400))``), as OpenCompass reports
+    against a base model. KeyError: the baseline is not on the board."""
+    ratings = {row.model: row.rating for row in board.rows}
+    base = ratings[baseline]
+    return {model: 1.0 / (1.0 + 10.0 ** ((base - rating) / ELO_SCALE))
+            for model, rating in ratings.items()}
 
 
 def _exp(value: float) -> float:
@@ -377,6 +388,7 @@ __all__ = [
     "STYLE_FIT_OPTIONS",
     "Board",
     "board_coefficients",
+    "win_rates_vs",
     "dedup_weights",
     "BoardRow",
     "LeaderboardCache",

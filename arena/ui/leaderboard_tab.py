@@ -13,7 +13,13 @@ from typing import Any
 import gradio as gr
 
 from arena.context import Arena
-from arena.services.leaderboard import CONTROLS, Board, View, board_coefficients
+from arena.services.leaderboard import (
+    CONTROLS,
+    Board,
+    View,
+    board_coefficients,
+    win_rates_vs,
+)
 from arena.services.leaderboard_history import rating_history
 from arena.services.voters import ui_language
 from arena.ui import exposure_panel, judge_panel
@@ -21,7 +27,8 @@ from arena.ui import leaderboard_plots as plots
 from arena.ui.i18n import I18N, tr
 
 COLUMNS = ["Rank (UB)", "Model", "Rating", "95% CI", "Votes", "Win rate", "Organization",
-           "License"]
+           "License", "P(win) vs baseline"]
+NO_BASELINE = "—"
 ALL = "All"
 LANGUAGE_CHOICES = [("All", ALL), ("English", "en"), ("Chinese", "zh"), ("Other", "other")]
 TURN_CHOICES = [("All", ALL), ("Single-turn", "single"), ("Multi-turn", "multi")]
@@ -43,11 +50,16 @@ def make_view(category: str, language: str, turns: str, style: bool, anony: bool
     )
 
 
-def table_rows(board: Board) -> list[list[object]]:
+def table_rows(board: Board, baseline: str | None = None) -> list[list[object]]:
+    """The board's rows; with a *baseline* on the board, each model's predicted chance of
+    being preferred to it (arena.services.leaderboard.win_rates_vs)."""
+    on_board = {r.model for r in board.rows}
+    chances = win_rates_vs(board, baseline) if baseline in on_board else {}
     return [
         [r.rank_ub, r.model, round(r.rating, 1),
          f"+{r.upper - r.rating:.1f}/-{r.rating - r.lower:.1f}", r.votes, f"{r.win_rate:.1%}",
-         r.organization or "", r.license or ""]
+         r.organization or "", r.license or "",
+         f"{chances[r.model]:.1%}" if r.model in chances else ""]
         for r in board.rows
     ]  # fmt: skip
 
@@ -93,7 +105,7 @@ def style_text(board: Board, language: str | None = None) -> str:
 
 def load(arena: Arena, category: str, language: str, turns: str, style: bool,
          anony: bool, ui_language: str | None = None, dedup: bool = True,
-         controls: list[str] | None = None) -> tuple[Any, ...]:
+         controls: list[str] | None = None, baseline: str | None = None) -> tuple[Any, ...]:
     cache = arena.leaderboard
     view = make_view(category, language, turns, style, anony, dedup, controls)
     board = cache.board(view)
@@ -101,10 +113,12 @@ def load(arena: Arena, category: str, language: str, turns: str, style: bool,
         snap, b, dedup_threshold=cache.dedup_threshold))
     n_models = len(board.fit.rows) if board.fit is not None else 0
     categories = [ALL, *cache.categories()]
+    bases = [NO_BASELINE, *sorted(r.model for r in board.rows)]
     return (
         gr.update(choices=categories, value=category if category in categories else ALL),
+        gr.update(choices=bases, value=baseline if baseline in bases else NO_BASELINE),
         summary(board, n_models, ui_language),
-        table_rows(board),
+        table_rows(board, baseline),
         notes(board, cache.min_votes, ui_language),
         style_text(board, ui_language),
         plots.ratings_figure(board),
@@ -129,6 +143,8 @@ def render(arena: Arena, tab: gr.Tab) -> None:
         dedup = gr.Checkbox(True, label=I18N("lb_dedup"), elem_id="leaderboard-dedup")
         controls = gr.CheckboxGroup(CONTROL_CHOICES, value=[], label=I18N("lb_controls"),
                                     elem_id="leaderboard-controls")
+        baseline = gr.Dropdown([NO_BASELINE], value=NO_BASELINE, label=I18N("lb_baseline"),
+                               elem_id="leaderboard-baseline")
     head = gr.Markdown("", elem_id="leaderboard-summary")
     frame = gr.Dataframe(headers=COLUMNS, value=[], interactive=False,
                          elem_id="leaderboard-table")
@@ -144,13 +160,16 @@ def render(arena: Arena, tab: gr.Tab) -> None:
     counts = gr.Plot(elem_id="leaderboard-plot-counts", show_label=False)
     exposure_panel.render(arena, tab)
     judge_panel.render(arena, tab)
-    inputs = [category, language, turns, style, anony, dedup, controls]
-    outputs = [category, head, frame, note, coefs, ratings, wins, counts, predicted, history]
+    inputs = [category, language, turns, style, anony, dedup, controls, baseline]
+    outputs = [category, baseline, head, frame, note, coefs, ratings, wins, counts, predicted,
+               history]
 
     def fill(category: str, language: str, turns: str, style: bool, anony: bool,
-             dedup: bool, controls: list[str], request: gr.Request) -> tuple[Any, ...]:
+             dedup: bool, controls: list[str], baseline: str,
+             request: gr.Request) -> tuple[Any, ...]:
         return load(arena, category, language, turns, style, anony,
-                    ui_language(request.headers.get("accept-language")), dedup, controls)
+                    ui_language(request.headers.get("accept-language")), dedup, controls,
+                    baseline)
 
     tab.select(fill, inputs=inputs, outputs=outputs, api_visibility="private")
     refresh.click(fill, inputs=inputs, outputs=outputs, api_visibility="private")

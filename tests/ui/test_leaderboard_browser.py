@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.leaderboard.factories import MODELS, add_votes, random_specs
@@ -53,6 +54,16 @@ def test_leaderboard_views_style_control_and_plots(server, new_page, tmp_path: P
     coefficients = page.inner_text("#leaderboard-style-coefficients")
     assert "Controlled for category" in coefficients and "length" in coefficients
     assert summary_votes(page) == overall
+    rows = httpx.get(f"{server.url}/api/leaderboard", params={  # the view on the page
+        "baseline": "charlie", "style_control": "true", "control": "category"}).json()
+    expected = sorted({f"{r['win_rate_vs_baseline']:.1%}" for r in rows})
+    page.click("#leaderboard-baseline input")  # OpenCompass's column: P(win) vs a baseline
+    page.get_by_role("option", name="charlie", exact=True).click()
+    page.wait_for_function(  # every model's chance against charlie, charlie's own 50.0%
+        f"{expected!r}.every(x => document.querySelector('#leaderboard-table')"
+        ".innerText.includes(x))")
+    assert "50.0%" in expected
+    assert "P(win) vs baseline" in page.inner_text("#leaderboard-table")
     page.wait_for_selector("#leaderboard-plot-ratings .js-plotly-plot svg.main-svg",
                            state="attached")
     assert "charlie" in page.inner_text("#leaderboard-table")
