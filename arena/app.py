@@ -69,6 +69,9 @@ def serving_app(arena: Arena) -> FastAPI:
     application.state.config_watcher = ConfigWatcher(arena).start()
     # The anomalous-voter audit, every audit.interval_minutes, in one process at a time.
     application.state.audit_scheduler = AuditScheduler(arena).start()
+    # Bootstrap intervals of the public board, every battle.bootstrap_minutes, off the
+    # request path.
+    arena.bootstrap.start()
     tls_context()  # the certificate store, loaded before the first live battle needs it
     # Gradio, plotly and friends leave millions of long-lived objects: without this,
     # each full garbage collection walks them all and stalls every stream ~0.2 s.

@@ -138,6 +138,12 @@ class BattleSettings(BaseModel):
         default=False,
         description="Let voters read the Judge Copilot before voting (those battles are "
                     "marked copilot_before_vote); false: only after the vote.")
+    bootstrap_minutes: float = Field(
+        default=10.0, ge=0,
+        description="Bootstrap intervals of the public board, recomputed in the background "
+                    "this often and shown with their age (0: off).")
+    bootstrap_rounds: int = Field(default=100, ge=10, le=10_000,
+                                  description="Bootstrap rounds per run.")
     prompt_dedup_threshold: int = Field(
         default=0, ge=0,
         description="Live prompts (normalised) seen more often than this count with weight "

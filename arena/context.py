@@ -24,6 +24,7 @@ from arena.models import AppMeta
 from arena.providers.transport import EndpointClient
 
 if TYPE_CHECKING:
+    from arena.services.board_bootstrap import BoardBootstrap
     from arena.services.exposure_report import ExposureCache
     from arena.services.leaderboard import LeaderboardCache
     from arena.services.live_health import PausedModels
@@ -39,6 +40,7 @@ class Arena:
     _paused_models: PausedModels | None = field(default=None, repr=False)
     _sampler: Sampler | None = field(default=None, repr=False)
     _exposure: ExposureCache | None = field(default=None, repr=False)
+    _bootstrap: BoardBootstrap | None = field(default=None, repr=False)
     _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EndpointClient] = field(
         default_factory=weakref.WeakKeyDictionary, repr=False
     )
@@ -95,6 +97,18 @@ class Arena:
                 write_engine=self.engine,  # segments for other processes to start from
             )
         return self._leaderboard
+
+    @property
+    def bootstrap(self) -> BoardBootstrap:
+        """This process's scheduled bootstrap of the public board (started by `arena
+        serve`; its ``latest`` is None until a run finished)."""
+        if self._bootstrap is None:
+            from arena.services.board_bootstrap import BoardBootstrap
+
+            battle = self.settings.battle
+            self._bootstrap = BoardBootstrap(self.leaderboard, minutes=battle.bootstrap_minutes,
+                                             rounds=battle.bootstrap_rounds)
+        return self._bootstrap
 
     @property
     def sampler(self) -> Sampler:

@@ -14,6 +14,8 @@ baseline=MODEL adds each model's predicted win rate against that model
 (win_rate_vs_baseline); control=category|language|turns (repeatable): battle attributes
 as group covariates in the contextual fit, as OpenCompass's ``groups``.
 GET /api/leaderboard/controls (same query): the fit's style and group coefficients.
+The public board (no query) adds bootstrap_lower/upper and bootstrap_age_s once the
+scheduled bootstrap (battle.bootstrap_minutes) has run in this process.
 GET /api/leaderboard/exposure: how battles were sampled;
 GET /api/leaderboard/agreement?judge=NAME: how far the judge agrees with people.
 """
@@ -81,6 +83,12 @@ def leaderboard(
 ) -> list[dict[str, Any]]:
     board = arena.leaderboard.board(view)
     rows = [_clean(row.as_dict()) for row in board.rows]
+    latest = arena.bootstrap.latest if view == View() else None
+    if latest is not None:  # the public board's scheduled bootstrap, with its age
+        age = round(latest.age_seconds(), 1)
+        for row in rows:
+            lower, upper = latest.bounds.get(row["model"], (None, None))
+            row.update(bootstrap_lower=lower, bootstrap_upper=upper, bootstrap_age_s=age)
     if baseline is not None:
         try:
             chances = win_rates_vs(board, baseline)

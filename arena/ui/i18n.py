@@ -159,6 +159,8 @@ MESSAGES = {
                            "that the answer shown first wins in that group, beyond both "
                            "ratings (1.0: no side favoured)."),
         "lb_coef_head": "| Covariate | Coefficient | 95% CI | Odds ratio (95% CI) |",
+        "lb_bootstrap": ("Bootstrap 95% intervals: {rounds} rounds over {votes} votes, "
+                         "computed {minutes} min ago (recomputed in the background)."),
         "lb_method": ("Bradley-Terry ratings on the Elo scale with FastChat's C=1 prior, "
                       "sandwich 95% intervals. Left out: flagged battles, identity leaks, "
                       "too-fast votes, the votes of flagged voters and votes on answers the "
@@ -199,6 +201,8 @@ MESSAGES = {
         "lb_controls_on": ("**已控制 {controls}**：某组的优势比是该组中先展示的回答获胜的几率"
                            "（已扣除双方评分的影响；1.0 表示不偏向任何一侧）。"),
         "lb_coef_head": "| 协变量 | 系数 | 95% 置信区间 | 优势比（95% 置信区间） |",
+        "lb_bootstrap": ("自助法 95% 置信区间：基于 {votes} 票的 {rounds} 轮重抽样，"
+                         "{minutes} 分钟前计算（在后台定期更新）。"),
         "lb_method": ("评分为 Elo 尺度的 Bradley-Terry 模型（采用 FastChat 的 C=1 先验），"
                       "区间为三明治估计的 95% 置信区间。不计入：被标记的对战、泄露身份的回答、"
                       "过快的投票、被标记投票者的投票，以及投票者此前已在具名对比中见过的回答的投票。"),

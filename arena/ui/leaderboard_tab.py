@@ -13,9 +13,11 @@ from typing import Any
 import gradio as gr
 
 from arena.context import Arena
+from arena.services.board_bootstrap import BootstrapIntervals
 from arena.services.leaderboard import (
     CONTROLS,
     Board,
+    BoardRow,
     View,
     board_coefficients,
     win_rates_vs,
@@ -27,7 +29,7 @@ from arena.ui import leaderboard_plots as plots
 from arena.ui.i18n import I18N, tr
 
 COLUMNS = ["Rank (UB)", "Model", "Rating", "95% CI", "Votes", "Win rate", "Organization",
-           "License", "P(win) vs baseline"]
+           "License", "P(win) vs baseline", "Bootstrap 95% CI"]
 NO_BASELINE = "—"
 ALL = "All"
 LANGUAGE_CHOICES = [("All", ALL), ("English", "en"), ("Chinese", "zh"), ("Other", "other")]
@@ -50,16 +52,26 @@ def make_view(category: str, language: str, turns: str, style: bool, anony: bool
     )
 
 
-def table_rows(board: Board, baseline: str | None = None) -> list[list[object]]:
+def table_rows(board: Board, baseline: str | None = None,
+               bootstrap: BootstrapIntervals | None = None) -> list[list[object]]:
     """The board's rows; with a *baseline* on the board, each model's predicted chance of
-    being preferred to it (arena.services.leaderboard.win_rates_vs)."""
+    being preferred to it (arena.services.leaderboard.win_rates_vs); with the public
+    board's scheduled *bootstrap*, its intervals."""
     on_board = {r.model for r in board.rows}
     chances = win_rates_vs(board, baseline) if baseline in on_board else {}
+    bounds = bootstrap.bounds if bootstrap is not None else {}
+
+    def boot(r: BoardRow) -> str:
+        if r.model not in bounds:
+            return ""
+        lower, upper = bounds[r.model]
+        return f"+{upper - r.rating:.1f}/-{r.rating - lower:.1f}"
+
     return [
         [r.rank_ub, r.model, round(r.rating, 1),
          f"+{r.upper - r.rating:.1f}/-{r.rating - r.lower:.1f}", r.votes, f"{r.win_rate:.1%}",
          r.organization or "", r.license or "",
-         f"{chances[r.model]:.1%}" if r.model in chances else ""]
+         f"{chances[r.model]:.1%}" if r.model in chances else "", boot(r)]
         for r in board.rows
     ]  # fmt: skip
 
@@ -114,12 +126,18 @@ def load(arena: Arena, category: str, language: str, turns: str, style: bool,
     n_models = len(board.fit.rows) if board.fit is not None else 0
     categories = [ALL, *cache.categories()]
     bases = [NO_BASELINE, *sorted(r.model for r in board.rows)]
+    bootstrap = arena.bootstrap.latest if view == View() else None
+    note = notes(board, cache.min_votes, ui_language)
+    if bootstrap is not None:
+        note += "\n\n" + tr("lb_bootstrap", ui_language, rounds=str(bootstrap.rounds),
+                             minutes=str(round(bootstrap.age_seconds() / 60)),
+                             votes=f"{bootstrap.votes:,}")
     return (
         gr.update(choices=categories, value=category if category in categories else ALL),
         gr.update(choices=bases, value=baseline if baseline in bases else NO_BASELINE),
         summary(board, n_models, ui_language),
-        table_rows(board, baseline),
-        notes(board, cache.min_votes, ui_language),
+        table_rows(board, baseline, bootstrap),
+        note,
         style_text(board, ui_language),
         plots.ratings_figure(board),
         plots.win_fraction_figure(board),

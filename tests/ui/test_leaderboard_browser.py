@@ -21,6 +21,7 @@ def summary_votes(page) -> int:
 
 def test_leaderboard_views_style_control_and_plots(server, new_page, tmp_path: Path) -> None:
     add_votes(server.arena, random_specs(240, seed=7))
+    bootstrap = server.arena.bootstrap.compute()  # as the schedule of `arena serve` would
     page = new_page(server.url)
     assert "charlie" not in page.content()  # nothing about models before the tab is opened
     page.get_by_role("tab", name="Leaderboard").click()
@@ -28,6 +29,8 @@ def test_leaderboard_views_style_control_and_plots(server, new_page, tmp_path: P
         "document.querySelector('#leaderboard-table').innerText.includes('charlie')")
     table = page.inner_text("#leaderboard-table")
     assert all(model in table for model in MODELS) and "Rank (UB)" in table
+    assert "Bootstrap 95% CI" in table
+    assert f"{bootstrap.rounds} rounds" in page.inner_text("#leaderboard-notes")
     for name in PLOTS:
         page.wait_for_selector(f"#leaderboard-plot-{name} .js-plotly-plot svg.main-svg",
                                state="attached")
