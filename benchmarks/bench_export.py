@@ -1,11 +1,15 @@
-"""Export benchmark: N votes with conversations, each format, SQLite and PostgreSQL.
+"""Export and import benchmark: N votes with conversations, SQLite and PostgreSQL.
 
     .venv/bin/python benchmarks/bench_export.py                 # 1,000,000 votes
     .venv/bin/python benchmarks/bench_export.py --votes 20000   # a quick run
 
 Votes are bulk-inserted (SQLite executemany, PostgreSQL COPY) into a freshly
 migrated database; each export then runs as ``arena export votes`` in a child
-process, timed, with its peak RSS from ``os.wait4``. Target: peak < 500 MB.
+process, timed, with its peak RSS from ``os.wait4``. Then each file of
+``--import-formats`` (default: the JSONL export) is imported with ``arena import
+votes`` into a second, empty database of the same backend, timed the same way.
+Targets (issue 15): export >= 50,000 votes/s with peak < 500 MB; import of
+1,000,000 votes < 60 s.
 PostgreSQL: ``--postgres-url`` (a server where a scratch database may be created;
 default ARENA_TEST_POSTGRES_URL or postgres@127.0.0.1:5432/test).
 """
@@ -21,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +42,8 @@ WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
 CHUNK = 20_000
 START = datetime(2026, 1, 1, tzinfo=UTC)
 TARGET_MB = 500
+TARGET_EXPORT_RATE = 50_000  # votes/s
+TARGET_IMPORT_SECONDS_PER_MILLION = 60
 
 
 def conversation(k: int, side: str) -> str:
@@ -140,8 +147,8 @@ def fill(arena: Arena, n: int) -> None:
         raw.close()
 
 
-def run_export(url: str, fmt: str, out: Path) -> tuple[float, float, int]:
-    """Seconds, peak RSS (MB) and exit status of one `arena export votes` child."""
+def run_arena(url: str, *args: str) -> tuple[float, float, int]:
+    """Seconds, peak RSS (MB) and exit status of one `arena ...` child."""
     env = {
         **os.environ,
         "ARENA_DATABASE_URL": url,
@@ -151,28 +158,45 @@ def run_export(url: str, fmt: str, out: Path) -> tuple[float, float, int]:
     }
     started = time.perf_counter()
     child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "arena",
-            "export",
-            "votes",
-            "--format",
-            fmt,
-            "--out",
-            str(out),
-            "--include-flagged",
-        ],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-m", "arena", *args], env=env, cwd=REPO, stdout=subprocess.DEVNULL
     )
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     return time.perf_counter() - started, usage.ru_maxrss / 1024, child.returncode
 
 
-def bench(label: str, url: str, n: int, formats: list[str], workdir: Path) -> list[str]:
+def run_export(url: str, fmt: str, out: Path) -> tuple[float, float, int]:
+    return run_arena(
+        url, "export", "votes", "--format", fmt, "--out", str(out), "--include-flagged"
+    )
+
+
+def run_import(url: str, path: Path) -> tuple[float, float, int]:
+    Arena.open(
+        load_settings(database_url=url, secret_salt="bench-salt", battle={"load_demo": False}),
+        migrate=True,
+    ).close()
+    return run_arena(url, "import", "votes", str(path), "--source", "bench")
+
+
+@contextmanager
+def empty_database(label: str, workdir: Path, fmt: str) -> Iterator[str]:
+    """A second, empty database on the same backend, for an import."""
+    if label == "sqlite":
+        path = workdir / f"import-{fmt}.db"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for leftover in workdir.glob(f"{path.name}*"):
+                leftover.unlink()
+    else:
+        with fresh_postgres_database() as url:
+            yield url
+
+
+def bench(
+    label: str, url: str, n: int, formats: list[str], imports: list[str], workdir: Path
+) -> list[str]:
     arena = Arena.open(
         load_settings(database_url=url, secret_salt="bench-salt", battle={"load_demo": False}),
         migrate=True,
@@ -185,13 +209,33 @@ def bench(label: str, url: str, n: int, formats: list[str], workdir: Path) -> li
         out = workdir / f"{label}.{fmt}"
         seconds, peak, code = run_export(url, fmt, out)
         size = out.stat().st_size / 1e6 if out.exists() else 0.0
-        flag = "ok" if code == 0 and peak < TARGET_MB else "FAIL"
+        flag = (
+            "ok" if code == 0 and peak < TARGET_MB and n / seconds >= TARGET_EXPORT_RATE else "FAIL"
+        )
         lines.append(
             f"  {fmt:<8} {seconds:7.1f} s  {n / seconds:9,.0f} votes/s  "
             f"peak {peak:6.0f} MB  file {size:8.1f} MB  {flag}"
         )
         print(lines[-1], flush=True)
-        out.unlink(missing_ok=True)
+        if fmt not in imports:
+            out.unlink(missing_ok=True)
+    for fmt in imports:
+        path = workdir / f"{label}.{fmt}"
+        if not path.exists():
+            code = run_export(url, fmt, path)[2]
+            if code != 0:
+                lines.append(f"  import {fmt}: the export failed ({code})")
+                continue
+        with empty_database(label, workdir, fmt) as target:
+            seconds, peak, code = run_import(target, path)
+        limit = TARGET_IMPORT_SECONDS_PER_MILLION * n / 1_000_000
+        flag = "ok" if code == 0 and seconds < limit else "FAIL"
+        lines.append(
+            f"  import {fmt:<8} {seconds:7.1f} s  {n / seconds:9,.0f} votes/s  "
+            f"peak {peak:6.0f} MB  {flag}"
+        )
+        print(lines[-1], flush=True)
+        path.unlink(missing_ok=True)
     return lines
 
 
@@ -201,6 +245,9 @@ def main() -> None:
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument(
+        "--import-formats", default="jsonl", help="files to import (comma-separated; '' none)"
+    )
+    parser.add_argument(
         "--postgres-url",
         default=os.environ.get(
             "ARENA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -208,6 +255,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     formats = args.formats.split(",")
+    imports = [f for f in args.import_formats.split(",") if f]
     report: list[str] = []
     with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp:
         workdir = Path(tmp)
@@ -215,12 +263,19 @@ def main() -> None:
             print(f"{backend}: inserting {args.votes:,} votes...", flush=True)
             if backend == "sqlite":
                 report += bench(
-                    "sqlite", f"sqlite:///{workdir / 'bench.db'}", args.votes, formats, workdir
+                    "sqlite",
+                    f"sqlite:///{workdir / 'bench.db'}",
+                    args.votes,
+                    formats,
+                    imports,
+                    workdir,
                 )
             else:
                 os.environ["ARENA_TEST_POSTGRES_URL"] = args.postgres_url
                 with fresh_postgres_database() as url:
-                    report += bench("postgresql", url, args.votes, formats, workdir)
+                    report += bench("postgresql", url, args.votes, formats, imports, workdir)
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    report.append(f"load average at the end (1 / 5 / 15 min): {load} on {os.cpu_count()} cores")
     print("\n".join(report))
 
 

@@ -1,8 +1,8 @@
 """Streaming writers for vote datasets (see arena.formats.votes for the schema).
 
-Each writer takes batches of export records (dicts keyed by EXPORT_FIELDS) and
-writes them to a binary handle as they come, so memory stays bounded by one
-batch whatever the number of votes:
+Each writer takes batches of export records as columns (``VoteColumns``, see
+arena.formats.vote_columns) and writes them to a binary handle as they come, so
+memory stays bounded by one batch whatever the number of votes:
 
 - ``jsonl``: one JSON object per line (UTF-8), what ``datasets`` and pandas read;
 - ``json``: a JSON array with one record per line (FastChat's clean_battle file);
@@ -10,21 +10,35 @@ batch whatever the number of votes:
   as JSON text, booleans ``true``/``false``, null as an empty cell;
 - ``parquet``: typed columns, conversations as ``list<struct<role, content>>``,
   ``stats`` as JSON text; one row group per ~50,000 votes.
+
+JSON text is what ``json.dumps(record, ensure_ascii=False)`` writes (keys in
+EXPORT_FIELDS order, ``", "`` and ``": "`` separators), a batch at a time.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
+import re
 from typing import Any, BinaryIO
 
+from arena.formats.vote_columns import (
+    NESTED_FIELDS,
+    VoteColumns,
+    json_bools,
+    json_floats,
+    json_scalars,
+)
 from arena.formats.votes import CONVERSATION_FIELDS, EXPORT_FIELDS, FORMATS
 
 MEDIA_TYPES = {"jsonl": "application/x-ndjson", "json": "application/json",
                "csv": "text/csv; charset=utf-8",
                "parquet": "application/vnd.apache.parquet"}
 PARQUET_ROW_GROUP = 50_000
+BOOL_FIELDS: tuple[str, ...] = ("anony", "identity_leak", "flagged", "too_fast", "suspicious",
+                                "seen_named")
+FLOAT_FIELDS: tuple[str, ...] = ("tstamp",)
+_TEXT_FIELDS = frozenset(EXPORT_FIELDS) - {*BOOL_FIELDS, *FLOAT_FIELDS, "turn", "stats"}
 
 
 def export_fields(include_conversations: bool) -> tuple[str, ...]:
@@ -39,23 +53,39 @@ class VoteWriter:
         self.fields = export_fields(include_conversations)
         self.count = 0
 
-    def write_batch(self, records: list[dict[str, Any]]) -> None:
-        self._write(records)
-        self.count += len(records)
+    def write_batch(self, batch: VoteColumns) -> None:
+        if batch.count:
+            self._write(batch)
+        self.count += batch.count
 
-    def _write(self, records: list[dict[str, Any]]) -> None:
+    def _write(self, batch: VoteColumns) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
         """Finish the file (closing brackets, footers); does not close the handle."""
 
 
+def json_lines(batch: VoteColumns, fields: tuple[str, ...]) -> list[bytes]:
+    """Each record of *batch* as one line of JSON (without the newline)."""
+    template = b"{" + b", ".join(json.dumps(f).encode() + b": %b" for f in fields) + b"}"
+    tokens = [batch.conversation_json(f) if f in CONVERSATION_FIELDS
+              else _json_column(f, batch.columns[f]) for f in fields]
+    return list(map(template.__mod__, zip(*tokens, strict=True)))
+
+
+def _json_column(field: str, values: Any) -> list[bytes]:
+    if field in NESTED_FIELDS:
+        return [b"null" if text is None else text for text in values]
+    if field in BOOL_FIELDS:
+        return json_bools(values)
+    if field in FLOAT_FIELDS:
+        return json_floats(values)
+    return json_scalars(values)
+
+
 class JsonlWriter(VoteWriter):
-    def _write(self, records: list[dict[str, Any]]) -> None:
-        lines = [json.dumps({f: r.get(f) for f in self.fields}, ensure_ascii=False)
-                 for r in records]
-        if lines:
-            self.handle.write(("\n".join(lines) + "\n").encode())
+    def _write(self, batch: VoteColumns) -> None:
+        self.handle.write(b"\n".join(json_lines(batch, self.fields)) + b"\n")
 
 
 class JsonArrayWriter(VoteWriter):
@@ -63,44 +93,61 @@ class JsonArrayWriter(VoteWriter):
         super().__init__(handle, include_conversations=include_conversations)
         self.handle.write(b"[")
 
-    def _write(self, records: list[dict[str, Any]]) -> None:
-        if not records:
-            return
-        body = ",\n".join(json.dumps({f: r.get(f) for f in self.fields}, ensure_ascii=False)
-                          for r in records)
-        self.handle.write(((",\n" if self.count else "\n") + body).encode())
+    def _write(self, batch: VoteColumns) -> None:
+        body = b",\n".join(json_lines(batch, self.fields))
+        self.handle.write((b",\n" if self.count else b"\n") + body)
 
     def close(self) -> None:
         self.handle.write(b"\n]\n")
 
 
 class CsvWriter(VoteWriter):
+    """Rows as ``csv.writer`` (excel dialect) writes them: a cell holding a comma, a
+    quote or a line break is quoted, its quotes doubled; None is an empty cell; floats
+    are ``repr``. Made a column at a time with bytes operations (csv.writer goes
+    character by character, too slow for conversations)."""
+
     def __init__(self, handle: BinaryIO, *, include_conversations: bool = True) -> None:
         super().__init__(handle, include_conversations=include_conversations)
         self.handle.write((",".join(self.fields) + "\r\n").encode())
+        self.template = b",".join(b"%b" for _ in self.fields) + b"\r\n"
 
-    def _write(self, records: list[dict[str, Any]]) -> None:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for record in records:
-            writer.writerow([_csv_cell(record.get(f)) for f in self.fields])
-        self.handle.write(buffer.getvalue().encode())
+    def _write(self, batch: VoteColumns) -> None:
+        cells = [_csv_quoted(batch.conversation_json(f)) if f in CONVERSATION_FIELDS
+                 else _csv_column(f, batch.columns[f]) for f in self.fields]
+        self.handle.write(b"".join(map(self.template.__mod__, zip(*cells, strict=True))))
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, float):
-        return repr(value)
-    return value
+_CSV_BOOLS = {True: b"true", False: b"false"}
+_CSV_SPECIAL = re.compile(rb'[,"\r\n]')
+_EMPTY = {None: ""}  # .get(value, value): None -> "", anything else as it is
+
+
+def _csv_column(field: str, values: Any) -> list[bytes]:
+    if field in BOOL_FIELDS:
+        return list(map(_CSV_BOOLS.__getitem__, values))
+    if field in NESTED_FIELDS:
+        return _csv_quoted([b"" if text is None else text for text in values])
+    texts = list(map(_EMPTY.get, values, values))
+    if field in FLOAT_FIELDS:
+        texts = list(map(repr, texts))
+    elif field not in _TEXT_FIELDS:
+        texts = list(map(str, texts))
+    joined = "\x00".join(texts)  # a column at once: usually no cell needs quotes
+    if joined.count("\x00") == len(texts) - 1 and not _CSV_SPECIAL.search(joined.encode()):
+        return joined.encode().split(b"\x00")
+    return _csv_quoted([text.encode() for text in texts])
+
+
+def _csv_quoted(cells: list[bytes]) -> list[bytes]:
+    return [b'"' + cell.replace(b'"', b'""') + b'"'
+            if b'"' in cell or _CSV_SPECIAL.search(cell) else cell for cell in cells]
 
 
 class ParquetWriter(VoteWriter):
-    """Each batch becomes Arrow data at once (compact); row groups of ~50,000 votes."""
+    """Each batch becomes Arrow data at once (compact); row groups of ~50,000 votes.
+    Conversations are parsed by Arrow's JSON reader (C++, in threads) from the text the
+    database holds."""
 
     def __init__(self, handle: BinaryIO, *, include_conversations: bool = True) -> None:
         import pyarrow.parquet as pq
@@ -111,28 +158,50 @@ class ParquetWriter(VoteWriter):
         self.pending: list[Any] = []
         self.pending_rows = 0
 
-    def _write(self, records: list[dict[str, Any]]) -> None:
+    def _write(self, batch: VoteColumns) -> None:
         import pyarrow as pa
 
-        rows = []
-        for record in records:
-            row = {f: record.get(f) for f in self.fields}
-            if row.get("stats") is not None:
-                row["stats"] = json.dumps(row["stats"], ensure_ascii=False)
-            rows.append(row)
-        if rows:
-            self.pending.append(pa.RecordBatch.from_pylist(rows, schema=self.schema))
-            self.pending_rows += len(rows)
+        conversations = self._conversations(batch)
+        arrays = [conversations[f] if f in CONVERSATION_FIELDS
+                  else pa.array(batch.columns[f], type=self.schema.field(f).type)
+                  for f in self.fields]
+        self.pending.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+        self.pending_rows += batch.count
         if self.pending_rows >= PARQUET_ROW_GROUP:
             self._flush()
+
+    def _conversations(self, batch: VoteColumns) -> dict[str, Any]:
+        import pyarrow as pa
+        import pyarrow.json as pa_json
+
+        names = [f for f in self.fields if f in CONVERSATION_FIELDS]
+        if not names:
+            return {}
+        texts = [batch.conversation_any_json(f) for f in names]
+        template = "{" + ",".join(f'"{f}":%s' for f in names) + "}\n"
+        data = "".join(map(template.__mod__, zip(*texts, strict=True))).encode()
+        longest = sum(max(map(len, column)) for column in texts) * 4 + 64  # UTF-8 bytes
+        del texts
+        table = pa_json.read_json(
+            pa.BufferReader(data),
+            read_options=pa_json.ReadOptions(block_size=max(1 << 20, 2 * longest)),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=pa.schema([self.schema.field(f) for f in names]),
+                unexpected_field_behavior="ignore"),
+        )
+        if table.num_rows != batch.count:
+            raise AssertionError("Arrow read a wrong number of conversations")
+        return {f: table.column(f).combine_chunks() for f in names}
 
     def _flush(self) -> None:
         import pyarrow as pa
 
         if self.pending:
             table = pa.Table.from_batches(self.pending, schema=self.schema)
-            self.writer.write_table(table, row_group_size=self.pending_rows)
             self.pending, self.pending_rows = [], 0
+            self.writer.write_table(table, row_group_size=table.num_rows)
+            del table
+            pa.default_memory_pool().release_unused()  # a row group's memory, back at once
 
     def close(self) -> None:
         self._flush()

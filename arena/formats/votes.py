@@ -19,8 +19,9 @@ import csv
 import hashlib
 import json
 import math
+import sys
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,7 @@ class VoteRecord:
 
     def content_hash(self) -> str:
         """A stable id for records without one: the same vote read from any format."""
-        content = asdict(self)
-        content.pop("record_id")
+        content = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "record_id"}
         # fields added later: old hashes still match
         for later in ("too_fast", "suspicious", "seen_named"):
             if not content[later]:
@@ -120,12 +120,68 @@ def iter_raw_records(path: Path, fmt: str = "auto") -> Iterator[tuple[int, dict[
 
 def parse_vote(raw: dict[str, Any], path: Path, line: int) -> VoteRecord:
     """Validate one record (any layout, any format's value types)."""
+    return _usual_vote(raw) or _checked_vote(raw, path, line)
+
+
+def _usual_vote(raw: dict[str, Any]) -> VoteRecord | None:
+    """The record as _checked_vote reads it when every value has the usual type (as
+    our exports and FastChat's JSON hold them), checked at once; None for anything
+    else, which _checked_vote then reads or refuses with its message."""
+    get = raw.get
+    winner, model_a, model_b = get("winner"), get("model_a"), get("model_b")
+    if winner not in WINNERS or model_a is None or model_b is None:
+        return None
+    texts = (model_a, model_b, get("judge"), get("question_id"), get("language"),
+             get("category"), get("answer_set"), get("battle_id", get("id")))
+    for text, limit in zip(texts, _TEXT_LIMITS, strict=True):  # None, or a usual text
+        if text is not None and (type(text) is not str or not text or len(text) > limit
+                                 or text.isspace()):
+            return None
+    flags = (get("identity_leak"), get("flagged"), get("too_fast"), get("suspicious"),
+             get("seen_named"), get("anony"))
+    for flag in flags:
+        if flag is not None and flag is not True and flag is not False:
+            return None
+    tstamp, stats = get("tstamp"), get("stats")
+    if (tstamp is not None and (type(tstamp) is not float or not math.isfinite(tstamp))
+            or stats is not None and type(stats) is not dict
+            or "conversation_a" not in raw and "response_a" in raw):
+        return None
+    value_a, value_b = get("conversation_a"), get("conversation_b")
+    conversation_a = [] if value_a is None else _plain_messages(value_a)
+    conversation_b = [] if value_b is None else _plain_messages(value_b)
+    if conversation_a is None or conversation_b is None:
+        return None
+    judge, question_id, language, category, answer_set, record_id = texts[2:]
+    identity_leak, flagged, too_fast, suspicious, seen_named, anony = flags
+    return VoteRecord(
+        model_a=model_a, model_b=model_b, winner=winner, tstamp=tstamp, judge=judge or "",
+        anony=anony is True, question_id=question_id, language=language, category=category,
+        answer_set=answer_set, identity_leak=identity_leak is True, flagged=flagged is True,
+        too_fast=too_fast is True, suspicious=suspicious is True,
+        seen_named=seen_named is True, stats=stats, conversation_a=conversation_a,
+        conversation_b=conversation_b, record_id=record_id,
+    )
+
+
+_TEXT_LIMITS = tuple(_MAX_LENGTHS.get(key, sys.maxsize) for key in (  # the texts above
+    "model_a", "model_b", "judge", "question_id", "language", "category", "answer_set",
+    "record_id"))
+
+
+def _checked_vote(raw: dict[str, Any], path: Path, line: int) -> VoteRecord:
 
     def fail(message: str) -> FormatError:
         return FormatError(path, message, line=line)
 
     def text(key: str, *, required: bool = False) -> str | None:
-        value = _blank_to_none(raw.get(key))
+        value = raw.get(key)
+        if type(value) is str and value and not value.isspace():  # the usual case, at once
+            limit = _MAX_LENGTHS.get(key)
+            if limit and len(value) > limit:
+                raise fail(f"field {key!r} is longer than {limit} characters")
+            return value
+        value = _blank_to_none(value)
         if value is None:
             if required:
                 raise fail(f"missing field {key!r}")
@@ -142,8 +198,8 @@ def parse_vote(raw: dict[str, Any], path: Path, line: int) -> VoteRecord:
         value = raw.get(key)
         if value is None:
             return default
-        if isinstance(value, bool):
-            return value
+        if value is True or value is False:
+            return value  # type: ignore[no-any-return]
         if isinstance(value, int | float) and value in (0, 1):
             return bool(value)
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
@@ -213,7 +269,12 @@ def _conversations(raw: dict[str, Any], fail: Any) -> tuple[list[dict[str, str]]
         return result[0], result[1]
     pair = []
     for key in CONVERSATION_FIELDS:
-        value = _json_value(raw.get(key), key, fail)
+        value = raw.get(key)
+        messages = _plain_messages(value)
+        if messages is not None:
+            pair.append(messages)
+            continue
+        value = _json_value(value, key, fail)
         if value is None:
             value = []
         if not isinstance(value, list) or not all(
@@ -223,6 +284,21 @@ def _conversations(raw: dict[str, Any], fail: Any) -> tuple[list[dict[str, str]]
             raise fail(f"field {key!r} must be a list of {{role, content}} strings")
         pair.append([{"role": m["role"], "content": m["content"]} for m in value])
     return pair[0], pair[1]
+
+
+def _plain_messages(value: Any) -> list[dict[str, str]] | None:
+    """A conversation of exact dicts and strings as stored (None: take the checking path)."""
+    if type(value) is not list:
+        return None
+    messages = []
+    for message in value:
+        if type(message) is not dict:
+            return None
+        role, content = message.get("role"), message.get("content")
+        if type(role) is not str or type(content) is not str:
+            return None
+        messages.append({"role": role, "content": content})
+    return messages
 
 
 def _turn_texts(value: Any, key: str, fail: Any) -> list[str]:

@@ -1,5 +1,9 @@
 """Exporting votes as clean_battle records, streamed from the database in batches.
 
+Rows come from the driver as tuples and become records a batch at a time, as columns
+(arena.formats.vote_columns), which the writers turn into bytes a column at a time
+(figures: benchmarks/README.md, export and import).
+
 Privacy rules, applied here and nowhere else:
 - no IP (not even its hash) leaves the server;
 - ``judge`` is ``arena_user_`` + HMAC-SHA256(arena salt, voter id), truncated to
@@ -19,17 +23,34 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import queue
 import re
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from itertools import repeat
+from operator import sub
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import Integer, func, literal, or_, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Text,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlmodel import Session
 
+from arena.formats.vote_columns import VoteColumns, json_texts
 from arena.formats.vote_writers import ChunkSink, open_writer
+from arena.formats.votes import CONVERSATION_FIELDS, EXPORT_FIELDS
 from arena.models import Battle, Vote
 from arena.services.counting import CountRules, reason_expressions
 from arena.times import parse_time
@@ -39,7 +60,10 @@ if TYPE_CHECKING:
 
 JUDGE_PREFIX = "arena_user_"
 PSEUDONYM = re.compile(r"^arena_user_[0-9a-f]{32}$")
-DEFAULT_BATCH = 2_000
+DEFAULT_BATCH = 10_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_NO_TURNS = {0: None}  # .get(turns, turns): a conversation without a user turn
 
 
 @lru_cache(maxsize=65_536)  # voters vote many times; one HMAC per voter per export
@@ -106,12 +130,15 @@ class ExportRequest:
 
 
 _REASONS = reason_expressions()
+# The query's columns, in this order; nested JSON values are read as the text stored.
 _COLUMNS = (
     Vote.id, Battle.id, Battle.question_id, Battle.model_a, Battle.model_b, Vote.winner,
     Battle.voter_id, Battle.anony, Battle.language, Vote.created_at, Battle.category,
     Battle.answer_set, Battle.mode, Battle.source, Battle.identity_leak, Battle.flagged,
-    Vote.too_fast, _REASONS["suspicious"], Vote.seen_named, Battle.stats,
+    Vote.too_fast, _REASONS["suspicious"], Vote.seen_named, cast(Battle.stats, Text),
 )
+_PLAIN_FIELDS = ("battle_id", "question_id", "model_a", "model_b", "winner")  # as stored
+_FLAG_FIELDS = ("identity_leak", "flagged", "too_fast", "suspicious", "seen_named")
 
 
 def _where(statement: Any, filters: ExportFilters) -> Any:
@@ -139,51 +166,185 @@ def iter_record_batches(
     session: Session, *, salt: str, filters: ExportFilters = ExportFilters(),
     options: ExportOptions = ExportOptions(), batch_size: int = DEFAULT_BATCH,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Export records in vote order, *batch_size* at a time (keyset pagination).
+    """Export records as dicts in vote order, *batch_size* at a time."""
+    for batch in iter_vote_columns(session, salt=salt, filters=filters, options=options,
+                                   batch_size=batch_size):
+        yield batch.records()
 
-    Each batch is its own short query, so nothing holds the whole result and
-    writers are not blocked for the length of the export.
+
+def iter_vote_columns(
+    session: Session, *, salt: str, filters: ExportFilters = ExportFilters(),
+    options: ExportOptions = ExportOptions(), batch_size: int = DEFAULT_BATCH,
+) -> Iterator[VoteColumns]:
+    """Export records in vote order, *batch_size* at a time, as columns.
+
+    Rows are the driver's tuples: no ORM object, no SQLAlchemy work per row.
+    PostgreSQL streams one query, in one snapshot, through a server-side (named)
+    cursor read a batch ahead by a worker thread (_read_ahead), so the server works
+    while a batch is written. SQLite reads a batch per query (keyset pagination) and
+    ends the read transaction after each, so a long export never holds back the WAL
+    (no worker: SQLite takes the GIL back after every row, so a thread only adds
+    switches).
     """
-    length = func.json_array_length(Battle.conversation_a, type_=Integer)
-    turns = ((length + 1) // 2).label("turns")  # user turns: messages alternate
-    columns: list[Any] = [*_COLUMNS, turns]
+    columns = _selected(options, suspicious=filters.include_suspicious)
+    statement = _where(select(*columns).join(Battle, Battle.id == Vote.battle_id), filters)
+    connection = session.connection()  # here: a worker thread uses this one connection
+    if connection.dialect.name == "postgresql":
+        batches = _read_ahead(_postgres_batches(connection, statement.order_by(Vote.id),
+                                                batch_size))
+    else:
+        batches = _sqlite_batches(connection, statement, batch_size)
+    for rows in batches:
+        yield _columns(rows, salt, options)
+
+
+def _selected(options: ExportOptions, *, turns: Any = None,
+              suspicious: bool = True) -> list[Any]:
+    """The query's columns: _COLUMNS, the user turns of conversation_a (messages
+    alternate), then both conversations as stored (JSON text) when asked for.
+    Without *suspicious* votes (filtered out), their column is false: not computed."""
+    messages = func.json_array_length(Battle.conversation_a, type_=Integer)
+    columns = [false() if c is _REASONS["suspicious"] and not suspicious else c
+               for c in _COLUMNS]
+    columns.append((messages + 1) // 2 if turns is None else turns)  # user turns
     if options.include_conversations:
-        columns += [Battle.conversation_a, Battle.conversation_b]
-    base = _where(select(*columns).join(Battle, Battle.id == Vote.battle_id), filters)
+        columns += [cast(Battle.conversation_a, Text), cast(Battle.conversation_b, Text)]
+    return columns
+
+
+def _postgres_batches(connection: Connection, statement: Any,
+                      batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+    sql, parameters = _driver_query(statement.compile(dialect=connection.dialect))
+    driver = connection.connection.driver_connection
+    with driver.cursor(name="arena_export") as cursor:  # type: ignore[union-attr]
+        cursor.execute(sql, parameters)
+        while rows := cursor.fetchmany(batch_size):
+            yield rows
+
+
+def _sqlite_batches(connection: Connection, statement: Any,
+                    batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+    after = bindparam("after_vote", 0, type_=Integer)
+    compiled = statement.where(Vote.id > after).order_by(Vote.id).limit(batch_size).compile(
+        dialect=connection.dialect)
+    driver = connection.connection.driver_connection
     last_id = 0
     while True:
-        rows = session.execute(
-            base.where(Vote.id > last_id).order_by(Vote.id).limit(batch_size)
-        ).all()
-        session.rollback()  # end the read transaction between batches (SQLite: the lock)
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            rows = cursor.execute(*_driver_query(compiled, {"after_vote": last_id})).fetchall()
+        finally:
+            cursor.close()
+        driver.rollback()  # type: ignore[union-attr]  # end the read transaction (the WAL)
         if not rows:
             return
         last_id = rows[-1][0]
-        yield [_record(row, salt, options) for row in rows]
+        yield rows
 
 
-def _record(row: Any, salt: str, options: ExportOptions) -> dict[str, Any]:
+def _driver_query(compiled: Any, values: dict[str, Any] | None = None) -> tuple[str, Any]:
+    """SQL and parameters for the driver's own cursor, as SQLAlchemy would pass them
+    (IN lists expanded, each value through its type's processing: times become text
+    on SQLite)."""
+    state = compiled.construct_expanded_state(values)
+    processors = state.processors
+
+    def processed(name: str) -> Any:
+        value = state.parameters[name]
+        return processors[name](value) if name in processors else value
+
+    if state.positiontup is not None:
+        return state.statement, [processed(name) for name in state.positiontup]
+    return state.statement, {name: processed(name) for name in state.parameters}
+
+
+_DONE = object()
+
+
+def _read_ahead(batches: Iterator[Any], *, depth: int = 1) -> Iterator[Any]:
+    """*batches*, read by a worker thread up to *depth* ahead, so the database server
+    works on the next batch while this one is written (the worker waits for it without
+    the GIL). Only the worker touches the connection until it ends; its error is raised
+    here; closing this generator stops it."""
+    ready: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand_over(item: Any, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put((item, error), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for batch in batches:
+                if not hand_over(batch):
+                    return
+            hand_over(_DONE)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+            hand_over(None, exc)
+        finally:
+            batches.close()  # type: ignore[attr-defined]  # in the thread that used it
+
+    worker = threading.Thread(target=work, name="arena-export-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _columns(rows: Sequence[Any], salt: str, options: ExportOptions) -> VoteColumns:
+    """A batch of query rows as export records (the privacy rules of the module docstring)."""
+    if not rows:
+        return VoteColumns(0, dict.fromkeys(EXPORT_FIELDS, ()))
     (_, battle_id, question_id, model_a, model_b, winner, voter_id, anony, language,
      created_at, category, answer_set, mode, source, identity_leak, flagged, too_fast,
-     suspicious, seen_named, stats, turns, *conversations) = row
-    record = {
-        "battle_id": battle_id, "question_id": question_id, "model_a": model_a,
-        "model_b": model_b, "winner": winner,
-        "judge": voter_id if mode == "import" else judge_pseudonym(salt, voter_id),
-        "anony": bool(anony), "language": language, "turn": int(turns) or None,
-        "tstamp": _utc(created_at).timestamp(), "category": category,
-        "answer_set": answer_set, "mode": mode, "source": source,
-        "identity_leak": bool(identity_leak), "flagged": bool(flagged),
-        "too_fast": bool(too_fast), "suspicious": bool(suspicious),
-        "seen_named": bool(seen_named), "stats": stats,
-    }
-    if conversations:
-        conversation_a, conversation_b = conversations
-        if options.drop_live_prompts and mode == "live":
-            conversation_a, conversation_b = _blank_prompts(conversation_a), _blank_prompts(
-                conversation_b)
-        record["conversation_a"], record["conversation_b"] = conversation_a, conversation_b
-    return record
+     suspicious, seen_named, stats, turns, *conversations) = zip(*rows, strict=True)
+    columns: dict[str, Sequence[Any]] = dict(zip(
+        _PLAIN_FIELDS, (battle_id, question_id, model_a, model_b, winner), strict=True))
+    columns["judge"] = (  # an imported vote holds a pseudonym already (vote_import)
+        [v if m == "import" else judge_pseudonym(salt, v)
+         for v, m in zip(voter_id, mode, strict=True)] if "import" in mode
+        else list(map(judge_pseudonym, repeat(salt), voter_id)))
+    columns["anony"] = list(map(bool, anony))
+    columns["language"] = language
+    columns["turn"] = list(map(_NO_TURNS.get, turns, turns))
+    columns["tstamp"] = _unix_seconds(created_at)
+    columns.update(category=category, answer_set=answer_set, mode=mode, source=source)
+    for name, values in zip(_FLAG_FIELDS, (identity_leak, flagged, too_fast, suspicious,
+                                           seen_named), strict=True):
+        columns[name] = list(map(bool, values))
+    columns["stats"] = json_texts(stats)
+    if not conversations:
+        return VoteColumns(len(rows), columns)
+    live = [m == "live" for m in mode] if options.drop_live_prompts else ()
+    return VoteColumns(len(rows), columns, dict(zip(CONVERSATION_FIELDS, conversations,
+                                                    strict=True)),
+                       changed=live, change=_blank_prompts if any(live) else None)
+
+
+def _unix_seconds(moments: Sequence[Any]) -> list[float]:
+    """``_utc(moment).timestamp()`` of each (naive = UTC), a batch at a time; SQLite's
+    text is read as SQLAlchemy reads it (``datetime.fromisoformat``)."""
+    if moments and isinstance(moments[0], str):
+        moments = list(map(datetime.fromisoformat, moments))
+    epoch = _EPOCH if moments and moments[0].tzinfo else _NAIVE_EPOCH
+    try:
+        since = list(map(sub, moments, repeat(epoch)))
+    except TypeError:  # naive and aware times mixed: one at a time
+        since = [m - (_EPOCH if m.tzinfo else _NAIVE_EPOCH) for m in moments]
+    return list(map(timedelta.total_seconds, since))
 
 
 def _blank_prompts(conversation: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -199,11 +360,11 @@ def export_chunks(
     """The export file in *fmt*, a chunk per batch of votes as it is read (the driver)."""
     sink = ChunkSink()
     writer = open_writer(fmt, sink, include_conversations=options.include_conversations)
-    for batch in iter_record_batches(session, salt=salt, filters=filters, options=options,
-                                     batch_size=batch_size):
+    for batch in iter_vote_columns(session, salt=salt, filters=filters, options=options,
+                                   batch_size=batch_size):
         writer.write_batch(batch)
         if on_batch is not None:
-            on_batch(len(batch))
+            on_batch(batch.count)
         chunk = sink.take()
         if chunk:
             yield chunk
@@ -266,10 +427,11 @@ def votes_per_day(session: Session, *, days: int = 30) -> list[tuple[date, int]]
 
 def last_votes(session: Session, *, salt: str, limit: int = 20) -> list[dict[str, Any]]:
     """The most recent votes as export records without conversations, newest first."""
-    statement = select(*_COLUMNS, literal(0).label("turns")).join(
+    options = ExportOptions(include_conversations=False)
+    statement = select(*_selected(options, turns=literal(0))).join(
         Battle, Battle.id == Vote.battle_id)
     rows = session.execute(statement.order_by(Vote.id.desc()).limit(limit)).all()
-    return [_record(row, salt, ExportOptions(include_conversations=False)) for row in rows]
+    return _columns(rows, salt, options).records()
 
 
 def _utc(moment: datetime) -> datetime:

@@ -13,22 +13,36 @@ Unknown models are created. The judge is stored as a pseudonym (an exported
 
 from __future__ import annotations
 
+import itertools
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, Boolean, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from arena.formats.votes import VoteRecord
+from arena.formats.vote_columns import message_lists_json, standard_json
+from arena.formats.votes import CONVERSATION_FIELDS, VoteRecord
 from arena.models import Battle, Vote
 from arena.services.answer_sets import get_or_create_models
 from arena.services.errors import Conflict, InvalidInput
 from arena.services.export import PSEUDONYM, judge_pseudonym
 
-IMPORT_BATCH = 1_000
+IMPORT_BATCH = 10_000
+IMPORT_CACHE_KIB = 65_536  # SQLite's page cache while importing (its default: 2 MiB)
+BATTLE_FIELDS = (
+    "id", "anony", "mode", "model_a", "model_b", "answer_set", "question_id", "question_pk",
+    "category", "language", "conversation_a", "conversation_b", "status", "voter_id", "ip_hash",
+    "ui_language", "created_at", "failure_reason", "identity_leak", "flagged", "stats",
+    "source", "source_id",
+)
+VOTE_FIELDS = ("battle_id", "winner", "ip_hash", "ui_language", "created_at", "too_fast",
+               "suspicious", "seen_named")
 
 
 @dataclass
@@ -46,44 +60,78 @@ def import_votes(
 ) -> VoteImportSummary:
     """Store *votes* (``(line, record)`` pairs, e.g. from ``iter_votes``) from *source*.
 
-    Errors raised while iterating *votes* (a malformed line) roll everything back
-    and propagate unchanged. Raises Conflict when another import of the same
-    source stored some of these votes meanwhile.
+    Rows are written a batch at a time in the session's one transaction (COPY on
+    PostgreSQL, executemany on SQLite). Errors raised while iterating *votes* (a
+    malformed line) roll everything back and propagate unchanged. Raises Conflict
+    when another import of the same source stored some of these votes meanwhile.
     """
     if not source or len(source) > 200:
         raise InvalidInput("source name must be 1-200 characters")
     summary = VoteImportSummary(source=source)
+    integrity_errors = (IntegrityError, session.get_bind().dialect.loaded_dbapi.IntegrityError)
+    sender = _Sender(threaded=session.get_bind().dialect.name == "postgresql")
     try:
         seen = set(session.execute(
             select(Battle.source_id).where(Battle.source == source)).scalars())
+        battles = _BulkInsert(session, Battle.__table__, BATTLE_FIELDS)  # type: ignore[attr-defined]
+        cast = _BulkInsert(session, Vote.__table__, VOTE_FIELDS)  # type: ignore[attr-defined]
         occurrences: dict[str, int] = {}
-        battles: list[dict[str, object]] = []
-        cast: list[dict[str, object]] = []
-        for line, record in votes:
-            if record.model_a == record.model_b:
-                summary.self_play_lines.append(line)
-                continue
-            source_id = record.record_id or _hashed_id(record, occurrences)
-            if source_id in seen:
-                summary.duplicates += 1
-                continue
-            seen.add(source_id)
-            battle, vote = _rows(record, source=source, source_id=source_id, salt=salt)
-            battles.append(battle)
-            cast.append(vote)
-            summary.models.update((record.model_a, record.model_b))
-            if len(battles) >= batch_size:
-                _flush(session, battles, cast, summary)
-        _flush(session, battles, cast, summary)
+        ids = _battle_ids()
+        with _index_cache(session):
+            for line, record in votes:
+                if record.model_a == record.model_b:
+                    summary.self_play_lines.append(line)
+                    continue
+                source_id = record.record_id or _hashed_id(record, occurrences)
+                if source_id in seen:
+                    summary.duplicates += 1
+                    continue
+                seen.add(source_id)
+                battle, vote = _rows(record, battle_id=next(ids), source=source,
+                                     source_id=source_id, salt=salt)
+                battles.rows.append(battle)
+                cast.rows.append(vote)
+                if record.model_a not in summary.models or record.model_b not in summary.models:
+                    sender.wait()  # the connection is free for the models' queries
+                    get_or_create_models(session, sorted(
+                        {record.model_a, record.model_b} - summary.models))
+                    summary.models.update((record.model_a, record.model_b))
+                if len(battles.rows) >= batch_size:
+                    summary.imported += _flush(battles, cast, sender)
+            summary.imported += _flush(battles, cast, sender)
+            sender.wait()
         session.commit()
-    except IntegrityError as exc:
+    except integrity_errors as exc:
+        sender.abandon()
         session.rollback()
+        reason = exc.orig if isinstance(exc, IntegrityError) else exc
         raise Conflict(f"votes from {source!r} were not stored (imported concurrently?): "
-                       f"{exc.orig}") from exc
+                       f"{reason}") from exc
     except BaseException:
+        sender.abandon()
         session.rollback()
         raise
+    finally:
+        sender.close()
     return summary
+
+
+@contextmanager
+def _index_cache(session: Session) -> Iterator[None]:
+    """SQLite: a page cache of IMPORT_CACHE_KIB while importing, so the indexes' pages
+    stay in memory instead of being written out and read back on every insert (set
+    back before the commit, while the session still holds the connection)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    (previous,) = driver.execute("PRAGMA cache_size").fetchone()  # type: ignore[union-attr]
+    driver.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA cache_size = {int(previous)}")  # type: ignore[union-attr]
 
 
 def _hashed_id(record: VoteRecord, occurrences: dict[str, int]) -> str:
@@ -94,38 +142,141 @@ def _hashed_id(record: VoteRecord, occurrences: dict[str, int]) -> str:
     return digest if count == 1 else f"{digest}#{count}"
 
 
-def _rows(record: VoteRecord, *, source: str, source_id: str,
-          salt: str) -> tuple[dict[str, object], dict[str, object]]:
-    battle_id = secrets.token_hex(16)
+def _battle_ids() -> Iterator[str]:
+    """Battle ids of one import: a random prefix shared by all, then a count (32 hex
+    digits, as a random id): each battle lands at the end of the id indexes (the
+    battle's and the vote's) instead of anywhere in them."""
+    prefix = secrets.token_hex(8)
+    return (f"{prefix}{n:016x}" for n in itertools.count())
+
+
+def _rows(record: VoteRecord, *, battle_id: str, source: str, source_id: str,
+          salt: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The battle (BATTLE_FIELDS) and the vote (VOTE_FIELDS) of *record*."""
     cast_at = (datetime.fromtimestamp(record.tstamp, UTC) if record.tstamp is not None
                else datetime.now(UTC))
     judge = record.judge if PSEUDONYM.match(record.judge) else judge_pseudonym(salt,
                                                                                 record.judge)
-    battle = {
-        "id": battle_id, "anony": record.anony, "mode": "import",
-        "model_a": record.model_a, "model_b": record.model_b,
-        "answer_set": record.answer_set, "question_id": record.question_id,
-        "question_pk": None, "category": record.category, "language": record.language,
-        "conversation_a": record.conversation_a, "conversation_b": record.conversation_b,
-        "status": "voted", "voter_id": judge, "ip_hash": None, "ui_language": None,
-        "created_at": cast_at, "failure_reason": None,
-        "identity_leak": record.identity_leak, "flagged": record.flagged,
-        "stats": record.stats, "source": source, "source_id": source_id,
-    }
-    vote = {"battle_id": battle_id, "winner": record.winner, "ip_hash": None,
-            "ui_language": None, "created_at": cast_at, "too_fast": record.too_fast,
-            "suspicious": record.suspicious, "seen_named": record.seen_named}
+    battle = (
+        battle_id, record.anony, "import", record.model_a, record.model_b, record.answer_set,
+        record.question_id, None, record.category, record.language, record.conversation_a,
+        record.conversation_b, "voted", judge, None, None, cast_at, None,
+        record.identity_leak, record.flagged, record.stats, source, source_id,
+    )
+    vote = (battle_id, record.winner, None, None, cast_at, record.too_fast, record.suspicious,
+            record.seen_named)
     return battle, vote
 
 
-def _flush(session: Session, battles: list[dict[str, object]], cast: list[dict[str, object]],
-           summary: VoteImportSummary) -> None:
-    if not battles:
-        return
-    models = {name for b in battles for name in (b["model_a"], b["model_b"])}
-    get_or_create_models(session, sorted(models))  # type: ignore[arg-type]
-    session.execute(insert(Battle.__table__), battles)  # type: ignore[attr-defined]
-    session.execute(insert(Vote.__table__), cast)  # type: ignore[attr-defined]
-    summary.imported += len(battles)
-    battles.clear()
-    cast.clear()
+def _flush(battles: _BulkInsert, cast: _BulkInsert, sender: _Sender) -> int:
+    count = len(battles.rows)
+    if count:
+        battle_rows, vote_rows = battles.take(), cast.take()
+
+        def send() -> None:
+            battles.send(battle_rows)  # first: each vote names its battle
+            cast.send(vote_rows)
+
+        sender.send(send)
+    return count
+
+
+class _Sender:
+    """Runs each batch's writes in order: on PostgreSQL in a worker thread, so the
+    server stores one batch (indexes, constraints) while the next is read and prepared
+    (the worker waits for it without the GIL); on SQLite at once (SQLite takes the GIL
+    back after every row: a thread would only wait for it)."""
+
+    def __init__(self, *, threaded: bool) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="arena-import") if threaded else None
+        self.pending: Future[None] | None = None
+
+    def send(self, work: Callable[[], None]) -> None:
+        self.wait()
+        if self.pool is None:
+            work()
+        else:
+            self.pending = self.pool.submit(work)
+
+    def wait(self) -> None:
+        """Until the last batch is written; raises its error."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def abandon(self) -> None:
+        """Until the last batch is done, its error dropped: another is being raised."""
+        with suppress(BaseException):
+            self.wait()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
+class _BulkInsert:
+    """Rows for *table*, given as tuples of *fields*, written a batch at a time in the
+    session's transaction: COPY on PostgreSQL, executemany on SQLite.
+
+    Values go through what SQLAlchemy would do with them (the column's default when
+    a field is not given, the type's bind processing, None as JSON ``null``), so the
+    rows are those an ORM insert would store, but JSON is written as
+    ``json.dumps(value, ensure_ascii=False)`` does (a column at a time): the form the
+    exporter copies as it is.
+    """
+
+    def __init__(self, session: Session, table: Table, fields: Sequence[str]) -> None:
+        connection = session.connection()  # the transaction's, held until it ends
+        self.driver: Any = connection.connection.driver_connection
+        dialect = connection.dialect
+        self.postgres = dialect.name == "postgresql"
+        defaulted = [c for c in table.columns if c.name not in fields and c.default is not None
+                     and (c.default.is_scalar or c.default.is_callable)]
+        self.defaults: list[Any] = [c.default for c in defaulted]
+        columns = [table.c[f] for f in fields] + defaulted
+        self.json = [isinstance(c.type, JSON) for c in columns]
+        self.processors: list[Callable[[Any], Any] | None] = [
+            None if is_json or isinstance(c.type, Boolean)  # both drivers take bools as such
+            else c.type.dialect_impl(dialect).bind_processor(dialect)
+            for c, is_json in zip(columns, self.json, strict=True)]
+        self.names = [c.name for c in columns]
+        names = ", ".join(self.names)
+        if self.postgres:
+            self.statement = f"COPY {table.name} ({names}) FROM STDIN"
+        else:
+            marks = ", ".join("?" * len(columns))
+            self.statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
+        self.rows: list[tuple[Any, ...]] = []
+
+    def take(self) -> list[tuple[Any, ...]]:
+        """The rows gathered so far, as the driver takes them (emptied)."""
+        values = list(zip(*self.rows, strict=True))
+        for default in self.defaults:  # e.g. copilot_before_vote=False
+            values.append([default.arg(None) for _ in self.rows] if default.is_callable
+                          else [default.arg] * len(self.rows))
+        values = [_json_column(name, column) if is_json
+                  else column if processor is None else list(map(processor, column))
+                  for name, column, processor, is_json in zip(
+                      self.names, values, self.processors, self.json, strict=True)]
+        self.rows = []
+        return list(zip(*values, strict=True))
+
+    def send(self, rows: list[tuple[Any, ...]]) -> None:
+        cursor = self.driver.cursor()
+        try:
+            if self.postgres:
+                with cursor.copy(self.statement) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(self.statement, rows)
+        finally:
+            cursor.close()
+
+
+def _json_column(name: str, values: Sequence[Any]) -> list[str]:
+    """A JSON column's values as ``json.dumps(value, ensure_ascii=False)`` writes them
+    (a parsed vote's conversations: {role, content} strings only)."""
+    if name in CONVERSATION_FIELDS:
+        return message_lists_json(values)
+    return [text.decode() for text in standard_json(values)]
