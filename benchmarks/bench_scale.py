@@ -9,7 +9,7 @@ SQLite: executemany; bench_leaderboard's loader), then:
 
 1. *before*: a first `arena serve` process answers its first GET /api/leaderboard by
    reading every vote (no segments exist yet: the arena as it was before segments);
-2. that process, serving, stores segments of the votes it has held for a minute
+2. that process, serving, stores segments of the votes it has held for ten minutes
    (arena.services.board_segments); the time until the chain covers the load is printed;
 3. *after*: a second `arena serve` process starts on the same database and answers its
    first GET from the segments plus the votes after them;

@@ -6,8 +6,9 @@ A segment holds the votes with ids in ``(low_id, high_id]`` as the store's colum
 prompts), which the reader maps onto its own. Segments chain: each starts where the
 previous ended, the first at 0; ``low_id`` is unique, so when two processes write the
 same segment the second insert fails and changes nothing. A process writes one when it
-has held ``SEGMENT_VOTES`` votes past the chain's end for ``SETTLE_SECONDS``: by then
-no transaction that took an id in the range is still open, so the range is complete.
+has held ``SEGMENT_VOTES`` votes past the chain's end for ``SETTLE_SECONDS`` (ten
+minutes): by then no transaction that took an id in the range is still open (a bulk
+import holds its ids uncommitted for its whole length), so the range is complete.
 
 Only what never changes after a vote is trusted from a segment: the store re-reads the
 flags that can change later (flagged, suspicious) at load, from partial indexes.
@@ -30,7 +31,7 @@ from arena.models import BoardSegment
 
 log = logging.getLogger("arena.leaderboard")
 SEGMENT_VOTES = 100_000
-SETTLE_SECONDS = 60.0
+SETTLE_SECONDS = 600.0  # above the longest transaction expected (a 1 M import: ~90 s)
 
 
 @dataclass(frozen=True)
