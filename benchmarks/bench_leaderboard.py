@@ -173,14 +173,20 @@ def measure(url: str, *, rounds: int, requests: int) -> dict[str, float]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def board_parser(description: str, *, rounds: int, requests: int) -> argparse.ArgumentParser:
+    """The options of the board benchmarks (this one and bench_scale)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--votes", type=int, default=1_000_000)
     parser.add_argument("--models", type=int, default=200)
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"],
                         choices=["sqlite", "postgresql"])
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--requests", type=int, default=requests)
+    return parser
+
+
+def main() -> None:
+    parser = board_parser(__doc__.split("\n\n")[0], rounds=10, requests=200)
     args = parser.parse_args()
     for kind in args.databases:
         with ExitStack() as stack:

@@ -43,7 +43,7 @@ from arena.config import load_settings  # noqa: E402
 from arena.context import Arena  # noqa: E402
 from arena.services.board_segments import chain_end  # noqa: E402
 from arena.services.flags import set_battle_flag  # noqa: E402
-from benchmarks.bench_leaderboard import prepare, votes_of  # noqa: E402
+from benchmarks.bench_leaderboard import board_parser, prepare, votes_of  # noqa: E402
 from tests.utils.postgres import fresh_postgres_database  # noqa: E402
 from tests.utils.processes import arena_env, serving_process  # noqa: E402
 
@@ -167,13 +167,7 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--votes", type=int, default=1_000_000)
-    parser.add_argument("--models", type=int, default=200)
-    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"],
-                        choices=["sqlite", "postgresql"])
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--requests", type=int, default=300)
+    parser = board_parser(__doc__.split("\n\n")[0], rounds=20, requests=300)
     parser.add_argument("--segment-timeout", type=float, default=1800.0)
     args = parser.parse_args()
     for kind in args.databases:

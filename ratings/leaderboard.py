@@ -149,12 +149,7 @@ def compute_leaderboard(
     init: float = 1000.0,
 ) -> Leaderboard:
     """Fit Bradley-Terry ratings with intervals; see :mod:`ratings` for the options."""
-    if ci not in ("sandwich", "bootstrap"):
-        raise ValueError(f"ci must be 'sandwich' or 'bootstrap', got {ci!r}")
-    if ties not in TIES_OPTIONS:
-        raise ValueError(f"ties must be one of {TIES_OPTIONS}, got {ties!r}")
-    if not (l2 >= 0.0 and math.isfinite(l2)):
-        raise ValueError("l2 must be a finite non-negative number")
+    _check_options(ci, ties, l2)
     if style_control and ties in TIE_MODELS:
         raise ValueError("style control supports ties='half' or 'drop' only")
     if style_control and frequency_weights:
@@ -167,6 +162,15 @@ def compute_leaderboard(
         level=level, seed=seed, reweight=reweight, style_reg=style_reg,
         style_hessian_prior=style_hessian_prior, scale=scale, base=base, init=init,
     )  # fmt: skip
+
+
+def _check_options(ci: str, ties: str, l2: float) -> None:
+    if ci not in ("sandwich", "bootstrap"):
+        raise ValueError(f"ci must be 'sandwich' or 'bootstrap', got {ci!r}")
+    if ties not in TIES_OPTIONS:
+        raise ValueError(f"ties must be one of {TIES_OPTIONS}, got {ties!r}")
+    if not (l2 >= 0.0 and math.isfinite(l2)):
+        raise ValueError("l2 must be a finite non-negative number")
 
 
 def leaderboard_from_pairs(
@@ -189,12 +193,7 @@ def leaderboard_from_pairs(
     by :func:`ratings.aggregate`, or tallied the same way as they arrive: a fit costs
     O(pairs), not O(battles). *n_battles*: the battles behind *pairs* (default: their
     count)."""
-    if ci not in ("sandwich", "bootstrap"):
-        raise ValueError(f"ci must be 'sandwich' or 'bootstrap', got {ci!r}")
-    if ties not in TIES_OPTIONS:
-        raise ValueError(f"ties must be one of {TIES_OPTIONS}, got {ties!r}")
-    if not (l2 >= 0.0 and math.isfinite(l2)):
-        raise ValueError("l2 must be a finite non-negative number")
+    _check_options(ci, ties, l2)
     if len(models) != pairs.n_models:
         raise RatingsInputError("models must name each of the pair counts' models")
     if pairs.count.sum() <= 0:

@@ -80,17 +80,18 @@ def chain(session: Session) -> list[tuple[int, int, int]]:
     return found
 
 
-def chain_votes(session: Session) -> int:
-    """How many votes the chained segments hold (to size the store before reading them)."""
-    ids = [seg_id for seg_id, _, _ in chain(session)]
+def chain_votes(session: Session, found: list[tuple[int, int, int]]) -> int:
+    """How many votes the *found* chain holds (to size the store before reading it)."""
+    ids = [seg_id for seg_id, _, _ in found]
     if not ids:
         return 0
     return int(session.execute(select(func.sum(BoardSegment.votes)).where(
         BoardSegment.id.in_(ids))).scalar() or 0)  # type: ignore[union-attr]
 
 
-def read_chain(session: Session, names: tuple[str, ...]) -> Iterator[SegmentData]:
-    for seg_id, _, _ in chain(session):
+def read_chain(session: Session, found: list[tuple[int, int, int]],
+               names: tuple[str, ...]) -> Iterator[SegmentData]:
+    for seg_id, _, _ in found:
         blob = session.execute(select(BoardSegment.data).where(BoardSegment.id == seg_id)
                                ).scalar_one()  # type: ignore[call-overload]
         yield decode(bytes(blob), names)

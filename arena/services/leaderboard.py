@@ -333,30 +333,19 @@ class LeaderboardCache:
 
     def _build(self, snap: Snapshot, view: View) -> Board:
         empty = Board(view, (), 0, 0, snap.last_vote_at, snap.version)
-        if view.contextual:  # per-battle covariates: a fit over the view's rows
-            battles = view_battles(snap, view, dedup_threshold=self.dedup_threshold)
-            if battles is None:
-                return empty
-            counted: tuple[PairCounts, tuple[str, ...], int] | None = (
-                aggregate(battles), battles.models, battles.n_battles)
-        else:  # the view's pair counts, kept as votes arrive (arena.services.board_tally)
-            limit = dedup_limit(snap, self.dedup_threshold) if view.dedup_prompts else None
-            over = (frozenset(np.flatnonzero(snap.prompt_counts() > limit).tolist())
-                    if limit is not None else frozenset())
-            kept = tally(snap, lambda rows: view_mask(snap, view, rows),
-                         self._tallies.get(view), over)
-            self._tallies.pop(view, None)
-            self._tallies[view] = kept  # most recent last; a query cannot grow them unbounded
-            while len(self._tallies) > MAX_TALLIES:
-                del self._tallies[next(iter(self._tallies))]
-            counted = pair_counts(snap, kept, limit)
-            if counted is None:
-                return empty
-        pairs, models, votes = counted
+        votes = 0
         try:
-            if view.contextual:
+            if view.contextual:  # per-battle covariates: a fit over the view's rows
+                battles = view_battles(snap, view, dedup_threshold=self.dedup_threshold)
+                if battles is None:
+                    return empty
+                pairs, models, votes = aggregate(battles), battles.models, battles.n_battles
                 fit = fit_view(battles, view)
-            else:
+            else:  # the view's pair counts, kept as votes arrive (arena.services.board_tally)
+                counted = self._tallied(snap, view)
+                if counted is None:
+                    return empty
+                pairs, models, votes = counted
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RatingsWarning)
                     fit = leaderboard_from_pairs(pairs, models, n_battles=votes, **FIT_OPTIONS)
@@ -373,6 +362,19 @@ class LeaderboardCache:
             view, shown, len(rows) - len(shown), votes, snap.last_vote_at,
             snap.version, fit=fit, pairs=pairs, models=models, notes=fit.warnings,
         )  # fmt: skip
+
+    def _tallied(self, snap: Snapshot, view: View
+                 ) -> tuple[PairCounts, tuple[str, ...], int] | None:
+        """The view's pair counts brought up to *snap* (arena.services.board_tally)."""
+        limit = dedup_limit(snap, self.dedup_threshold) if view.dedup_prompts else None
+        over = (frozenset(np.flatnonzero(snap.prompt_counts() > limit).tolist())
+                if limit is not None else frozenset())
+        kept = tally(snap, lambda rows: view_mask(snap, view, rows),
+                     self._tallies.pop(view, None), over)
+        self._tallies[view] = kept  # most recent last; a query cannot grow them unbounded
+        while len(self._tallies) > MAX_TALLIES:
+            del self._tallies[next(iter(self._tallies))]
+        return pair_counts(snap, kept, limit)
 
     def _model_meta(self) -> dict[str, tuple[str | None, str | None]]:
         with Session(self.engine) as session:

@@ -32,6 +32,7 @@ from arena.services.board_segments import (
     SEGMENT_VOTES,
     SETTLE_SECONDS,
     SegmentData,
+    chain,
     chain_end,
     chain_votes,
     read_chain,
@@ -169,10 +170,11 @@ class VoteStore:
     def _load(self, session: Session) -> None:
         """Segments, the votes after them, then the flags that may have changed since."""
         self._flag_seen = int(session.execute(select(func.max(FlagChange.id))).scalar() or 0)
-        stored = chain_votes(session)
+        found = chain(session)
+        stored = chain_votes(session, found)
         if stored:  # one allocation, with room for the votes after the segments
             self._grow(stored + stored // 10 + 2 * self.segment_votes)
-        for segment in read_chain(session, _NAMES):
+        for segment in read_chain(session, found, _NAMES):
             self._extend(segment)
             self._segment_end = segment.high_id
         session.rollback()

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel import select
+
 from arena.context import Arena
 from arena.models import Battle, Vote
 from arena.services.battle_style import battle_style
@@ -86,3 +88,20 @@ def random_specs(n: int, *, seed: int = 0, **fields: Any) -> list[Spec]:
         attrs.update(fields)
         specs.append(Spec(a, b, winner, **attrs))
     return specs
+
+
+def reorder_last_two(arena: Arena) -> tuple[int, dict[str, Any]]:
+    """Two new votes made to look committed out of id order, as PostgreSQL allows: the
+    later id (last + 50) is visible, the earlier one (last + 20) is deleted; returns that
+    id and the fields to insert it again with (its commit comes later)."""
+    with arena.session() as session:
+        last = max(session.exec(select(Vote.id)).all())
+    add_votes(arena, random_specs(2, seed=4))
+    with arena.session() as session:
+        late, early = session.exec(select(Vote).where(Vote.id > last).order_by(Vote.id)).all()
+        late.id, early.id = last + 50, last + 20
+        session.add(late)
+        session.commit()
+        session.delete(early)
+        session.commit()
+        return last + 20, {"battle_id": early.battle_id, "winner": early.winner}

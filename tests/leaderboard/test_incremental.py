@@ -15,7 +15,7 @@ from arena.services.counting import REASONS, note_flags_changed
 from arena.services.flags import flag_voter, set_battle_flag, unflag_voter
 from arena.services.leaderboard import LeaderboardCache, View
 from arena.services.leaderboard_store import Snapshot, VoteStore
-from tests.leaderboard.factories import Spec, add_votes, random_specs
+from tests.leaderboard.factories import Spec, add_votes, random_specs, reorder_last_two
 from tests.utils.waiting import wait_until
 
 EVERYONE = View(anony_only=False, include_flagged=True, include_suspicious=True,
@@ -102,20 +102,10 @@ def test_a_store_equals_a_full_recount_after_concurrent_votes_and_flags(arena: A
     stop.set()
     poller.join()
 
-    with arena.session() as session:  # a vote committed after a higher id was read
-        last = max(session.exec(select(Vote.id)).all())
-    add_votes(arena, random_specs(2, seed=77))
-    with arena.session() as session:
-        late, early = session.exec(select(Vote).where(Vote.id > last).order_by(Vote.id)).all()
-        late.id, early.id = last + 50, last + 20
-        session.add(late)
-        session.commit()
-        session.delete(early)
-        session.commit()
-        hidden = {"battle_id": early.battle_id, "winner": early.winner, "too_fast": True}
+    early_id, hidden = reorder_last_two(arena)  # committed after a higher id was read
     cache.store.sync()
     with arena.session() as session:
-        session.add(Vote(id=last + 20, **hidden))
+        session.add(Vote(id=early_id, too_fast=True, **hidden))
         session.commit()
 
     ids = battle_ids(arena)

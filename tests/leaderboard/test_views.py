@@ -13,7 +13,7 @@ from arena.context import Arena
 from arena.models import Battle, Vote
 from arena.services.leaderboard import FIT_OPTIONS, STYLE_FIT_OPTIONS, Board, View
 from ratings import SKLEARN_C1_L2, Leaderboard, compute_leaderboard
-from tests.leaderboard.factories import Spec, add_votes, random_specs
+from tests.leaderboard.factories import Spec, add_votes, random_specs, reorder_last_two
 from tests.utils.processes import arena_env, run_arena
 from tests.utils.waiting import wait_until
 
@@ -110,20 +110,10 @@ def test_votes_committed_out_of_id_order_are_read_once(arena: Arena) -> None:
     everyone = View(anony_only=False)
     add_votes(arena, random_specs(5, seed=3))
     assert arena.leaderboard.board(everyone).total_votes == 5
-    with arena.session() as session:
-        last = max(session.exec(select(Vote.id)).all())
-    add_votes(arena, random_specs(2, seed=4))
-    with arena.session() as session:  # the later vote becomes visible first ...
-        late, early = session.exec(select(Vote).where(Vote.id > last).order_by(Vote.id)).all()
-        late.id, early.id = last + 50, last + 20
-        session.add(late)
-        session.commit()
-        session.delete(early)
-        session.commit()
-        hidden = {"battle_id": early.battle_id, "winner": early.winner}
+    early_id, hidden = reorder_last_two(arena)  # the later vote becomes visible first ...
     assert arena.leaderboard.board(everyone).total_votes == 6
     with arena.session() as session:  # ... then the earlier one commits
-        session.add(Vote(id=last + 20, **hidden))
+        session.add(Vote(id=early_id, **hidden))
         session.commit()
     assert arena.leaderboard.board(everyone).total_votes == 7
     assert arena.leaderboard.board(everyone).total_votes == 7
