@@ -144,6 +144,11 @@ class BattleSettings(BaseModel):
                     "this often and shown with their age (0: off).")
     bootstrap_rounds: int = Field(default=100, ge=10, le=10_000,
                                   description="Bootstrap rounds per run.")
+    segment_settle_seconds: float = Field(
+        default=600.0, ge=1,
+        description="How long a process holds 100,000 votes before it stores them as a "
+                    "board segment for other processes to start from; keep it above the "
+                    "longest write transaction (a bulk import of 1 M votes: ~90 s).")
     prompt_dedup_threshold: int = Field(
         default=0, ge=0,
         description="Live prompts (normalised) seen more often than this count with weight "

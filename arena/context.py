@@ -95,6 +95,7 @@ class Arena:
                 read_only(self.engine), min_votes=self.settings.battle.leaderboard_min_votes,
                 dedup_threshold=self.settings.battle.prompt_dedup_threshold,
                 write_engine=self.engine,  # segments for other processes to start from
+                settle_seconds=self.settings.battle.segment_settle_seconds,
             )
         return self._leaderboard
 

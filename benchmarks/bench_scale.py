@@ -134,7 +134,9 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, object]:
         # for this benchmark, explicitly.
         env = arena_env(url, ARENA_BATTLE__LOAD_DEMO="false", ARENA_BATTLE__ANSWER_SETS='["pair"]',
                         ARENA_LIMITS__ENABLED="false", ARENA_LIMITS__TOO_FAST_MIN_SECONDS="0",
-                        ARENA_LIMITS__TOO_FAST_SECONDS_PER_1000_CHARS="0")
+                        ARENA_LIMITS__TOO_FAST_SECONDS_PER_1000_CHARS="0",
+                        # no import runs beside it: segments after one minute, not ten
+                        ARENA_BATTLE__SEGMENT_SETTLE_SECONDS="60")
         first = stack.enter_context(serving_process(workdir, env))
         api_first = stack.enter_context(httpx.Client(base_url=first.url, timeout=900))
         before_s, _ = timed_get(api_first)

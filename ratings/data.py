@@ -9,7 +9,7 @@ lmarena/arena-rank ``PairDataset``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from types import MappingProxyType
@@ -137,6 +137,45 @@ class Battles:
         if self.weight is None:
             return np.broadcast_to(np.float64(1.0), (self.n_battles,))
         return self.weight
+
+
+@dataclass(frozen=True, eq=False)
+class BattleChunks:
+    """Battles too many to copy into one set of arrays, read a chunk at a time.
+
+    ``chunks()`` is called once per pass over the battles and yields
+    :class:`Battles` over ``models`` with the same feature columns each time.
+    :func:`ratings.compute_leaderboard` aggregates them in one pass; its style
+    control makes a pass per Newton step and keeps nothing per battle between
+    passes, so a fit needs the memory of one chunk, not of every battle.
+    """
+
+    models: tuple[str, ...]
+    chunks: Callable[[], Iterable[Battles]]
+    feature_names: tuple[str, ...] = field(default=())
+    indicator_features: int = 0
+
+    @property
+    def n_models(self) -> int:
+        return len(self.models)
+
+    def aggregate(self) -> PairCounts:
+        """:func:`aggregate` of every chunk, merged (importance weights, no reweighting)."""
+        parts = [aggregate(chunk) for chunk in self.chunks()]
+        if not parts:
+            raise RatingsInputError("no battles to rate (empty data after filtering)")
+        m = self.n_models
+        keys = np.concatenate([p.i * m + p.j for p in parts])
+        merged, at = np.unique(keys, return_inverse=True)
+
+        def total(name: str) -> FloatArray:
+            values = np.concatenate([getattr(p, name) for p in parts])
+            out = np.zeros((merged.shape[0], 3))
+            np.add.at(out, at, values)
+            return out
+
+        return PairCounts(m, merged // m, merged % m, total("count"), total("wsum"),
+                          total("w2sum"))
 
 
 def battles_from_arrays(
@@ -321,6 +360,7 @@ __all__ = [
     "DEFAULT_OUTCOME_MAP",
     "DROP_BOTHBAD_OUTCOME_MAP",
     "WINNER_LABELS",
+    "BattleChunks",
     "Battles",
     "Outcome",
     "PairCounts",

@@ -6,16 +6,17 @@ point estimate plus either a sandwich covariance or bootstrap replicates.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ratings import intervals as iv
 from ratings.bradley_terry import fit_newton, successes
-from ratings.data import Battles, PairCounts
+from ratings.data import BattleChunks, Battles, PairCounts
 from ratings.errors import RatingsFitError
 from ratings.graph import mle_obstruction
-from ratings.style import fit_contextual
+from ratings.style import Block, fit_contextual, fit_contextual_blocks
 from ratings.ties import derivatives, fit_tie_model, meat
 from ratings.typing import BoolArray, FloatArray, IntArray
 
@@ -140,7 +141,7 @@ def fit_ties(
 
 
 def fit_style(
-    battles: Battles,
+    battles: Battles | BattleChunks,
     pc: PairCounts,
     *,
     ties: str,
@@ -155,6 +156,9 @@ def fit_style(
     level: float,
 ) -> Fit:
     """Contextual (style-controlled) Bradley-Terry on per-battle rows."""
+    if isinstance(battles, BattleChunks):
+        return _fit_style_chunks(battles, pc, ties=ties, l2=l2, projector=projector, reg=reg,
+                                 hessian_prior=hessian_prior, level=level)
     if battles.features is None:
         raise ValueError("style control needs battles with features")
     m = battles.n_models
@@ -175,12 +179,7 @@ def fit_style(
         theta0=start, standardize=True, indicators=battles.indicator_features,
     )  # fmt: skip
     if ci == "sandwich":
-        assert cov is not None
-        z = iv.normal_quantile(level)
-        sd = np.sqrt(np.maximum(np.diag(cov)[m:], 0.0))
-        return Fit(
-            theta, cov=cov[:m, :m], beta=beta, beta_lower=beta - z * sd, beta_upper=beta + z * sd
-        )
+        return _sandwich_fit(theta, beta, cov, level)
     n = a.shape[0]
     reps = []
     for _ in range(rounds):
@@ -193,6 +192,43 @@ def fit_style(
     boot = np.asarray(reps)
     lo, hi = iv.percentile_bounds(boot[:, m:], level)
     return Fit(theta, samples=boot[:, :m], beta=beta, beta_lower=lo, beta_upper=hi)
+
+
+def _fit_style_chunks(battles: BattleChunks, pc: PairCounts, *, ties: str, l2: float,
+                      projector: FloatArray | None, reg: float, hessian_prior: bool,
+                      level: float) -> Fit:
+    """:func:`fit_style` (sandwich intervals) over battles read a chunk at a time."""
+    m = battles.n_models
+    k = len(battles.feature_names)
+
+    def blocks() -> Iterator[Block]:
+        for chunk in battles.chunks():
+            if chunk.features is None or chunk.features.shape[1] != k:
+                raise ValueError("every chunk needs the same feature columns")
+            a, b, w, x = chunk.a, chunk.b, chunk.weights(), chunk.features
+            y = _Y[chunk.outcome]
+            if ties == "drop":
+                keep = chunk.outcome != 2
+                a, b, w, x, y = a[keep], b[keep], w[keep], x[keep], y[keep]
+            yield a, b, y, w, x
+
+    s, n_pair = successes(pc.wsum, ties)
+    start = fit_newton(pc.i, pc.j, s, n_pair, m, l2=l2, projector=projector, strict=False)
+    theta, beta, cov = fit_contextual_blocks(
+        blocks, m, k, reg=reg, l2=l2, projector=projector, hessian_prior=hessian_prior,
+        theta0=start, standardize=True, indicators=battles.indicator_features,
+    )  # fmt: skip
+    return _sandwich_fit(theta, beta, cov, level)
+
+
+def _sandwich_fit(theta: FloatArray, beta: FloatArray, cov: FloatArray | None,
+                  level: float) -> Fit:
+    assert cov is not None
+    m = theta.shape[0]
+    z = iv.normal_quantile(level)
+    sd = np.sqrt(np.maximum(np.diag(cov)[m:], 0.0))
+    return Fit(theta, cov=cov[:m, :m], beta=beta, beta_lower=beta - z * sd,
+               beta_upper=beta + z * sd)
 
 
 __all__ = ["Fit", "check_mle_exists", "effective_pairs", "fit_binary", "fit_style", "fit_ties"]

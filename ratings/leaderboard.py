@@ -14,6 +14,7 @@ import numpy as np
 from ratings import intervals as iv
 from ratings.data import (
     DEFAULT_OUTCOME_MAP,
+    BattleChunks,
     Battles,
     OutcomeMap,
     PairCounts,
@@ -128,7 +129,7 @@ def _to_battles(data: Any, outcome_map: OutcomeMap, style: bool, style_length: s
 
 
 def compute_leaderboard(
-    data: Battles | Mapping[str, Any] | Iterable[Mapping[str, Any]],
+    data: Battles | BattleChunks | Mapping[str, Any] | Iterable[Mapping[str, Any]],
     *,
     ci: CiMethod = "sandwich",
     bootstrap_rounds: int = 100,
@@ -154,10 +155,19 @@ def compute_leaderboard(
         raise ValueError("style control supports ties='half' or 'drop' only")
     if style_control and frequency_weights:
         raise ValueError("style control needs one row per battle, not frequency weights")
-    battles = _to_battles(data, outcome_map, style_control, style_length)
-    full = aggregate(battles, reweight=reweight, frequency_weights=frequency_weights)
+    if isinstance(data, BattleChunks):
+        if reweight or frequency_weights or (style_control and ci == "bootstrap"):
+            raise ValueError("battles in chunks support neither reweight, frequency "
+                             "weights nor bootstrap intervals with style control")
+        battles: Battles | BattleChunks = data
+        full = data.aggregate()
+        n_battles = full.n_battles
+    else:
+        battles = _to_battles(data, outcome_map, style_control, style_length)
+        full = aggregate(battles, reweight=reweight, frequency_weights=frequency_weights)
+        n_battles = battles.n_battles
     return _leaderboard(
-        full, battles.models, battles.n_battles, battles if style_control else None,
+        full, battles.models, n_battles, battles if style_control else None,
         ci=ci, bootstrap_rounds=bootstrap_rounds, ties=ties, anchor=anchor, l2=l2,
         level=level, seed=seed, reweight=reweight, style_reg=style_reg,
         style_hessian_prior=style_hessian_prior, scale=scale, base=base, init=init,
@@ -207,7 +217,8 @@ def leaderboard_from_pairs(
 
 
 def _leaderboard(
-    full: PairCounts, models: tuple[str, ...], n_battles: int, battles: Battles | None, *,
+    full: PairCounts, models: tuple[str, ...], n_battles: int,
+    battles: Battles | BattleChunks | None, *,
     ci: CiMethod, bootstrap_rounds: int, ties: TiesOption, anchor: tuple[str, float] | None,
     l2: float, level: float, seed: int, reweight: bool, style_reg: float,
     style_hessian_prior: bool, scale: float, base: float, init: float,

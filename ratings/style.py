@@ -8,14 +8,15 @@ in Chatbot Arena", LMSYS blog, Aug 2024; lmarena/arena-rank
 ``ContextualBradleyTerry``).  The penalised objective follows arena-rank:
 ``-mean_k w_k ll_k + reg/2 ||beta||^2`` (+ optional ``l2/2 ||theta||^2`` on
 the sum scale), solved by Newton with a sparse design: gradients by
-``np.bincount`` over model indices and the Hessian assembled blockwise, so
-memory stays O(N k + m^2) for N battles.
+``np.bincount`` over model indices and the Hessian assembled blockwise.
+Battles are taken a block at a time (:data:`BlockSource`), so a fit over
+battles read from elsewhere needs the memory of one block, not O(N k).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -141,33 +142,39 @@ def standardize(features: FloatArray) -> FloatArray:
     return np.asarray((features - mean) / np.where(std == 0.0, 1.0, std))
 
 
+BLOCK_ROWS = 1 << 20
+"""Battles per block of a contextual fit: per-battle temporaries are this long."""
+
+Block = tuple[IndexArray, IndexArray, FloatArray, FloatArray, FloatArray]
+"""Some battles of a contextual fit: ``(a, b, y, w, x)`` as in :func:`fit_contextual`."""
+BlockSource = Callable[[], Iterable[Block]]
+"""Called once per pass over the battles; yields their blocks, the same each time."""
+
+
 class _Design:
-    """Sparse contextual design ``[e_a - e_b, x]`` with blockwise products.
+    """Sparse contextual design ``[e_a - e_b, x]`` of one block, with blockwise products.
 
     Battles are addressed by their ordered pair ``key = a * m + b``, so model
     terms cost one gather from an ``m x m`` table and one ``np.bincount``.
-    Features are held transposed (``k x n``, rows contiguous) and every
-    per-battle temporary lives in preallocated buffers: at millions of battles
-    fresh temporaries cost more in page faults than in arithmetic.
+    Features are held transposed (``k x n``, rows contiguous), centred by
+    ``mean`` and divided by ``scale`` (zero and one for columns left as they are).
     """
 
-    def __init__(
-        self, a: IndexArray, b: IndexArray, x: FloatArray, m: int, *,
-        standardize: NDArray[np.bool_] | bool = False,
-    ) -> None:
+    def __init__(self, a: IndexArray, b: IndexArray, x: FloatArray, m: int,
+                 mean: FloatArray | None = None, scale: FloatArray | None = None) -> None:
         self.a, self.b, self.m = a.astype(np.int64), b.astype(np.int64), m
         self.xt = np.array(x.T, dtype=np.float64, order="C")
-        scaled = np.broadcast_to(np.asarray(standardize, dtype=bool), (x.shape[1],))
-        for row, scale in zip(self.xt, scaled, strict=True):
-            if scale:
-                mean, std = row.mean(), row.std()
-                row -= mean
-                if std > 0:
-                    row /= std
-        self.k = x.shape[1]
+        k = x.shape[1]
+        mean = np.zeros(k) if mean is None else mean
+        scale = np.ones(k) if scale is None else scale
+        for row, centre, unit in zip(self.xt, mean, scale, strict=True):
+            if centre:
+                row -= centre
+            if unit != 1.0:
+                row /= unit
+        self.k = k
         self.key = self.a * m + self.b
-        n = a.shape[0]
-        self._tmp = np.empty(n)
+        self._tmp = np.empty(a.shape[0])
 
     def eta(self, theta: FloatArray, beta: FloatArray, out: FloatArray) -> FloatArray:
         diff = (theta[:, None] - theta[None, :]).ravel()
@@ -209,13 +216,128 @@ def _variance(prob: FloatArray, w: FloatArray, out: FloatArray) -> FloatArray:
     return out
 
 
-def fit_contextual(
-    a: IndexArray,
-    b: IndexArray,
-    y: FloatArray,
-    w: FloatArray,
-    x: FloatArray,
+class _Rows:
+    """The battles of one contextual fit as blocks of designs.
+
+    From arrays (``cached``), each block's design is built once and its win
+    probabilities kept between the objective and its derivatives, as one
+    design over every battle would. From a :data:`BlockSource`, the blocks are
+    read again at every pass and nothing per battle outlives its block, so the
+    memory of a fit is that of one block, whatever the number of battles.
+    """
+
+    def __init__(self, source: BlockSource, m: int, k: int, scaled: NDArray[np.bool_],
+                 moments: tuple[FloatArray, FloatArray] | None, cached: bool) -> None:
+        self.source, self.m, self.k = source, m, k
+        n, total, mean, m2 = 0, 0.0, np.zeros(k), np.zeros(k)
+        longest = 0
+        for _a, _b, y, w, x in source():  # counts and column moments (Chan et al. merge)
+            nb = y.shape[0]
+            longest = max(longest, nb)
+            total += float(np.sum(w))
+            if moments is None and nb:
+                bmean = x.mean(axis=0)
+                bm2 = ((x - bmean) ** 2).sum(axis=0)
+                delta = bmean - mean
+                mean = mean + delta * nb / (n + nb)
+                m2 = m2 + bm2 + delta**2 * n * nb / (n + nb)
+            n += nb
+        if moments is not None:
+            mean, std = moments
+        else:
+            std = np.sqrt(m2 / max(n, 1))
+        self.n, self.weight = n, total
+        self.mean = np.where(scaled, mean, 0.0)
+        self.scale = np.where(scaled & (std > 0), std, 1.0)
+        self.buffers = np.empty((5, longest))
+        self._cache: list[tuple[_Design, FloatArray, FloatArray]] | None = None
+        self._prob: list[FloatArray] | None = None
+        if cached:
+            self._cache = list(self._blocks())
+            self._prob = [np.empty(y.shape[0]) for _, y, _ in self._cache]
+
+    def _blocks(self) -> Iterator[tuple[_Design, FloatArray, FloatArray]]:
+        if self._cache is not None:
+            yield from self._cache
+            return
+        for a, b, y, w, x in self.source():
+            yield _Design(a, b, x, self.m, self.mean, self.scale), y, w
+
+    def _probabilities(self, d: _Design, p: FloatArray, y: FloatArray, w: FloatArray,
+                       prob: FloatArray | None = None) -> tuple[float, FloatArray]:
+        """``sum w (y eta - softplus(eta))`` of one block, and its win probabilities
+        (written into *prob*, else a buffer valid until the next block)."""
+        nb = y.shape[0]
+        eta, e, tmp = (buf[:nb] for buf in self.buffers[:3])
+        prob = self.buffers[3][:nb] if prob is None else prob
+        d.eta(p[: self.m], p[self.m :], eta)
+        np.abs(eta, out=e)
+        np.negative(e, out=e)
+        np.exp(e, out=e)  # e = exp(-|eta|)
+        np.log1p(e, out=tmp)
+        np.maximum(eta, 0.0, out=prob)
+        np.add(prob, tmp, out=prob)  # softplus(eta)
+        np.multiply(y, eta, out=tmp)
+        f = float(w @ tmp) - float(w @ prob)
+        np.add(e, 1.0, out=tmp)
+        np.copyto(prob, e)
+        prob[eta >= 0.0] = 1.0
+        np.divide(prob, tmp, out=prob)  # sigmoid(eta)
+        return f, prob
+
+    def loglik(self, p: FloatArray) -> float:
+        total = 0.0
+        for k, (d, y, w) in enumerate(self._blocks()):
+            kept = None if self._prob is None else self._prob[k]
+            total += self._probabilities(d, p, y, w, kept)[0]
+        return total
+
+    def derivatives(self, p: FloatArray, *, sandwich: bool = False
+                    ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+        """``X^T w (y - p)`` and ``X^T diag(w p (1 - p)) X`` at *p* (cached: at the point
+        of the last :meth:`loglik`), and with *sandwich* the meat ``X^T diag((w (y -
+        p))^2) X``."""
+        size = self.m + self.k
+        grad, hess = np.zeros(size), np.zeros((size, size))
+        meat = np.zeros((size, size)) if sandwich else None
+        for k, (d, y, w) in enumerate(self._blocks()):
+            if self._prob is not None:
+                prob = self._prob[k]
+            else:
+                prob = self._probabilities(d, p, y, w)[1]
+            work = self.buffers[4][: y.shape[0]]
+            np.subtract(y, prob, out=work)
+            np.multiply(work, w, out=work)
+            grad += d.t_vec(work)
+            if meat is not None:
+                work *= work
+                meat += d.t_mat(work)
+            hess += d.t_mat(_variance(prob, w, work))
+        return grad, hess, meat
+
+
+def fit_contextual(a: IndexArray, b: IndexArray, y: FloatArray, w: FloatArray, x: FloatArray,
+                   n_models: int, **options: Any
+                   ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+    """:func:`fit_contextual_blocks` of battles held as arrays: ``a``, ``b`` (model
+    indices), ``y`` (1 if A won, 0 if B won, 0.5 for a tie), ``w`` (weights) of shape
+    (n,) and the features ``x`` of shape (n, k)."""
+    n = y.shape[0]
+
+    def blocks() -> Iterator[Block]:
+        for lo in range(0, n, BLOCK_ROWS):
+            sl = slice(lo, lo + BLOCK_ROWS)
+            yield a[sl], b[sl], y[sl], w[sl], x[sl]
+
+    if options.get("standardize") and n:
+        options["moments"] = (x.mean(axis=0), x.std(axis=0))
+    return fit_contextual_blocks(blocks, n_models, x.shape[1], keep_blocks=True, **options)
+
+
+def fit_contextual_blocks(
+    blocks: BlockSource,
     n_models: int,
+    n_features: int,
     *,
     reg: float = ARENA_RANK_STYLE_REG,
     l2: float = 0.0,
@@ -227,19 +349,18 @@ def fit_contextual(
     indicators: int = 0,
     indicator_reg: float = GROUP_REG,
     max_iter: int = MAX_NEWTON_ITER,
+    moments: tuple[FloatArray, FloatArray] | None = None,
+    keep_blocks: bool = False,
 ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
-    """Fit contextual Bradley-Terry and its sandwich covariance.
+    """Fit contextual Bradley-Terry and its sandwich covariance, over battles read a block
+    at a time from *blocks*: a pass per Newton step and line-search step.
 
     Parameters
     ----------
-    a, b : ndarray of int, shape (n,)
-        Model indices per battle.
-    y : ndarray, shape (n,)
-        1 if A won, 0 if B won, 0.5 for a tie.
-    w : ndarray, shape (n,)
-        Battle weights.
-    x : ndarray, shape (n, k)
-        Standardised style features.
+    blocks : callable
+        Yields blocks ``(a, b, y, w, x)``: model indices per battle; 1 if A won,
+        0 if B won, 0.5 for a tie; battle weights; features with *n_features*
+        columns (:data:`BlockSource`).
     reg : float
         L2 strength on ``beta`` on the mean-loss scale (arena-rank's ``reg``).
     l2 : float
@@ -267,6 +388,12 @@ def fit_contextual(
     theta0 : ndarray, shape (m,), optional
         Starting ratings, e.g. the plain Bradley-Terry fit (``beta`` starts
         at 0); saves Newton steps on large data.
+    moments : (ndarray, ndarray), optional
+        The feature columns' means and standard deviations, when known (else
+        computed in a first pass).
+    keep_blocks : bool
+        Build each block's design once and keep it (battles already in memory);
+        otherwise nothing per battle outlives its block.
 
     Returns
     -------
@@ -280,11 +407,12 @@ def fit_contextual(
     RatingsFitError
         If Newton does not converge.
     """
-    m, k, n = n_models, x.shape[1], y.shape[0]
+    m, k = n_models, n_features
     if not 0 <= indicators <= k:
         raise ValueError("indicators must be between 0 and the number of feature columns")
     scaled = np.arange(k) < k - indicators if standardize else np.zeros(k, dtype=bool)
-    design = _Design(a, b, x, m, standardize=scaled)
+    rows = _Rows(blocks, m, k, scaled, moments, keep_blocks)
+    n = rows.n
     prior = np.concatenate(
         [np.full(m, l2), np.full(k - indicators, reg * n), np.full(indicators, indicator_reg)])
     ridge = np.diag(prior)
@@ -296,35 +424,15 @@ def fit_contextual(
     if theta0 is not None:
         params[:m] = theta0
 
-    eta, e, tmp = np.empty(n), np.empty(n), np.empty(n)
-    prob, work = np.empty(n), np.empty(n)
+    def value(p: FloatArray, _rows: IntArray) -> FloatArray:
+        return np.array([rows.loglik(p[0]) - 0.5 * float(np.dot(prior * p[0], p[0]))])
 
-    def value(p: FloatArray, rows: IntArray) -> FloatArray:
-        """Penalised log-likelihood; leaves the win probabilities at ``p`` in ``prob``."""
-        design.eta(p[0, :m], p[0, m:], eta)
-        np.abs(eta, out=e)
-        np.negative(e, out=e)
-        np.exp(e, out=e)  # e = exp(-|eta|)
-        np.log1p(e, out=tmp)
-        np.maximum(eta, 0.0, out=prob)
-        np.add(prob, tmp, out=prob)  # softplus(eta)
-        np.multiply(y, eta, out=tmp)
-        f = float(w @ tmp) - float(w @ prob) - 0.5 * float(np.dot(prior * p[0], p[0]))
-        np.add(e, 1.0, out=tmp)
-        np.copyto(prob, e)
-        prob[eta >= 0.0] = 1.0
-        np.divide(prob, tmp, out=prob)  # sigmoid(eta)
-        return np.array([f])
-
-    def derivatives(p: FloatArray, rows: IntArray) -> tuple[FloatArray, FloatArray]:
-        # ``prob`` holds the probabilities at ``p``: maximize() evaluated it last.
-        np.subtract(y, prob, out=work)
-        np.multiply(work, w, out=work)
-        grad = design.t_vec(work) - prior * p[0]
-        return grad[None], design.t_mat(_variance(prob, w, work))[None]
+    def derivatives(p: FloatArray, _rows: IntArray) -> tuple[FloatArray, FloatArray]:
+        grad, hess, _ = rows.derivatives(p[0])
+        return (grad - prior * p[0])[None], hess[None]
 
     x, converged = maximize(
-        value, derivatives, params[None], ridge=ridge, scale=float(w.sum()), max_iter=max_iter
+        value, derivatives, params[None], ridge=ridge, scale=rows.weight, max_iter=max_iter
     )
     if not converged[0]:
         raise RatingsFitError(f"contextual Bradley-Terry did not converge in {max_iter} steps")
@@ -332,7 +440,8 @@ def fit_contextual(
     theta, beta = params[:m], params[m:]
     if not covariance:
         return theta, beta, None
-    bread = design.t_mat(_variance(prob, w, work))
+    _grad, bread, meat = rows.derivatives(params, sandwich=True)
+    assert meat is not None
     bread[m:, m:] += HESSIAN_REG * n * np.eye(k)
     if l2 > 0.0:
         # With no projector, the rating prior is what makes the bread invertible
@@ -340,10 +449,7 @@ def fit_contextual(
         bread[:m, :m] += l2 * np.eye(m)
     if hessian_prior:
         bread[m:, m:] += np.diag(prior[m:])
-    np.subtract(y, prob, out=work)
-    work *= w
-    work *= work
-    meat = design.t_mat(work) - np.outer(prior * params, prior * params) / n
+    meat -= np.outer(prior * params, prior * params) / n
     kproj = None
     if l2 == 0.0 and projector is not None:
         kproj = np.zeros((m + k, m + k))
@@ -355,7 +461,11 @@ __all__ = [
     "ARENA_RANK_STYLE_REG",
     "STYLE_FEATURES",
     "assistant_text",
+    "BLOCK_ROWS",
+    "Block",
+    "BlockSource",
     "fit_contextual",
+    "fit_contextual_blocks",
     "group_indicators",
     "record_style_features",
     "standardize",

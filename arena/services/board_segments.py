@@ -28,10 +28,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from arena.models import BoardSegment
+from ratings.style import STYLE_FEATURES, style_features
 
 log = logging.getLogger("arena.leaderboard")
 SEGMENT_VOTES = 100_000
 SETTLE_SECONDS = 600.0  # above the longest transaction expected (a 1 M import: ~90 s)
+STYLE_K = len(STYLE_FEATURES)
+STYLE_DTYPE = np.float32
+"""A vote's style features, the differences the fit uses (16 bytes a vote, where both
+answers' raw counts took 32). float32 keeps the board equal to a fit on exact features
+(float16 moved small boards' ratings by up to 0.06 points)."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,7 @@ class SegmentData:
     low_id: int
     high_id: int
     cols: dict[str, np.ndarray]
-    style_a: np.ndarray
-    style_b: np.ndarray
+    style: np.ndarray  # (votes, STYLE_K) STYLE_DTYPE
     books: dict[str, list[str]]  # models, categories, sources, prompts
 
     @property
@@ -53,17 +58,20 @@ class SegmentData:
 def encode(segment: SegmentData) -> bytes:
     buffer = io.BytesIO()
     books = np.frombuffer(json.dumps(segment.books).encode(), dtype=np.uint8)
-    np.savez(buffer, **segment.cols, style_a=segment.style_a, style_b=segment.style_b,
-             books=books, bounds=np.array([segment.low_id, segment.high_id], dtype=np.int64))
+    np.savez(buffer, **segment.cols, style=segment.style, books=books,
+             bounds=np.array([segment.low_id, segment.high_id], dtype=np.int64))
     return buffer.getvalue()
 
 
 def decode(blob: bytes, names: tuple[str, ...]) -> SegmentData:
     with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
         low, high = (int(v) for v in arrays["bounds"])
-        return SegmentData(
-            low, high, {name: arrays[name] for name in names}, arrays["style_a"],
-            arrays["style_b"], json.loads(arrays["books"].tobytes()))
+        if "style" in arrays:
+            style = arrays["style"]
+        else:  # written before 2026-12-01: both answers' raw counts
+            style = style_features(arrays["style_a"], arrays["style_b"]).astype(STYLE_DTYPE)
+        return SegmentData(low, high, {name: arrays[name] for name in names}, style,
+                           json.loads(arrays["books"].tobytes()))
 
 
 def chain(session: Session) -> list[tuple[int, int, int]]:
@@ -116,8 +124,7 @@ def chain_end(session: Session) -> int:
     return found[-1][2] if found else 0
 
 
-__all__ = ["SEGMENT_VOTES", "SETTLE_SECONDS", "SegmentData", "chain", "chain_end",
-           "chain_votes", "decode",
-           "encode", "read_chain", "store_segment"]
+__all__ = ["SEGMENT_VOTES", "SETTLE_SECONDS", "STYLE_DTYPE", "STYLE_K", "SegmentData", "chain",
+           "chain_end", "chain_votes", "decode", "encode", "read_chain", "store_segment"]
 
 

@@ -21,6 +21,8 @@ import numpy as np
 from arena.services.leaderboard_store import Snapshot
 from ratings import PairCounts
 
+CHUNK_ROWS = 1 << 20
+
 
 @dataclass
 class PairTally:
@@ -52,17 +54,16 @@ def tally(snap: Snapshot, mask_of: Callable[[slice], np.ndarray], previous: Pair
         k = previous.table.shape[0]
         grown[:k, :k] = previous.table
         previous.table = grown
-    lo, hi = previous.n, snap.n
-    if hi > lo:
-        rows = slice(lo, hi)
-        keep = np.flatnonzero(mask_of(rows))
-        c = snap.cols
+    c = snap.cols
+    size = previous.table.shape[0]
+    for lo in range(previous.n, snap.n, CHUNK_ROWS):  # a rebuild's temporaries stay small
+        hi = min(lo + CHUNK_ROWS, snap.n)
+        keep = np.flatnonzero(mask_of(slice(lo, hi)))
         if over:
             prompts = c["prompt"][lo:hi][keep]
             aside = np.isin(prompts, np.fromiter(over, np.int64, len(over)))
             previous.over_rows = np.concatenate([previous.over_rows, lo + keep[aside]])
             keep = keep[~aside]
-        size = previous.table.shape[0]
         cells = _cells(c["a"][lo:hi][keep], c["b"][lo:hi][keep], c["outcome"][lo:hi][keep],
                        size)
         previous.table += np.bincount(cells, minlength=size * size * 3).reshape(size, size, 3)

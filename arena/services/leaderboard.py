@@ -15,6 +15,7 @@ import logging
 import math
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -23,22 +24,23 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from arena.models import ArenaModel
+from arena.services.board_segments import SETTLE_SECONDS
 from arena.services.board_tally import PairTally, pair_counts, tally
 from arena.services.counting import CountRules
 from arena.services.leaderboard_store import LANGUAGES, Snapshot, VoteStore
 from ratings import (
     SKLEARN_C1_L2,
+    BattleChunks,
     Battles,
     Leaderboard,
     ModelRating,
     PairCounts,
     RatingsError,
     RatingsWarning,
-    aggregate,
     compute_leaderboard,
     leaderboard_from_pairs,
 )
-from ratings.style import STYLE_FEATURES, group_indicators, style_features
+from ratings.style import STYLE_FEATURES
 
 log = logging.getLogger("arena.leaderboard")
 FIT_OPTIONS: dict[str, Any] = {"ci": "sandwich", "ties": "half", "l2": SKLEARN_C1_L2}
@@ -149,74 +151,149 @@ def dedup_limit(snap: Snapshot, threshold: int = 0) -> float | None:
                                   float(np.percentile(counts[counts > 0], DEDUP_PERCENTILE))))
 
 
-def dedup_weights(snap: Snapshot, mask: np.ndarray, threshold: int = 0) -> np.ndarray | None:
+def dedup_weights(snap: Snapshot, mask: np.ndarray, threshold: int = 0,
+                  rows: slice = slice(None)) -> np.ndarray | None:
     """Weights that count a live prompt repeated more than *threshold* times as if it
     had been asked *threshold* times: each of its ``count`` votes weighs
     ``threshold / count`` (counts over every stored vote). *threshold* 0: the 99.9th
     percentile of prompt counts, at least 50 (FastChat's deduplication marks prompts
     above the 99.9th percentile and keeps a sample of them; weighting keeps every vote
-    and is deterministic). ``None`` when no prompt is over (unweighted)."""
+    and is deterministic). ``None`` when no prompt is over (unweighted). *mask* selects
+    among the stored votes *rows*."""
     limit = dedup_limit(snap, threshold)
     if limit is None:
         return None
     counts = snap.prompt_counts()
-    codes = snap.cols["prompt"][mask]
+    codes = snap.cols["prompt"][rows][mask]
     per_vote = np.where(codes >= 0, counts[np.maximum(codes, 0)], 0)
     if not (per_vote > limit).any():
         return None
     return np.where(per_vote > limit, limit / np.maximum(per_vote, 1), 1.0)
 
 
+CHUNK_VOTES = 1 << 18
+"""Stored votes per chunk of a contextual board's fit (arena.services.leaderboard.
+view_chunks): its per-battle temporaries are this long, whatever the store holds."""
+
+
+@dataclass(frozen=True)
+class _ViewColumns:
+    """What every chunk of a view shares: its models and its group levels."""
+
+    models: tuple[str, ...]
+    remap: np.ndarray  # store model code -> index in models
+    groups: tuple[tuple[str, np.ndarray], ...]  # (control, level codes kept)
+    names: tuple[str, ...]
+    indicators: int
+
+
+def _group_codes(snap: Snapshot, control: str, rows: slice) -> tuple[np.ndarray, list[str]]:
+    c = snap.cols
+    if control == "category":
+        return c["category"][rows].astype(np.int64) + 1, ["-", *snap.categories]
+    if control == "language":
+        return c["language"][rows].astype(np.int64), [*LANGUAGES, "-"]
+    return c["multi"][rows].astype(np.int64), ["single", "multi"]
+
+
+def _chunks(n: int) -> list[slice]:
+    return [slice(lo, lo + CHUNK_VOTES) for lo in range(0, n, CHUNK_VOTES)]
+
+
+def _view_columns(snap: Snapshot, view: View, mask: np.ndarray) -> _ViewColumns | None:
+    """The view's models and, per control, the levels it keeps: every level present for
+    the first control; later ones drop their most common level, named in each column,
+    as every control's columns sum to one per battle and would otherwise be collinear."""
+    m = len(snap.models)
+    seen = np.zeros(m, dtype=np.int64)
+    level_counts = {control: np.zeros(0, np.int64) for control in view.controls}
+    labels: dict[str, list[str]] = {}
+    for sl in _chunks(snap.n):
+        keep = mask[sl]
+        seen += np.bincount(snap.cols["a"][sl][keep], minlength=m)
+        seen += np.bincount(snap.cols["b"][sl][keep], minlength=m)
+        for control in view.controls:
+            codes, labels[control] = _group_codes(snap, control, sl)
+            counts = np.bincount(codes[keep], minlength=len(labels[control]))
+            total = level_counts[control]
+            level_counts[control] = counts + np.pad(total, (0, counts.size - total.size))
+    if not seen.any():
+        return None
+    present = seen > 0
+    remap = np.cumsum(present, dtype=np.int32) - 1
+    models = tuple(name for name, p in zip(snap.models, present, strict=True) if p)
+    names: tuple[str, ...] = STYLE_FEATURES if view.style_control else ()
+    groups = []
+    for k, control in enumerate(view.controls):
+        counts = level_counts[control]
+        levels = np.flatnonzero(counts)
+        level_names = [f"{control}={labels[control][int(v)]}" for v in levels]
+        if k > 0 and levels.size >= 2:
+            ref = int(np.argmax(counts[levels]))
+            level_names = [f"{name} (vs {level_names[ref]})"
+                           for i, name in enumerate(level_names) if i != ref]
+            levels = np.delete(levels, ref)
+        elif k > 0:
+            levels, level_names = levels[:0], []
+        groups.append((control, levels))
+        names += tuple(level_names)
+    indicators = sum(levels.size for _, levels in groups)
+    return _ViewColumns(models, remap, tuple(groups), names, indicators)
+
+
+def _view_chunk(snap: Snapshot, view: View, mask: np.ndarray, cols: _ViewColumns,
+                rows: slice, dedup_threshold: int) -> Battles | None:
+    """The view's votes among the stored *rows* as :class:`Battles`."""
+    keep = mask[rows]
+    a = snap.cols["a"][rows][keep]
+    if a.shape[0] == 0:
+        return None
+    columns: list[np.ndarray] = []
+    if view.style_control:
+        columns.append(snap.style[rows][keep].astype(np.float64))
+    for control, levels in cols.groups:
+        codes = _group_codes(snap, control, rows)[0][keep]
+        columns.append((codes[:, None] == levels[None, :]).astype(np.float64))
+    weights = (dedup_weights(snap, keep, dedup_threshold, rows) if view.dedup_prompts
+               else None)
+    return Battles(
+        cols.models, cols.remap[a], cols.remap[snap.cols["b"][rows][keep]],
+        snap.cols["outcome"][rows][keep], weights,
+        np.hstack(columns) if columns else None, cols.names,
+        indicator_features=cols.indicators,
+    )  # fmt: skip
+
+
 def view_battles(snap: Snapshot, view: View, mask: np.ndarray | None = None,
                  dedup_threshold: int = 0) -> Battles | None:
     """The view's votes as ratings :class:`Battles` over the models that played in it."""
     mask = view_mask(snap, view) if mask is None else mask
-    a, b = snap.cols["a"][mask], snap.cols["b"][mask]
-    if a.shape[0] == 0:
+    cols = _view_columns(snap, view, mask)
+    if cols is None:
         return None
-    m = len(snap.models)
-    present = (np.bincount(a, minlength=m) + np.bincount(b, minlength=m)) > 0
-    remap = np.cumsum(present, dtype=np.int32) - 1
-    models = tuple(m for m, p in zip(snap.models, present, strict=True) if p)
-    columns: list[np.ndarray] = []
-    names: tuple[str, ...] = ()
-    if view.style_control:
-        columns.append(style_features(snap.style_a[mask], snap.style_b[mask]))
-        names = STYLE_FEATURES
-    groups = [group_columns(snap, mask, control, first=k == 0)
-              for k, control in enumerate(view.controls)]
-    for x, group_names in groups:
-        columns.append(x)
-        names += group_names
-    weights = dedup_weights(snap, mask, dedup_threshold) if view.dedup_prompts else None
-    return Battles(
-        models, remap[a], remap[b], snap.cols["outcome"][mask], weights,
-        np.hstack(columns) if columns else None, names,
-        indicator_features=sum(x.shape[1] for x, _ in groups),
-    )  # fmt: skip
+    return _view_chunk(snap, view, mask, cols, slice(0, snap.n), dedup_threshold)
 
 
-def group_columns(snap: Snapshot, mask: np.ndarray, control: str,
-                  first: bool = True) -> tuple[np.ndarray, tuple[str, ...]]:
-    """One-hot columns of a battle attribute over the view's votes (every level for the
-    first control; later ones drop their most common level, named in each column, as
-    every control's columns sum to one per battle and would otherwise be collinear)."""
-    c = snap.cols
-    if control == "category":
-        codes, labels = c["category"][mask].astype(np.int64) + 1, ["-", *snap.categories]
-    elif control == "language":
-        codes, labels = c["language"][mask].astype(np.int64), [*LANGUAGES, "-"]
-    else:
-        codes, labels = c["multi"][mask].astype(np.int64), ["single", "multi"]
-    x, names = group_indicators(codes, labels, control)
-    if first or x.shape[1] < 2:
-        return (x, names) if first else (x[:, :0], ())
-    ref = int(np.argmax(x.sum(axis=0)))
-    keep = [k for k in range(x.shape[1]) if k != ref]
-    return x[:, keep], tuple(f"{names[k]} (vs {names[ref]})" for k in keep)
+def view_chunks(snap: Snapshot, view: View, mask: np.ndarray | None = None,
+                dedup_threshold: int = 0) -> BattleChunks | None:
+    """:func:`view_battles` read :data:`CHUNK_VOTES` stored votes at a time: a contextual
+    fit over ten million votes then needs the memory of one chunk, not a copy of every
+    counted vote's columns."""
+    mask = view_mask(snap, view) if mask is None else mask
+    cols = _view_columns(snap, view, mask)
+    if cols is None:
+        return None
+
+    def chunks() -> Iterator[Battles]:
+        for rows in _chunks(snap.n):
+            chunk = _view_chunk(snap, view, mask, cols, rows, dedup_threshold)
+            if chunk is not None:
+                yield chunk
+
+    return BattleChunks(cols.models, chunks, cols.names, cols.indicators)
 
 
-def fit_view(battles: Battles, view: View, **options: Any) -> Leaderboard:
+def fit_view(battles: Battles | BattleChunks, view: View, **options: Any) -> Leaderboard:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RatingsWarning)
         base = STYLE_FIT_OPTIONS if view.contextual else FIT_OPTIONS
@@ -262,8 +339,10 @@ class LeaderboardCache:
     """Per-process boards, one per view, refitted only when votes arrive."""
 
     def __init__(self, engine: Engine, *, min_votes: int = 0, reload_seconds: float = 3600.0,
-                 dedup_threshold: int = 0, write_engine: Engine | None = None):
-        self.store = VoteStore(engine, reload_seconds=reload_seconds, write_engine=write_engine)
+                 dedup_threshold: int = 0, write_engine: Engine | None = None,
+                 settle_seconds: float = SETTLE_SECONDS):
+        self.store = VoteStore(engine, reload_seconds=reload_seconds, write_engine=write_engine,
+                               settle_seconds=settle_seconds)
         self.engine = engine
         self.min_votes = min_votes
         self.dedup_threshold = dedup_threshold
@@ -336,10 +415,11 @@ class LeaderboardCache:
         votes = 0
         try:
             if view.contextual:  # per-battle covariates: a fit over the view's rows
-                battles = view_battles(snap, view, dedup_threshold=self.dedup_threshold)
+                battles = view_chunks(snap, view, dedup_threshold=self.dedup_threshold)
                 if battles is None:
                     return empty
-                pairs, models, votes = aggregate(battles), battles.models, battles.n_battles
+                pairs, models = battles.aggregate(), battles.models
+                votes = pairs.n_battles
                 fit = fit_view(battles, view)
             else:  # the view's pair counts, kept as votes arrive (arena.services.board_tally)
                 counted = self._tallied(snap, view)
@@ -396,7 +476,7 @@ __all__ = [
     "LeaderboardCache",
     "View",
     "fit_view",
-    "group_columns",
     "view_battles",
+    "view_chunks",
     "view_mask",
 ]

@@ -31,6 +31,8 @@ from arena.services.battle_style import battle_style
 from arena.services.board_segments import (
     SEGMENT_VOTES,
     SETTLE_SECONDS,
+    STYLE_DTYPE,
+    STYLE_K,
     SegmentData,
     chain,
     chain_end,
@@ -40,6 +42,7 @@ from arena.services.board_segments import (
 )
 from arena.services.counting import REASONS, reason_expressions
 from ratings.data import DEFAULT_OUTCOME_MAP
+from ratings.style import style_features
 
 log = logging.getLogger("arena.leaderboard")
 LANGUAGES: tuple[str, ...] = ("en", "zh", "other")
@@ -78,8 +81,7 @@ class Snapshot:
     categories: tuple[str, ...]
     cols: dict[str, np.ndarray]
     sources: tuple[str, ...]
-    style_a: np.ndarray
-    style_b: np.ndarray
+    style: np.ndarray  # (n, 4) float16 style differences (ratings.style_features)
     last_vote_at: float | None
     prompt_table: np.ndarray | None = None  # votes per prompt code, kept by the store
 
@@ -126,8 +128,7 @@ class VoteStore:
         self._n = 0
         self._cap = 0
         self._cols: dict[str, np.ndarray] = {name: np.empty(0, dt) for name, dt in _COLUMNS}
-        self._style_a = np.empty((0, 4), np.float32)
-        self._style_b = np.empty((0, 4), np.float32)
+        self._style = np.empty((0, STYLE_K), STYLE_DTYPE)
         self._models: list[str] = []
         self._model_index: dict[str, int] = {}
         self._categories: list[str] = []
@@ -172,8 +173,10 @@ class VoteStore:
         self._flag_seen = int(session.execute(select(func.max(FlagChange.id))).scalar() or 0)
         found = chain(session)
         stored = chain_votes(session, found)
-        if stored:  # one allocation, with room for the votes after the segments
-            self._grow(stored + stored // 10 + 2 * self.segment_votes)
+        end = found[-1][2] if found else 0
+        tail = session.execute(select(func.count()).select_from(Vote).where(Vote.id > end)
+                               ).scalar_one()
+        self._grow(stored + tail + self.segment_votes)  # one allocation, with room to grow
         for segment in read_chain(session, found, _NAMES):
             self._extend(segment)
             self._segment_end = segment.high_id
@@ -371,7 +374,7 @@ class VoteStore:
             local = np.where(codes >= 0, np.searchsorted(used, codes), -1)
             cols[column] = local.astype(codes.dtype)
             books[book] = [names[k] for k in used]
-        return SegmentData(low, high, cols, self._style_a[rows], self._style_b[rows], books)
+        return SegmentData(low, high, cols, self._style[rows], books)
 
     def _extend(self, segment: SegmentData) -> None:
         """Append a segment's columns, its codes mapped onto this store's (vectorised)."""
@@ -403,8 +406,7 @@ class VoteStore:
         sl = slice(self._n, self._n + k)
         for name in _NAMES:
             self._cols[name][sl] = cols[name]
-        self._style_a[sl] = segment.style_a
-        self._style_b[sl] = segment.style_b
+        self._style[sl] = segment.style
         self._count_prompts(cols["prompt"])
         self._n += k
         self._held(cols["ids"])
@@ -472,25 +474,26 @@ class VoteStore:
         sl = slice(self._n, self._n + k)
         for name, values in new.items():
             self._cols[name][sl] = values
-        self._style_a[sl] = [s["a"] for s in style]
-        self._style_b[sl] = [s["b"] for s in style]
+        self._style[sl] = style_features([s["a"] for s in style], [s["b"] for s in style])
         self._count_prompts(self._cols["prompt"][sl])
         self._n += k
         self._held(self._cols["ids"][sl])
         self._snapshot = None
 
     def _grow(self, need: int) -> None:
+        """Room for *need* votes: an eighth more than now (at least 2^20), one column at a
+        time, so that at ten million votes growing holds one column twice, not all."""
         if need <= self._cap:
             return
-        cap = max(need, self._cap + self._cap // 2, 1024)  # 1.5x: memory at 10 M votes
+        cap = max(need, self._cap + max(self._cap // 8, 1 << 20))
+        self._snapshot = None  # its views would keep every old column alive
         for name, dtype in _COLUMNS:
             col = np.empty(cap, dtype)
             col[: self._n] = self._cols[name][: self._n]
             self._cols[name] = col
-        for attr in ("_style_a", "_style_b"):
-            arr = np.empty((cap, 4), np.float32)
-            arr[: self._n] = getattr(self, attr)[: self._n]
-            setattr(self, attr, arr)
+        style = np.empty((cap, STYLE_K), STYLE_DTYPE)
+        style[: self._n] = self._style[: self._n]
+        self._style = style
         self._cap = cap
 
     def _make_snapshot(self) -> Snapshot:
@@ -502,8 +505,7 @@ class VoteStore:
             categories=tuple(self._categories),
             cols=cols,
             sources=tuple(self._sources),
-            style_a=self._style_a[:n],
-            style_b=self._style_b[:n],
+            style=self._style[:n],
             last_vote_at=float(cols["ts"].max()) if n else None,
             prompt_table=self._prompt_counts[: len(self._prompts)].copy(),
         )

@@ -35,7 +35,7 @@ def canonical(snap: Snapshot) -> dict[int, tuple]:
             bool(c["anony"][k]), int(c["language"][k]), name(snap.categories, c["category"][k]),
             bool(c["multi"][k]), bool(c["bothbad"][k]), name(snap.sources, c["source"][k]),
             *(bool(c[reason][k]) for reason in REASONS),
-            tuple(snap.style_a[k].tolist()), tuple(snap.style_b[k].tolist()),
+            tuple(snap.style[k].tolist()),
         )
         for k in range(snap.n)
     }  # fmt: skip

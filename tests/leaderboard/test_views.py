@@ -19,6 +19,9 @@ from tests.utils.waiting import wait_until
 
 KEYS = ("model", "rating", "lower", "upper", "rank", "rank_ub", "votes", "win_rate")
 TOLERANCE = 1e-6
+STYLE_TOLERANCE = 1e-4
+"""The store keeps style features as float32 (arena.services.board_segments.STYLE_DTYPE):
+style-controlled bounds then differ from a fit on float64 features by a few 1e-6 points."""
 
 
 def reference(specs: list[Spec], *, style_control: bool = False) -> Leaderboard:
@@ -27,13 +30,14 @@ def reference(specs: list[Spec], *, style_control: bool = False) -> Leaderboard:
                                **options)
 
 
-def assert_same(rows: list[dict[str, object]], ref: Leaderboard) -> None:
+def assert_same(rows: list[dict[str, object]], ref: Leaderboard,
+                tolerance: float = TOLERANCE) -> None:
     want = {r.model: r.as_dict() for r in ref.rows}
     got = {r["model"]: r for r in rows}
     assert got.keys() == want.keys()
     for model, expected in want.items():
         for key in KEYS:
-            assert got[model][key] == pytest.approx(expected[key], abs=TOLERANCE), (model, key)
+            assert got[model][key] == pytest.approx(expected[key], abs=tolerance), (model, key)
 
 
 def board_rows(board: Board) -> list[dict[str, object]]:
@@ -81,7 +85,7 @@ def test_each_view_equals_ratings_on_its_votes(arena: Arena, specs: list[Spec], 
     chosen = [s for s in specs if keep(s)]  # type: ignore[operator]
     assert board.total_votes == len(chosen)
     ref = reference(chosen, style_control=style)
-    assert_same(board_rows(board), ref)
+    assert_same(board_rows(board), ref, STYLE_TOLERANCE if style else TOLERANCE)
     if style:
         assert board.fit is not None
         for name, coef in ref.style_coefficients.items():
