@@ -63,14 +63,18 @@ def encode(segment: SegmentData) -> bytes:
     return buffer.getvalue()
 
 
-def decode(blob: bytes, names: tuple[str, ...]) -> SegmentData:
+_NOT_COLUMNS = ("style", "style_a", "style_b", "books", "bounds")
+
+
+def decode(blob: bytes) -> SegmentData:
     with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
         low, high = (int(v) for v in arrays["bounds"])
         if "style" in arrays:
             style = arrays["style"]
         else:  # written before 2026-12-01: both answers' raw counts
             style = style_features(arrays["style_a"], arrays["style_b"]).astype(STYLE_DTYPE)
-        return SegmentData(low, high, {name: arrays[name] for name in names}, style,
+        columns = {name: arrays[name] for name in arrays.files if name not in _NOT_COLUMNS}
+        return SegmentData(low, high, columns, style,
                            json.loads(arrays["books"].tobytes()))
 
 
@@ -97,12 +101,11 @@ def chain_votes(session: Session, found: list[tuple[int, int, int]]) -> int:
         BoardSegment.id.in_(ids))).scalar() or 0)  # type: ignore[union-attr]
 
 
-def read_chain(session: Session, found: list[tuple[int, int, int]],
-               names: tuple[str, ...]) -> Iterator[SegmentData]:
+def read_chain(session: Session, found: list[tuple[int, int, int]]) -> Iterator[SegmentData]:
     for seg_id, _, _ in found:
         blob = session.execute(select(BoardSegment.data).where(BoardSegment.id == seg_id)
                                ).scalar_one()  # type: ignore[call-overload]
-        yield decode(bytes(blob), names)
+        yield decode(bytes(blob))
 
 
 def store_segment(engine: Engine, segment: SegmentData) -> bool:

@@ -118,7 +118,7 @@ class Board:
 
 def view_mask(snap: Snapshot, view: View, rows: slice | None = None) -> np.ndarray:
     """Which stored votes ``view`` counts (of *rows*, default all)."""
-    c = snap.cols if rows is None else {name: col[rows] for name, col in snap.cols.items()}
+    c = snap.cols if rows is None else snap.cols.rows(rows)
     if view.judge is not None:  # the judge's verdicts, as counted votes of their own
         source = f"judge:{view.judge}"
         code = snap.sources.index(source) if source in snap.sources else -2

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,11 +55,13 @@ BATCH = 20_000
 MUTABLE = ("flagged", "suspicious")
 """The reasons that can change after a vote (the owner's and the audit's flags)."""
 _OUTCOME = {label: int(code) for label, code in DEFAULT_OUTCOME_MAP.items() if code is not None}
+FLAGS: tuple[str, ...] = ("anony", "multi", "bothbad", *REASONS)
+"""The yes/no columns, stored as the bits of one uint16 column ("bits")."""
+_BIT = {name: np.uint16(1 << k) for k, name in enumerate(FLAGS)}
 _COLUMNS = (
     ("ids", np.int64), ("a", np.int32), ("b", np.int32), ("outcome", np.int8),
-    ("anony", np.bool_), ("language", np.int8), ("category", np.int16), ("multi", np.bool_),
-    ("bothbad", np.bool_), ("ts", np.float64), ("prompt", np.int32), ("source", np.int16),
-    *((reason, np.bool_) for reason in REASONS),
+    ("language", np.int8), ("category", np.int16), ("ts", np.float64), ("prompt", np.int32),
+    ("source", np.int16), ("bits", np.uint16),
 )  # fmt: skip
 _REASONS = reason_expressions()
 _QUERY = select(  # type: ignore[call-overload]
@@ -72,6 +75,38 @@ _QUERY = select(  # type: ignore[call-overload]
 _NAMES = tuple(name for name, _ in _COLUMNS)
 
 
+class Columns(Mapping[str, np.ndarray]):
+    """The store's columns by name; each of :data:`FLAGS` reads as a boolean array,
+    unpacked from the "bits" column on access (2 bytes a vote for ten flags, not 10)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        bit = _BIT.get(name)
+        if bit is None:
+            return self.arrays[name]
+        return (self.arrays["bits"] & bit) != 0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for name in self.arrays if name != "bits"] + list(FLAGS))
+
+    def __len__(self) -> int:
+        return len(self.arrays) - 1 + len(FLAGS)
+
+    def rows(self, rows: slice) -> Columns:
+        """The columns of the stored votes *rows* (views, no copy)."""
+        return Columns({name: column[rows] for name, column in self.arrays.items()})
+
+
+def pack_flags(flags: Mapping[str, Any], size: int) -> np.ndarray:
+    """The "bits" column of boolean columns named as :data:`FLAGS` (a missing one: no)."""
+    bits = np.zeros(size, np.uint16)
+    for name, values in flags.items():
+        bits[np.asarray(values, dtype=bool)] |= _BIT[name]
+    return bits
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Read-only views of the first ``n`` stored votes (``version`` changes when they do)."""
@@ -79,7 +114,7 @@ class Snapshot:
     version: tuple[int, int]
     models: tuple[str, ...]
     categories: tuple[str, ...]
-    cols: dict[str, np.ndarray]
+    cols: Columns
     sources: tuple[str, ...]
     style: np.ndarray  # (n, 4) float16 style differences (ratings.style_features)
     last_vote_at: float | None
@@ -177,7 +212,7 @@ class VoteStore:
         tail = session.execute(select(func.count()).select_from(Vote).where(Vote.id > end)
                                ).scalar_one()
         self._grow(stored + tail + self.segment_votes)  # one allocation, with room to grow
-        for segment in read_chain(session, found, _NAMES):
+        for segment in read_chain(session, found):
             self._extend(segment)
             self._segment_end = segment.high_id
         session.rollback()
@@ -285,19 +320,19 @@ class VoteStore:
         self._set_flags(everything, marked["flagged"], marked["suspicious"])
 
     def _set_flags(self, rows: np.ndarray, flagged: np.ndarray, suspicious: np.ndarray) -> None:
-        """Set both mutable reasons at *rows*; copies the columns first (snapshots share
-        them) and changes the version only when a value changed."""
-        changed = False
-        for name, values in (("flagged", flagged), ("suspicious", suspicious)):
-            if np.array_equal(self._cols[name][rows], values):
-                continue
-            column = self._cols[name].copy()
-            column[rows] = values
-            self._cols[name] = column
-            changed = True
-        if changed:
-            self._generation += 1
-            self._snapshot = None
+        """Set both mutable reasons at *rows*; copies the column first (snapshots share
+        it) and changes the version only when a value changed."""
+        old = self._cols["bits"][rows]
+        mutable = _BIT["flagged"] | _BIT["suspicious"]
+        new = (old & ~mutable) | pack_flags({"flagged": flagged, "suspicious": suspicious},
+                                            old.shape[0])
+        if np.array_equal(old, new):
+            return
+        column = self._cols["bits"].copy()
+        column[rows] = new
+        self._cols["bits"] = column
+        self._generation += 1
+        self._snapshot = None
 
     def _rows_of(self, vote_ids: np.ndarray) -> np.ndarray:
         """The store rows of the held votes among *vote_ids*."""
@@ -396,6 +431,8 @@ class VoteStore:
 
         models = table(self._model_index, self._models, "models")
         cols = dict(segment.cols)
+        if "bits" not in cols:  # written before 2026-12-01: one boolean column per flag
+            cols["bits"] = pack_flags({name: cols.pop(name) for name in FLAGS if name in cols}, k)
         cols["a"], cols["b"] = models[cols["a"]], models[cols["b"]]
         cols["category"] = mapped(cols["category"], table(
             self._category_index, self._categories, "categories"))
@@ -455,21 +492,24 @@ class VoteStore:
         si[None] = -1
         li = {x: _language_code(x) for x in set(lang)}
         style = [s if s is not None else styles[b] for s, b in zip(style, bid, strict=True)]
+        flags = {
+            "anony": [bool(x) for x in anony],
+            "multi": [int(s.get("turns") or 1) > 1 for s in style],
+            "bothbad": [w == "tie (bothbad)" for w in win],
+            **{reason: [bool(x) for x in values]
+               for reason, values in zip(REASONS, reasons, strict=True)},
+        }
         new = {
             "ids": ids,
             "a": [mi[x] for x in ma],
             "b": [mi[x] for x in mb],
             "outcome": [_OUTCOME[w] for w in win],
-            "anony": [bool(x) for x in anony],
             "language": [li[x] for x in lang],
             "category": [ci[x] for x in cat],
-            "multi": [int(s.get("turns") or 1) > 1 for s in style],
-            "bothbad": [w == "tie (bothbad)" for w in win],
             "ts": [x or 0.0 for x in created],
             "prompt": [pi[x] for x in prompt],
             "source": [si[x] for x in source],
-            **{reason: [bool(x) for x in values]
-               for reason, values in zip(REASONS, reasons, strict=True)},
+            "bits": pack_flags(flags, k),
         }
         sl = slice(self._n, self._n + k)
         for name, values in new.items():
@@ -498,7 +538,7 @@ class VoteStore:
 
     def _make_snapshot(self) -> Snapshot:
         n = self._n
-        cols = {name: self._cols[name][:n] for name, _ in _COLUMNS}
+        cols = Columns({name: self._cols[name][:n] for name, _ in _COLUMNS})
         return Snapshot(
             version=(self._generation, n),
             models=tuple(self._models),
@@ -522,4 +562,4 @@ def _styles_from_text(session: Session, battle_ids: list[str]) -> dict[str, dict
     return out
 
 
-__all__ = ["LANGUAGES", "Snapshot", "VoteStore"]
+__all__ = ["FLAGS", "LANGUAGES", "Columns", "Snapshot", "VoteStore", "pack_flags"]

@@ -3,6 +3,8 @@ flag changes applied within a poll, and always equal to a full recount."""
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 
 import numpy as np
@@ -14,7 +16,7 @@ from arena.services.board_segments import chain
 from arena.services.counting import REASONS, note_flags_changed
 from arena.services.flags import flag_voter, set_battle_flag, unflag_voter
 from arena.services.leaderboard import LeaderboardCache, View
-from arena.services.leaderboard_store import Snapshot, VoteStore
+from arena.services.leaderboard_store import FLAGS, Snapshot, VoteStore
 from tests.leaderboard.factories import Spec, add_votes, random_specs, reorder_last_two
 from tests.utils.waiting import wait_until
 
@@ -193,3 +195,33 @@ def _nth_vote_id(arena: Arena, n: int) -> int:
 def _segments(arena: Arena) -> list[BoardSegment]:
     with arena.session() as session:
         return list(session.exec(select(BoardSegment)).all())
+
+
+def test_segments_stored_in_the_old_layout_still_load(arena: Arena) -> None:
+    """Segments written before 2026-12-01 hold a boolean column per flag and both answers'
+    raw style counts; a process of this version reads them into the same store."""
+    add_votes(arena, random_specs(60, seed=9))
+    writer = VoteStore(arena.engine)
+    writer.sync()
+    high = _nth_vote_id(arena, 40)
+    segment = writer.segment(0, high)
+    with arena.session() as session:  # the raw counts behind the store's differences
+        counts = {vote_id: style for vote_id, style in session.exec(
+            select(Vote.id, Battle.style).join(Battle, Battle.id == Vote.battle_id))}
+    ids = segment.cols["ids"].tolist()
+    old = {name: column for name, column in segment.cols.items() if name != "bits"}
+    old |= {name: (segment.cols["bits"] & (1 << k)) != 0 for k, name in enumerate(FLAGS)}
+    old["style_a"] = np.array([counts[i]["a"] for i in ids], dtype=np.float32)
+    old["style_b"] = np.array([counts[i]["b"] for i in ids], dtype=np.float32)
+    buffer = io.BytesIO()
+    books = np.frombuffer(json.dumps(segment.books).encode(), dtype=np.uint8)
+    np.savez(buffer, **old, books=books, bounds=np.array([0, high], dtype=np.int64))
+    with arena.session() as session:
+        session.add(BoardSegment(low_id=0, high_id=high, votes=segment.votes,
+                                 data=buffer.getvalue()))
+        session.commit()
+
+    later = VoteStore(arena.engine)
+    snap = later.sync()
+    assert later._segment_end == high
+    assert canonical(snap) == recount(arena)
