@@ -206,8 +206,8 @@ def test_segments_stored_in_the_old_layout_still_load(arena: Arena) -> None:
     high = _nth_vote_id(arena, 40)
     segment = writer.segment(0, high)
     with arena.session() as session:  # the raw counts behind the store's differences
-        counts = {vote_id: style for vote_id, style in session.exec(
-            select(Vote.id, Battle.style).join(Battle, Battle.id == Vote.battle_id))}
+        counts = dict(session.exec(
+            select(Vote.id, Battle.style).join(Battle, Battle.id == Vote.battle_id)).all())
     ids = segment.cols["ids"].tolist()
     old = {name: column for name, column in segment.cols.items() if name != "bits"}
     old |= {name: (segment.cols["bits"] & (1 << k)) != 0 for k, name in enumerate(FLAGS)}
