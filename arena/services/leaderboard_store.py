@@ -180,7 +180,8 @@ class VoteStore:
         self._flag_seen = 0  # the highest flag_change id applied
         self._flag_applied: set[int] = set()
         self._marks: deque[tuple[float, int]] = deque()  # (when, highest vote id held)
-        self._sorted: tuple[np.ndarray, np.ndarray] | None = None  # (order, ids[order])
+        self._ids_sorted = True  # rows in id order (votes committed in order)
+        self._order: np.ndarray | None = None  # else: rows by id (int32), for lookups
         self._recent: set[int] = set()  # every held id above max id - 2 * ID_MARGIN
 
     def sync(self) -> Snapshot:
@@ -316,10 +317,10 @@ class VoteStore:
             ids = {i for q in queries for i in session.execute(q).scalars()}
             marked[name] = np.zeros(self._n, dtype=bool)
             marked[name][self._rows_of(np.fromiter(ids, np.int64, len(ids)))] = True
-        everything = np.arange(self._n)
-        self._set_flags(everything, marked["flagged"], marked["suspicious"])
+        self._set_flags(slice(0, self._n), marked["flagged"], marked["suspicious"])
 
-    def _set_flags(self, rows: np.ndarray, flagged: np.ndarray, suspicious: np.ndarray) -> None:
+    def _set_flags(self, rows: np.ndarray | slice, flagged: np.ndarray,
+                   suspicious: np.ndarray) -> None:
         """Set both mutable reasons at *rows*; copies the column first (snapshots share
         it) and changes the version only when a value changed."""
         old = self._cols["bits"][rows]
@@ -335,16 +336,20 @@ class VoteStore:
         self._snapshot = None
 
     def _rows_of(self, vote_ids: np.ndarray) -> np.ndarray:
-        """The store rows of the held votes among *vote_ids*."""
+        """The store rows of the held votes among *vote_ids*: a binary search over the ids
+        when they are in order, else through an index of the rows by id (int32, kept
+        until votes arrive: 4 bytes a vote, only once a vote came out of order)."""
         if vote_ids.size == 0 or self._n == 0:
             return np.empty(0, dtype=np.int64)
-        if self._sorted is None or self._sorted[0].shape[0] != self._n:
-            ids = self._cols["ids"][: self._n]
-            order = np.argsort(ids, kind="stable")  # ids arrive nearly sorted: fast
-            self._sorted = (order, ids[order])
-        order, sorted_ids = self._sorted
-        pos = np.minimum(np.searchsorted(sorted_ids, vote_ids), self._n - 1)
-        return order[pos[sorted_ids[pos] == vote_ids]]
+        ids = self._cols["ids"][: self._n]
+        order = None
+        if not self._ids_sorted:
+            if self._order is None or self._order.shape[0] != self._n:
+                self._order = np.argsort(ids, kind="stable").astype(np.int32)
+            order = self._order
+        pos = np.minimum(np.searchsorted(ids, vote_ids, sorter=order), self._n - 1)
+        rows = pos if order is None else order[pos].astype(np.int64)
+        return rows[ids[rows] == vote_ids]
 
     # Segments --------------------------------------------------------------------
 
@@ -452,6 +457,8 @@ class VoteStore:
     def _held(self, ids: np.ndarray) -> None:
         """Raise the highest id and keep the ids near it for the next poll's re-read,
         without a pass over every held id."""
+        if self._ids_sorted and (int(ids[0]) <= self._max_id or bool(np.any(ids[1:] <= ids[:-1]))):
+            self._ids_sorted = False
         self._max_id = max(self._max_id, int(ids.max()))
         floor = self._max_id - 2 * ID_MARGIN
         self._recent.update(ids[ids > floor].tolist())
