@@ -59,7 +59,7 @@ FLAGS: tuple[str, ...] = ("anony", "multi", "bothbad", *REASONS)
 """The yes/no columns, stored as the bits of one uint16 column ("bits")."""
 _BIT = {name: np.uint16(1 << k) for k, name in enumerate(FLAGS)}
 _COLUMNS = (
-    ("ids", np.int64), ("a", np.int32), ("b", np.int32), ("outcome", np.int8),
+    ("ids", np.int32), ("a", np.int16), ("b", np.int16), ("outcome", np.int8),
     ("language", np.int8), ("category", np.int16), ("ts", np.float64), ("prompt", np.int32),
     ("source", np.int16), ("bits", np.uint16),
 )  # fmt: skip
@@ -73,6 +73,9 @@ _QUERY = select(  # type: ignore[call-overload]
     *(_REASONS[reason].label(reason) for reason in REASONS),  # arena.services.counting
 ).join(Battle, Battle.id == Vote.battle_id)  # fmt: skip
 _NAMES = tuple(name for name, _ in _COLUMNS)
+_CODE_LIMIT = int(np.iinfo(np.int16).max)  # models, categories and sources are int16 codes
+_PROMPT_LIMIT = int(np.iinfo(np.int32).max)
+# Vote ids are int32, as the vote table's INTEGER key is on PostgreSQL.
 
 
 class Columns(Mapping[str, np.ndarray]):
@@ -295,8 +298,8 @@ class VoteStore:
             rows = session.execute(query).all()
             if rows:
                 vote_ids, flagged, suspicious = zip(*rows, strict=True)
-                at = self._rows_of(np.asarray(vote_ids, dtype=np.int64))
-                found = np.isin(np.asarray(vote_ids, dtype=np.int64), self._cols["ids"][at])
+                at = self._rows_of(np.asarray(vote_ids, dtype=np.int32))
+                found = np.isin(np.asarray(vote_ids, dtype=np.int32), self._cols["ids"][at])
                 self._set_flags(at, np.asarray(flagged, dtype=bool)[found],
                                 np.asarray(suspicious, dtype=bool)[found])
         self._flag_applied.update(new)
@@ -316,7 +319,7 @@ class VoteStore:
         for name, queries in (("flagged", (flagged,)), ("suspicious", (suspicious, voter))):
             ids = {i for q in queries for i in session.execute(q).scalars()}
             marked[name] = np.zeros(self._n, dtype=bool)
-            marked[name][self._rows_of(np.fromiter(ids, np.int64, len(ids)))] = True
+            marked[name][self._rows_of(np.fromiter(ids, np.int32, len(ids)))] = True
         self._set_flags(slice(0, self._n), marked["flagged"], marked["suspicious"])
 
     def _set_flags(self, rows: np.ndarray | slice, flagged: np.ndarray,
@@ -365,10 +368,16 @@ class VoteStore:
         if when > now - self.settle_seconds or settled - self._segment_end < self.segment_votes:
             return
         ids = self._cols["ids"][: self._n]
-        eligible = ids[(ids > self._segment_end) & (ids <= settled)]
-        if eligible.size < self.segment_votes:
-            return
-        high = int(np.partition(eligible, self.segment_votes - 1)[self.segment_votes - 1])
+        if self._ids_sorted:  # no copy of the ids
+            first = int(np.searchsorted(ids, self._segment_end, side="right"))
+            if int(np.searchsorted(ids, settled, side="right")) - first < self.segment_votes:
+                return
+            high = int(ids[first + self.segment_votes - 1])
+        else:
+            eligible = ids[(ids > self._segment_end) & (ids <= settled)]
+            if eligible.size < self.segment_votes:
+                return
+            high = int(np.partition(eligible, self.segment_votes - 1)[self.segment_votes - 1])
         self._writing = True
         segment = self.segment(self._segment_end, high)  # under the lock: a consistent copy
         threading.Thread(target=self._write_segment, args=(segment,),
@@ -403,7 +412,7 @@ class VoteStore:
         cols = {name: self._cols[name][rows] for name in _NAMES}
         books: dict[str, list[str]] = {}
         used = np.unique(np.concatenate([cols["a"], cols["b"]]))
-        cols["a"], cols["b"] = (np.searchsorted(used, cols[s]).astype(np.int32)
+        cols["a"], cols["b"] = (np.searchsorted(used, cols[s]).astype(np.int16)
                                 for s in ("a", "b"))
         books["models"] = [self._models[k] for k in used]
         for column, book, names in (("category", "categories", self._categories),
@@ -424,8 +433,9 @@ class VoteStore:
         self._grow(self._n + k)
         books = segment.books
 
-        def table(index: dict[str, int], names: list[str], book: str) -> np.ndarray:
-            return np.array([self._code(index, names, x) for x in books[book]] or [0],
+        def table(index: dict[str, int], names: list[str], book: str,
+                  limit: int = _CODE_LIMIT) -> np.ndarray:
+            return np.array([self._code(index, names, x, limit) for x in books[book]] or [0],
                             dtype=np.int64)
 
         def mapped(codes: np.ndarray, lookup: np.ndarray) -> np.ndarray:
@@ -442,7 +452,7 @@ class VoteStore:
         cols["category"] = mapped(cols["category"], table(
             self._category_index, self._categories, "categories"))
         cols["prompt"] = mapped(cols["prompt"], table(self._prompt_index, self._prompts,
-                                                      "prompts"))
+                                                      "prompts", _PROMPT_LIMIT))
         cols["source"] = mapped(cols["source"], table(self._source_index, self._sources,
                                                       "sources"))
         sl = slice(self._n, self._n + k)
@@ -475,9 +485,13 @@ class VoteStore:
         if codes.size:
             np.add.at(self._prompt_counts, codes, 1)
 
-    def _code(self, index: dict[str, int], names: list[str], name: str) -> int:
+    def _code(self, index: dict[str, int], names: list[str], name: str,
+              limit: int = _CODE_LIMIT) -> int:
         code = index.get(name)
         if code is None:
+            if len(names) >= limit:
+                raise ValueError(f"the leaderboard holds at most {limit} distinct names of "
+                                 f"a kind (models, categories, sources); {name!r} is one more")
             code = index[name] = len(names)
             names.append(name)
         return code
@@ -493,7 +507,8 @@ class VoteStore:
         mi = {x: self._code(self._model_index, self._models, x) for x in {*ma, *mb}}
         ci = {x: self._code(self._category_index, self._categories, x) for x in set(cat) - {None}}
         ci[None] = -1
-        pi = {x: self._code(self._prompt_index, self._prompts, x) for x in set(prompt) - {None}}
+        pi = {x: self._code(self._prompt_index, self._prompts, x, _PROMPT_LIMIT)
+              for x in set(prompt) - {None}}
         pi[None] = -1
         si = {x: self._code(self._source_index, self._sources, x) for x in set(source) - {None}}
         si[None] = -1
