@@ -80,6 +80,23 @@ def pool_budget_problem(engine: Engine, *, processes: int, pool_size: int,
             "database_pool_size / database_max_overflow or raise max_connections")
 
 
+def stream_rows(engine: Engine, query: Any, batch: int) -> Iterator[list[Any]]:
+    """The rows of *query* as plain driver tuples, *batch* at a time, through a raw
+    cursor (server-side on PostgreSQL): no per-row ORM work, no result held whole."""
+    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    raw = engine.raw_connection()
+    try:
+        named = engine.dialect.name == "postgresql"
+        cursor = raw.cursor(name="stream_rows") if named else raw.cursor()  # type: ignore[call-arg]
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield rows
+        cursor.close()
+        raw.rollback()
+    finally:
+        raw.close()
+
+
 def read_only(engine: Engine) -> Engine:
     """The same engine for transactions that only read: on SQLite they begin
     deferred, so they never queue behind writers for the write lock."""

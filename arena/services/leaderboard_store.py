@@ -27,6 +27,7 @@ import numpy as np
 from sqlalchemy import Engine, Float, Text, cast, extract, func, or_, select
 from sqlmodel import Session
 
+from arena.db import stream_rows
 from arena.models import Battle, FlagChange, Vote, VoterFlag
 from arena.services.battle_style import battle_style
 from arena.services.board_segments import (
@@ -262,20 +263,9 @@ class VoteStore:
         query = _QUERY.where(Vote.id > low)
         if high is not None:
             query = query.where(Vote.id <= high)
-        sql = str(query.order_by(Vote.id).compile(dialect=self.engine.dialect,
-                                                  compile_kwargs={"literal_binds": True}))
-        raw = self.engine.raw_connection()
-        try:
-            named = self.engine.dialect.name == "postgresql"
-            cursor = raw.cursor(name="leaderboard_load") if named else raw.cursor()  # type: ignore[call-arg]
-            cursor.execute(sql)
-            with Session(self.engine) as session:  # style from text, for old battles
-                while rows := cursor.fetchmany(BATCH):
-                    self._append(session, rows)
-            cursor.close()
-            raw.rollback()
-        finally:
-            raw.close()
+        with Session(self.engine) as session:  # style from text, for old battles
+            for rows in stream_rows(self.engine, query.order_by(Vote.id), BATCH):
+                self._append(session, rows)
 
     # Flags changed after the vote ------------------------------------------------
 
