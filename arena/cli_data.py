@@ -134,6 +134,7 @@ def import_votes(
     from arena import services
     from arena.formats.jsonl import FormatError
     from arena.formats.votes import iter_votes
+    from arena.services.vote_import import UnstorableVote
     from arena.services.vote_import import import_votes as store_votes
 
     settings_or_exit(config)  # a bad config is reported before the file is read
@@ -145,6 +146,8 @@ def import_votes(
     try:
         with arena.session() as session, _no_cycle_collection():
             summary = store_votes(session, iter_votes(path, fmt.value), source=name, salt=salt)
+    except UnstorableVote as exc:
+        raise fail(f"{path}:{exc.line}: {exc.reason} (nothing imported)") from exc
     except (FormatError, services.ServiceError) as exc:
         raise fail(f"{exc} (nothing imported)") from exc
     finally:

@@ -8,7 +8,9 @@ duplicate: skipped and counted. A vote of a model against itself (FastChat data
 has a few) cannot be a battle here: skipped, counted and its line reported.
 Unknown models are created. The judge is stored as a pseudonym (an exported
 ``arena_user_<32 hex>`` is kept as is; anything else, e.g. FastChat's
-``arena_user_<ip>``, is keyed-hashed with this arena's salt).
+``arena_user_<ip>``, is keyed-hashed with this arena's salt). Text that UTF-8
+cannot hold (a lone surrogate such as ``"\\ud800"``, which JSON can escape)
+is refused with its line: UnstorableVote.
 """
 
 from __future__ import annotations
@@ -45,6 +47,15 @@ VOTE_FIELDS = ("battle_id", "winner", "ip_hash", "ui_language", "created_at", "t
                "suspicious", "seen_named")
 
 
+class UnstorableVote(InvalidInput):
+    """A record holds text the database cannot store; *line* is where it starts."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
 @dataclass
 class VoteImportSummary:
     source: str
@@ -63,7 +74,8 @@ def import_votes(
     Rows are written a batch at a time in the session's one transaction (COPY on
     PostgreSQL, executemany on SQLite). Errors raised while iterating *votes* (a
     malformed line) roll everything back and propagate unchanged. Raises Conflict
-    when another import of the same source stored some of these votes meanwhile.
+    when another import of the same source stored some of these votes meanwhile,
+    UnstorableVote for text UTF-8 cannot hold (both: nothing stored).
     """
     if not source or len(source) > 200:
         raise InvalidInput("source name must be 1-200 characters")
@@ -77,28 +89,34 @@ def import_votes(
         cast = _BulkInsert(session, Vote.__table__, VOTE_FIELDS)  # type: ignore[attr-defined]
         occurrences: dict[str, int] = {}
         ids = _battle_ids()
+        lines: list[int] = []  # of the rows gathered, for UnstorableVote
         with _index_cache(session):
             for line, record in votes:
                 if record.model_a == record.model_b:
                     summary.self_play_lines.append(line)
                     continue
-                source_id = record.record_id or _hashed_id(record, occurrences)
-                if source_id in seen:
-                    summary.duplicates += 1
-                    continue
+                try:  # hashes encode the judge (and the record, lacking an id)
+                    source_id = record.record_id or _hashed_id(record, occurrences)
+                    if source_id in seen:
+                        summary.duplicates += 1
+                        continue
+                    battle, vote = _rows(record, battle_id=next(ids), source=source,
+                                         source_id=source_id, salt=salt)
+                except UnicodeEncodeError as exc:
+                    raise UnstorableVote(line, _unencodable(exc)) from exc
                 seen.add(source_id)
-                battle, vote = _rows(record, battle_id=next(ids), source=source,
-                                     source_id=source_id, salt=salt)
                 battles.rows.append(battle)
                 cast.rows.append(vote)
+                lines.append(line)
                 if record.model_a not in summary.models or record.model_b not in summary.models:
                     sender.wait()  # the connection is free for the models' queries
                     get_or_create_models(session, sorted(
                         {record.model_a, record.model_b} - summary.models))
                     summary.models.update((record.model_a, record.model_b))
                 if len(battles.rows) >= batch_size:
-                    summary.imported += _flush(battles, cast, sender)
-            summary.imported += _flush(battles, cast, sender)
+                    summary.imported += _flush(battles, cast, sender, lines)
+                    lines = []
+            summary.imported += _flush(battles, cast, sender, lines)
             sender.wait()
         session.commit()
     except integrity_errors as exc:
@@ -168,17 +186,43 @@ def _rows(record: VoteRecord, *, battle_id: str, source: str, source_id: str,
     return battle, vote
 
 
-def _flush(battles: _BulkInsert, cast: _BulkInsert, sender: _Sender) -> int:
+def _flush(battles: _BulkInsert, cast: _BulkInsert, sender: _Sender,
+           lines: Sequence[int]) -> int:
+    """Send the rows gathered (from *lines*); returns how many."""
     count = len(battles.rows)
     if count:
         battle_rows, vote_rows = battles.take(), cast.take()
 
         def send() -> None:
-            battles.send(battle_rows)  # first: each vote names its battle
-            cast.send(vote_rows)
+            try:
+                battles.send(battle_rows)  # first: each vote names its battle
+                cast.send(vote_rows)
+            except UnicodeEncodeError as exc:  # the driver's: which row, which field?
+                raise _unstorable((battles, battle_rows), (cast, vote_rows), lines=lines,
+                                  error=exc) from exc
 
         sender.send(send)
     return count
+
+
+def _unstorable(*tables: tuple[_BulkInsert, list[tuple[Any, ...]]], lines: Sequence[int],
+                error: UnicodeEncodeError) -> UnstorableVote:
+    """The first row of *tables* (rows of *lines*) with a text UTF-8 cannot hold."""
+    for table, rows in tables:
+        for line, row in zip(lines, rows, strict=True):
+            for name, value in zip(table.names, row, strict=True):
+                if isinstance(value, str):
+                    try:
+                        value.encode()
+                    except UnicodeEncodeError as exc:
+                        return UnstorableVote(line, f"field {name!r}: {_unencodable(exc)}")
+    return UnstorableVote(lines[0], _unencodable(error))  # not found again: the batch's
+
+
+def _unencodable(error: UnicodeEncodeError) -> str:
+    character = error.object[error.start:error.end]
+    return (f"text with {character!r}, which UTF-8 cannot encode (a lone surrogate, "
+            f"e.g. a JSON escape of half a pair)")
 
 
 class _Sender:

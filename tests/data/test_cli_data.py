@@ -70,6 +70,14 @@ def test_malformed_file_through_the_command_imports_nothing(arena: Arena,
     assert result.returncode == 1
     assert f"{path}:2: unknown winner 'draw'" in result.stderr
     assert "nothing imported" in result.stderr
+    path.write_text(json.dumps(good) + "\n"
+                    + json.dumps({**good, "conversation_a": [{"role": "user",
+                                                              "content": "\ud800"}]}) + "\n")
+    surrogate = run_arena("import", "votes", str(path), cwd=tmp_path,
+                          env=arena_env(arena.settings.database_url))
+    assert surrogate.returncode == 1
+    assert f"{path}:2: field 'conversation_a'" in surrogate.stderr
+    assert "'\\ud800'" in surrogate.stderr and "nothing imported" in surrogate.stderr
     missing = run_arena("import", "votes", str(tmp_path / "nope.csv"), cwd=tmp_path,
                         env=arena_env(arena.settings.database_url))
     assert missing.returncode == 1 and "no such file" in missing.stderr

@@ -11,6 +11,7 @@ from sqlmodel import func, select
 from arena.context import Arena
 from arena.formats.jsonl import FormatError
 from arena.models import ArenaModel, Battle, Vote
+from arena.services.vote_import import UnstorableVote
 from tests.data.helpers import export_to, import_from, read_records
 
 
@@ -44,6 +45,31 @@ def test_bad_winner_in_a_json_array_names_its_line(arena: Arena, tmp_path: Path)
     records[7]["winner"] = "model_c"
     path.write_text(json.dumps(records, indent=2))  # record 8 starts on line 2 + 7 * 9
     with pytest.raises(FormatError, match=r"votes\.json:65: unknown winner 'model_c'"):
+        import_from(arena, path)
+    assert stored(arena) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(("fmt", "field", "value"), [
+    ("jsonl", "conversation_a", [{"role": "user", "content": "half a pair: \ud800!"}]),
+    ("json", "conversation_b", [{"role": "assistant", "content": "\udfff"}]),
+    ("jsonl", "judge", "arena_user_\ud83d"),
+    ("jsonl", "category", "coding \udc00"),
+])
+def test_lone_surrogate_names_its_line_and_imports_nothing(
+        arena: Arena, tmp_path: Path, fmt: str, field: str, value: object) -> None:
+    """JSON may escape half a surrogate pair; UTF-8 cannot store it. Record 8 is in the
+    second batch of five (written to the database when the error is found)."""
+    records = [vote(k, conversation_a=[{"role": "user", "content": "\U0001F600 ok"}])
+               for k in range(1, 13)]
+    records[7][field] = value
+    path = tmp_path / f"votes.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("\n".join(map(json.dumps, records)) + "\n")
+        line = 8
+    else:
+        path.write_text("[\n" + ",\n".join(map(json.dumps, records)) + "\n]\n")
+        line = 9
+    with pytest.raises(UnstorableVote, match=rf"^line {line}: .*'\\u[0-9a-f]{{4}}'.*UTF-8"):
         import_from(arena, path)
     assert stored(arena) == (0, 0, 0)
 
