@@ -13,6 +13,12 @@ memory stays bounded by one batch whatever the number of votes:
 
 JSON text is what ``json.dumps(record, ensure_ascii=False)`` writes (keys in
 EXPORT_FIELDS order, ``", "`` and ``": "`` separators), a batch at a time.
+
+A file can also be made of parts written elsewhere (export_parallel: other processes
+each write a range of votes): a writer opened with ``part=True`` writes a part (no
+header or footer; JSON: every record after a separator; Parquet: Arrow IPC record
+batches), and ``append_part`` adds one to the whole file's writer, which gives the
+same bytes as if it had written the part's batches itself.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 from typing import Any, BinaryIO
 
 from arena.formats.vote_columns import (
@@ -48,10 +55,12 @@ def export_fields(include_conversations: bool) -> tuple[str, ...]:
 
 
 class VoteWriter:
-    def __init__(self, handle: BinaryIO, *, include_conversations: bool = True) -> None:
+    def __init__(self, handle: BinaryIO, *, include_conversations: bool = True,
+                 part: bool = False) -> None:
         self.handle = handle
         self.fields = export_fields(include_conversations)
         self.count = 0
+        self.part = part
 
     def write_batch(self, batch: VoteColumns) -> None:
         if batch.count:
@@ -61,8 +70,17 @@ class VoteWriter:
     def _write(self, batch: VoteColumns) -> None:
         raise NotImplementedError
 
+    def append_part(self, part: BinaryIO, count: int) -> None:
+        """Add a part of *count* records (written by this writer's class with
+        ``part=True``) after what was written so far."""
+        shutil.copyfileobj(part, self.handle, _COPY_BUFFER)
+        self.count += count
+
     def close(self) -> None:
         """Finish the file (closing brackets, footers); does not close the handle."""
+
+
+_COPY_BUFFER = 1 << 20
 
 
 def json_lines(batch: VoteColumns, fields: tuple[str, ...]) -> list[bytes]:
@@ -89,16 +107,24 @@ class JsonlWriter(VoteWriter):
 
 
 class JsonArrayWriter(VoteWriter):
-    def __init__(self, handle: BinaryIO, *, include_conversations: bool = True) -> None:
-        super().__init__(handle, include_conversations=include_conversations)
-        self.handle.write(b"[")
+    def __init__(self, handle: BinaryIO, *, include_conversations: bool = True,
+                 part: bool = False) -> None:
+        super().__init__(handle, include_conversations=include_conversations, part=part)
+        if not part:
+            self.handle.write(b"[")
 
     def _write(self, batch: VoteColumns) -> None:
         body = b",\n".join(json_lines(batch, self.fields))
-        self.handle.write((b",\n" if self.count else b"\n") + body)
+        self.handle.write((b",\n" if self.count or self.part else b"\n") + body)
+
+    def append_part(self, part: BinaryIO, count: int) -> None:
+        if count and not self.count:  # the file's first record: no comma before it
+            part.read(1)
+        super().append_part(part, count)
 
     def close(self) -> None:
-        self.handle.write(b"\n]\n")
+        if not self.part:
+            self.handle.write(b"\n]\n")
 
 
 class CsvWriter(VoteWriter):
@@ -107,9 +133,11 @@ class CsvWriter(VoteWriter):
     are ``repr``. Made a column at a time with bytes operations (csv.writer goes
     character by character, too slow for conversations)."""
 
-    def __init__(self, handle: BinaryIO, *, include_conversations: bool = True) -> None:
-        super().__init__(handle, include_conversations=include_conversations)
-        self.handle.write((",".join(self.fields) + "\r\n").encode())
+    def __init__(self, handle: BinaryIO, *, include_conversations: bool = True,
+                 part: bool = False) -> None:
+        super().__init__(handle, include_conversations=include_conversations, part=part)
+        if not part:
+            self.handle.write((",".join(self.fields) + "\r\n").encode())
         self.template = b",".join(b"%b" for _ in self.fields) + b"\r\n"
 
     def _write(self, batch: VoteColumns) -> None:
@@ -147,16 +175,27 @@ def _csv_quoted(cells: list[bytes]) -> list[bytes]:
 class ParquetWriter(VoteWriter):
     """Each batch becomes Arrow data at once (compact); row groups of ~50,000 votes.
     Conversations are parsed by Arrow's JSON reader (C++, in threads) from the text the
-    database holds."""
+    database holds.
 
-    def __init__(self, handle: BinaryIO, *, include_conversations: bool = True) -> None:
+    A file made of parts (``batch_size`` given) takes its Arrow batches cut again
+    every *batch_size* rows, as one reader of all the votes would have made them:
+    Parquet's bytes depend on the batches (pages, row groups). A part is an Arrow IPC
+    stream of the batches as made."""
+
+    def __init__(self, handle: BinaryIO, *, include_conversations: bool = True,
+                 part: bool = False, batch_size: int | None = None) -> None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        super().__init__(handle, include_conversations=include_conversations)
+        super().__init__(handle, include_conversations=include_conversations, part=part)
         self.schema = parquet_schema(self.fields)
-        self.writer = pq.ParquetWriter(handle, self.schema, compression="zstd")
+        self.writer = (pa.ipc.new_stream(handle, self.schema) if part
+                       else pq.ParquetWriter(handle, self.schema, compression="zstd"))
         self.pending: list[Any] = []
         self.pending_rows = 0
+        self.batch_size = batch_size
+        self.uncut: list[Any] = []  # batches not yet cut at batch_size
+        self.uncut_rows = 0
 
     def _write(self, batch: VoteColumns) -> None:
         import pyarrow as pa
@@ -165,8 +204,43 @@ class ParquetWriter(VoteWriter):
         arrays = [conversations[f] if f in CONVERSATION_FIELDS
                   else pa.array(batch.columns[f], type=self.schema.field(f).type)
                   for f in self.fields]
-        self.pending.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
-        self.pending_rows += batch.count
+        self._add(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+
+    def append_part(self, part: BinaryIO, count: int) -> None:
+        import pyarrow as pa
+
+        with pa.ipc.open_stream(part) as reader:
+            for record_batch in reader:
+                self._add(record_batch)
+        self.count += count
+
+    def _add(self, record_batch: Any) -> None:
+        if self.part:
+            self.writer.write_batch(record_batch)
+        elif self.batch_size is None:
+            self._pend(record_batch)
+        else:
+            self.uncut.append(record_batch)
+            self.uncut_rows += record_batch.num_rows
+            if self.uncut_rows >= self.batch_size:
+                self._cut(final=False)
+
+    def _cut(self, *, final: bool) -> None:
+        """The batches of self.uncut, every batch_size rows (and the rest if *final*)."""
+        import pyarrow as pa
+
+        table = pa.Table.from_batches(self.uncut, schema=self.schema)
+        whole = self.uncut_rows - (0 if final else self.uncut_rows % self.batch_size)
+        for start in range(0, whole, self.batch_size):  # type: ignore[arg-type]
+            piece = table.slice(start, min(self.batch_size, whole - start)).combine_chunks()
+            self._pend(piece.to_batches()[0])
+        rest = table.slice(whole)
+        self.uncut = rest.combine_chunks().to_batches() if rest.num_rows else []
+        self.uncut_rows = rest.num_rows
+
+    def _pend(self, record_batch: Any) -> None:
+        self.pending.append(record_batch)
+        self.pending_rows += record_batch.num_rows
         if self.pending_rows >= PARQUET_ROW_GROUP:
             self._flush()
 
@@ -204,6 +278,8 @@ class ParquetWriter(VoteWriter):
             pa.default_memory_pool().release_unused()  # a row group's memory, back at once
 
     def close(self) -> None:
+        if self.uncut:
+            self._cut(final=True)
         self._flush()
         self.writer.close()
 
@@ -224,10 +300,16 @@ WRITERS: dict[str, type[VoteWriter]] = {"jsonl": JsonlWriter, "json": JsonArrayW
 assert set(WRITERS) == set(FORMATS)
 
 
-def open_writer(fmt: str, handle: BinaryIO, *, include_conversations: bool = True) -> VoteWriter:
+def open_writer(fmt: str, handle: BinaryIO, *, include_conversations: bool = True,
+                part: bool = False, batch_size: int | None = None) -> VoteWriter:
+    """A writer of *fmt*; *part*: of a part (see the module docstring); *batch_size*:
+    of a whole file made of parts read *batch_size* votes at a time."""
     if fmt not in WRITERS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    return WRITERS[fmt](handle, include_conversations=include_conversations)
+    if fmt == "parquet":
+        return ParquetWriter(handle, include_conversations=include_conversations, part=part,
+                             batch_size=None if part else batch_size)
+    return WRITERS[fmt](handle, include_conversations=include_conversations, part=part)
 
 
 class ChunkSink(io.RawIOBase):

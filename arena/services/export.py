@@ -16,7 +16,8 @@ Flagged and identity-leaking battles are left out unless asked for.
 
 Every door (``arena export votes``, ``GET /api/export``, the admin page) turns its
 inputs into one ``ExportRequest`` and calls ``stream_export`` (chunks of the file,
-for HTTP) or ``write_export`` (into an open file); both run ``export_chunks``.
+for HTTP) or ``write_export`` (into an open file); both run ``export_chunks``, but
+``write_export`` hands a large export to several processes (export_parallel).
 """
 
 from __future__ import annotations
@@ -186,14 +187,28 @@ def iter_vote_columns(
     (no worker: SQLite takes the GIL back after every row, so a thread only adds
     switches).
     """
+    yield from vote_columns_in(session.connection(), salt=salt, filters=filters,
+                               options=options, batch_size=batch_size)
+
+
+def vote_columns_in(
+    connection: Connection, *, salt: str, filters: ExportFilters, options: ExportOptions,
+    batch_size: int, ids: tuple[int, int] | None = None, keep_transaction: bool = False,
+) -> Iterator[VoteColumns]:
+    """iter_vote_columns on *connection*, for the votes whose id is in *ids* (first,
+    last) when given; *keep_transaction*: SQLite reads every batch in the connection's
+    transaction (one snapshot: arena.services.export_parallel) instead of its own."""
     columns = _selected(options, suspicious=filters.include_suspicious)
     statement = _where(select(*columns).join(Battle, Battle.id == Vote.battle_id), filters)
-    connection = session.connection()  # here: a worker thread uses this one connection
+    if ids is not None:
+        statement = statement.where(Vote.id.between(*ids))
     if connection.dialect.name == "postgresql":
         batches = _read_ahead(_postgres_batches(connection, statement.order_by(Vote.id),
                                                 batch_size))
     else:
-        batches = _sqlite_batches(connection, statement, batch_size)
+        batches = _sqlite_batches(connection, statement, batch_size,
+                                  after=0 if ids is None else ids[0] - 1,
+                                  end_transaction=not keep_transaction)
     for rows in batches:
         yield _columns(rows, salt, options)
 
@@ -222,20 +237,22 @@ def _postgres_batches(connection: Connection, statement: Any,
             yield rows
 
 
-def _sqlite_batches(connection: Connection, statement: Any,
-                    batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
-    after = bindparam("after_vote", 0, type_=Integer)
-    compiled = statement.where(Vote.id > after).order_by(Vote.id).limit(batch_size).compile(
+def _sqlite_batches(connection: Connection, statement: Any, batch_size: int, *,
+                    after: int = 0, end_transaction: bool = True,
+                    ) -> Iterator[list[tuple[Any, ...]]]:
+    keyset = bindparam("after_vote", 0, type_=Integer)
+    compiled = statement.where(Vote.id > keyset).order_by(Vote.id).limit(batch_size).compile(
         dialect=connection.dialect)
     driver = connection.connection.driver_connection
-    last_id = 0
+    last_id = after
     while True:
         cursor = driver.cursor()  # type: ignore[union-attr]
         try:
             rows = cursor.execute(*_driver_query(compiled, {"after_vote": last_id})).fetchall()
         finally:
             cursor.close()
-        driver.rollback()  # type: ignore[union-attr]  # end the read transaction (the WAL)
+        if end_transaction:
+            driver.rollback()  # type: ignore[union-attr]  # end the read transaction (the WAL)
         if not rows:
             return
         last_id = rows[-1][0]
@@ -403,9 +420,17 @@ def stream_export(arena: Arena, request: ExportRequest) -> Iterator[bytes]:
 
 
 def write_export(arena: Arena, handle: BinaryIO, request: ExportRequest, *,
-                 on_batch: Callable[[int], None] | None = None) -> int:
-    """Write *request*'s file to *handle*; returns how many votes."""
+                 on_batch: Callable[[int], None] | None = None,
+                 workers: int | None = None) -> int:
+    """Write *request*'s file to *handle*; returns how many votes. A large export is
+    written by *workers* processes (default: one per core; see export_parallel)."""
+    from arena.services.export_parallel import write_parallel
+
     salt = arena.salt  # before the session: it may be made (written) on first use
+    written = write_parallel(arena, handle, request, salt=salt, on_batch=on_batch,
+                             workers=workers)
+    if written is not None:
+        return written
     with arena.read_session() as session:
         return write_votes(session, handle, salt=salt, fmt=request.fmt,
                            filters=request.filters, options=request.options,
