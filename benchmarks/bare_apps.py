@@ -3,7 +3,8 @@
 - `fastapi_app`: FastAPI + SQLModel, `POST /insert` inserts one row (one session,
   one commit), as the arena's REST routes use them.
 - `gradio_app`: Gradio Blocks mounted on FastAPI, one button whose event inserts
-  one row (elem_id `bare-insert`), the queue settings of the arena's voter page.
+  one row (elem_id `bare-insert`), the queue of the arena's voter page
+  (arena.ui.event_queue.configure_queue).
 
 Both read the database from BARE_DATABASE_URL; served with
 `uvicorn benchmarks.bare_apps:fastapi_app --factory` (or gradio_app).
@@ -61,12 +62,13 @@ def gradio_app() -> FastAPI:
     import gradio as gr
 
     from arena.config import ServerSettings
+    from arena.ui.event_queue import configure_queue
 
     engine = _engine()
     with gr.Blocks(analytics_enabled=False) as blocks:
         out = gr.Markdown("")
         button = gr.Button("insert", elem_id="bare-insert")
         button.click(lambda: f"row {_insert(engine, 'ui')}", outputs=out)
-    # The same queue as the arena's voter page (server.ui_concurrency's default).
-    blocks.queue(default_concurrency_limit=ServerSettings().ui_concurrency)
+    # The same queue as the arena's voter page (with the server settings' defaults).
+    configure_queue(blocks, ServerSettings())
     return gr.mount_gradio_app(FastAPI(), blocks, path="", ssr_mode=False)

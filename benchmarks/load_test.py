@@ -17,7 +17,9 @@ Ceilings in the same run (benchmarks/bare_apps.py): a bare FastAPI + SQLModel ap
 inserting one row per request (one process on SQLite; two uvicorn workers on
 PostgreSQL), driven by the same number of clients without delay; a bare Gradio app
 whose event inserts one row, against the arena's UI events (one process, SQLite,
---ui-ceiling-voters sessions, no delay, the same queue settings in both).
+--ui-ceiling-voters sessions, no delay, the same queue settings in both), with each
+server process's CPU time per event beside the rates (Linux; the machine's other load
+moves it less than it moves events/s).
 
 Limits are OFF in the arena's config (limits.enabled = false, no too-fast rule):
 a benchmark votes faster and more often than people, and the per-IP limits would
@@ -28,6 +30,10 @@ Checks: every acknowledged (200) vote is stored, once; votes whose request died
 
     .venv/bin/python benchmarks/load_test.py [--voters 200] [--pairs 5] [--reading-pairs 3]
         [--read-delay 5] [--ui-voters 10] [--setups sqlite postgres postgres-kill]
+    .venv/bin/python benchmarks/load_test.py --only-ui [--ui-ceiling-voters 20] [--pairs 5]
+
+--only-ui runs the UI comparison alone: the arena (after the UI warm-up of a full run,
+not its REST phases) and the bare Gradio app, as in a full run.
 
 PostgreSQL: ARENA_TEST_POSTGRES_URL's server (default 127.0.0.1:5432, db test), a
 fresh database per set-up. nginx: Debian's (/usr/sbin/nginx).
@@ -93,6 +99,7 @@ class Timed:
 class UiResult:
     events: list[Timed] = field(default_factory=list)
     wall: float = 0.0
+    server_cpu: float | None = None  # CPU seconds the server process spent meanwhile
 
     def acknowledged_votes(self) -> int:
         return sum(1 for e in self.events if e.kind == "vote" and e.ok)
@@ -150,6 +157,28 @@ async def ui_voters(url: str, *, voters: int, pairs: int, read_delay: float,
     return result
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process *pid* so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ui_ceiling_run(url: str, pid: int, args: argparse.Namespace, **kwargs: Any) -> UiResult:
+    """The UI comparison's run of one app: its sessions without delay, and the CPU time
+    its server process spent meanwhile (a figure the machine's other load moves less
+    than events/s)."""
+    before = cpu_seconds(pid)
+    result = asyncio.run(ui_voters(url, voters=args.ui_ceiling_voters, pairs=args.pairs,
+                                   read_delay=0, deadline=args.deadline, **kwargs))
+    after = cpu_seconds(pid)
+    if before is not None and after is not None:
+        result.server_cpu = after - before
+    return result
+
+
 async def bare_requests(url: str, *, clients: int, per_client: int,
                         deadline: float) -> list[Timed]:
     done: list[Timed] = []
@@ -182,7 +211,9 @@ def arena_config(workdir: Path) -> Path:
 
 
 @contextmanager
-def bare_server(kind: str, database_url: str, *, workers: int = 1) -> Iterator[str]:
+def bare_server(kind: str, database_url: str, *,
+                workers: int = 1) -> Iterator[tuple[str, int]]:
+    """The bare app served by uvicorn: its URL and process id (one worker: the server)."""
     from benchmarks import bare_apps
 
     os.environ["BARE_DATABASE_URL"] = database_url
@@ -198,7 +229,7 @@ def bare_server(kind: str, database_url: str, *, workers: int = 1) -> Iterator[s
     try:
         wait_until(lambda: _answers(f"{url}{probe}", process), timeout=120,
                    what=f"the bare {kind} app")
-        yield url
+        yield url, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -345,11 +376,21 @@ def main() -> int:
     parser.add_argument("--ui-ceiling-voters", type=int, default=20)
     parser.add_argument("--deadline", type=float, default=240.0, help="seconds per phase")
     parser.add_argument("--setups", nargs="+", choices=SETUPS, default=list(SETUPS))
+    parser.add_argument("--only-ui", action="store_true",
+                        help="only the UI comparison (arena vs bare Gradio, SQLite, one "
+                             "process): no REST phases, no PostgreSQL")
     args = parser.parse_args()
-    print(f"load_test: {args.voters} voters ({args.ui_voters} through the UI); capacity: "
-          f"{args.pairs} pairs each without reading; then {args.reading_pairs} pairs each "
-          f"reading {args.read_delay:g} s; limits OFF "
-          f"(limits.enabled = false); {os.cpu_count()} cores, client on the same cores")
+    if args.only_ui:
+        args.setups = ["sqlite"]
+    if args.only_ui:
+        print(f"load_test --only-ui: {args.ui_ceiling_voters} Gradio sessions, {args.pairs} "
+              f"pairs each without reading, in the arena then in the bare Gradio app; "
+              f"limits OFF; {os.cpu_count()} cores, client on the same cores")
+    else:
+        print(f"load_test: {args.voters} voters ({args.ui_voters} through the UI); capacity: "
+              f"{args.pairs} pairs each without reading; then {args.reading_pairs} pairs "
+              f"each reading {args.read_delay:g} s; limits OFF "
+              f"(limits.enabled = false); {os.cpu_count()} cores, client on the same cores")
     figures: dict[str, dict[str, float]] = {}
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="arena-load-") as temporary:
@@ -359,23 +400,25 @@ def main() -> int:
             sqlite_url = f"sqlite:///{root / 'arena.db'}"
             with serving_process(root, arena_env(sqlite_url),
                                  extra_args=("--config", str(config))) as served:
-                figures["sqlite"], votes = measure("sqlite, 1 process", served.url,
-                                                   sqlite_url, args)
-                failures += check_votes("sqlite", votes)
-                arena_ui = asyncio.run(ui_voters(
-                    served.url, voters=args.ui_ceiling_voters, pairs=args.pairs,
-                    read_delay=0, deadline=args.deadline))
-            bare_url = f"sqlite:///{root / 'bare.db'}"
-            with bare_server("fastapi", bare_url) as url:
-                bare = asyncio.run(bare_requests(url, clients=args.voters,
-                                                 per_client=args.pairs * 2,
-                                                 deadline=args.deadline))
-            figures["bare-sqlite"] = report_bare("bare FastAPI+SQLModel, sqlite, 1 process",
-                                                 bare)
-            with bare_server("gradio", f"sqlite:///{root / 'bare-ui.db'}") as url:
-                bare_ui = asyncio.run(ui_voters(
-                    url, voters=args.ui_ceiling_voters, pairs=args.pairs, read_delay=0,
-                    deadline=args.deadline, start_elem="bare-insert", vote_elem=None))
+                if args.only_ui:  # the UI warm-up of measure(), without its REST phases
+                    asyncio.run(ui_voters(served.url, voters=2, pairs=2, read_delay=0,
+                                          deadline=args.deadline))
+                else:
+                    figures["sqlite"], votes = measure("sqlite, 1 process", served.url,
+                                                       sqlite_url, args)
+                    failures += check_votes("sqlite", votes)
+                arena_ui = ui_ceiling_run(served.url, served.process.pid, args)
+            if not args.only_ui:
+                bare_url = f"sqlite:///{root / 'bare.db'}"
+                with bare_server("fastapi", bare_url) as (url, _):
+                    bare = asyncio.run(bare_requests(url, clients=args.voters,
+                                                     per_client=args.pairs * 2,
+                                                     deadline=args.deadline))
+                figures["bare-sqlite"] = report_bare(
+                    "bare FastAPI+SQLModel, sqlite, 1 process", bare)
+            with bare_server("gradio", f"sqlite:///{root / 'bare-ui.db'}") as (url, pid):
+                bare_ui = ui_ceiling_run(url, pid, args, start_elem="bare-insert",
+                                         vote_elem=None)
             figures["ui"] = report_ui(arena_ui, bare_ui)
         for setup in [s for s in args.setups if s.startswith("postgres")]:
             with fresh_postgres_database() as database_url, Stack(
@@ -393,7 +436,7 @@ def main() -> int:
                 failures += check_votes(setup, votes)
             if "bare-postgres" not in figures:
                 with fresh_postgres_database() as bare_db, \
-                        bare_server("fastapi", bare_db, workers=2) as url:
+                        bare_server("fastapi", bare_db, workers=2) as (url, _):
                     bare = asyncio.run(bare_requests(url, clients=args.voters,
                                                      per_client=args.pairs * 2,
                                                      deadline=args.deadline))
@@ -424,9 +467,16 @@ def report_ui(arena: UiResult, bare: UiResult) -> dict[str, float]:
     arena_rate = sum(1 for e in arena.events if e.ok) / arena.wall
     bare_rate = sum(1 for e in bare.events if e.ok) / bare.wall
     print(f"\n== UI events, 1 process, sqlite, no read delay: arena {arena_rate:.1f} events/s "
-          f"({latency_line('', [e.latency for e in arena.events if e.ok])}); bare Gradio "
+          f"({latency_line('', [e.latency for e in arena.events if e.ok])}; errors "
+          f"{sum(1 for e in arena.events if not e.ok)} of {len(arena.events)}); bare Gradio "
           f"insert {bare_rate:.1f} events/s "
-          f"({latency_line('', [e.latency for e in bare.events if e.ok])})")
+          f"({latency_line('', [e.latency for e in bare.events if e.ok])}; errors "
+          f"{sum(1 for e in bare.events if not e.ok)} of {len(bare.events)})")
+    if arena.server_cpu is not None and bare.server_cpu is not None:
+        per_event = [ui.server_cpu / max(1, sum(1 for e in ui.events if e.ok)) * 1000
+                     for ui in (arena, bare)]  # type: ignore[operator]
+        print(f"   server CPU per event: arena {per_event[0]:.1f} ms, bare Gradio "
+              f"{per_event[1]:.1f} ms (bare over arena: {per_event[1] / per_event[0]:.0%})")
     return {"arena_events_per_s": arena_rate, "bare_events_per_s": bare_rate}
 
 

@@ -158,6 +158,8 @@ def test_serve_checks_models_logs_json_and_reloads(tmp_path: Path, endpoints) ->
                   if e["message"].startswith("check ")}
         assert checks == {"check good-1": "info", "check badkey-1": "warning"}
         assert "wrong key" in messages() and KEY not in served.log()
+        # Requests (the health probes above) are not logged at "info": events only.
+        assert not [e for e in entries() if e["logger"] == "uvicorn.access"]
 
         config.write_text(config.read_text() + "\n[[models]]\nname = \"good-2\"\n"
                           f'base_url = "{url}"\nmodel = "good"\n')

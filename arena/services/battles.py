@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, func, select
 
 from arena.config import LimitSettings, SamplingSettings
@@ -201,15 +202,23 @@ def _draw(session: Session, *, voter: Voter, answer_sets: Sequence[str],
     question_pk = rng.choice(sorted(questions))
     samples: dict[str, list[Sample]] = {}
     for question, answer_set, name, sample, turns in session.execute(  # noqa: B007
-            select(Question, AnswerSet.name, ArenaModel.name, Answer.sample, Answer.turns)
-            .join(AnswerSet, AnswerSet.id == Question.answer_set_id)
-            .join(Answer, Answer.question_pk == Question.id)
-            .join(ArenaModel, ArenaModel.id == Answer.model_id)
-            .where(Question.id == question_pk, ArenaModel.name.in_(pair))
-            .order_by(Answer.sample)):
+            _SAMPLES, {"question": question_pk, "pair": pair}):
         samples.setdefault(name, []).append((sample, turns))
     side_a, side_b = (rng.choice(samples[name]) for name in pair)
     return question, answer_set, pair, side_a, side_b, intent
+
+
+# The question drawn and the samples of its answers by the pair's two models; built once,
+# like arena.services.question_pool's statements.
+_SAMPLES = (
+    select(Question, AnswerSet.name, ArenaModel.name, Answer.sample, Answer.turns)
+    .join(AnswerSet, AnswerSet.id == Question.answer_set_id)
+    .join(Answer, Answer.question_pk == Question.id)
+    .join(ArenaModel, ArenaModel.id == Answer.model_id)
+    .where(Question.id == bindparam("question"),
+           ArenaModel.name.in_(bindparam("pair", expanding=True)))
+    .order_by(Answer.sample)
+)
 
 
 def battle_for_voter(session: Session, battle_id: str, voter: Voter) -> BattlePublic:

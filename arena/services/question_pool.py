@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, func, literal, union_all
+from sqlalchemy import Engine, bindparam, func, literal, union_all
 from sqlmodel import Session, select
 
 from arena.models import Answer, AnswerSet, ArenaModel, Battle, NamedExposure, Question
@@ -55,17 +55,23 @@ class VoterHistory:
     def read(cls, session: Session, voter_id: str) -> VoterHistory:
         """One query: the voter's anonymous answer-set battles and named exposures (named
         battles count as exposures, arena.services.exposure, not as shown)."""
-        battles = select(Battle.question_pk, Battle.model_a, Battle.model_b,
-                         literal(False).label("named")).where(
-            Battle.voter_id == voter_id, Battle.anony,
-            Battle.question_pk.is_not(None))  # type: ignore[union-attr]
-        named = select(NamedExposure.question_pk, NamedExposure.model, NamedExposure.model,
-                       literal(True).label("named")).where(NamedExposure.voter_id == voter_id)
-        rows = session.execute(union_all(battles, named)).all()
+        rows = session.execute(_HISTORY, {"voter": voter_id}).all()
         shown = [(q, a, b) for q, a, b, is_named in rows if not is_named]
         return cls(frozenset(q for q, _, _ in shown),
                    frozenset((q, *sorted((a, b))) for q, a, b in shown),  # type: ignore[misc]
                    frozenset(q for q, _, _, is_named in rows if is_named))
+
+
+# Built once (each battle start runs them): building a statement costs more than SQLite
+# takes to run it.
+_HISTORY = union_all(
+    select(Battle.question_pk, Battle.model_a, Battle.model_b, literal(False).label("named"))
+    .where(Battle.voter_id == bindparam("voter"), Battle.anony,
+           Battle.question_pk.is_not(None)),  # type: ignore[union-attr]
+    select(NamedExposure.question_pk, NamedExposure.model, NamedExposure.model,
+           literal(True).label("named")).where(NamedExposure.voter_id == bindparam("voter")),
+)
+_POOL_TOKEN = select(func.count(Answer.id), func.max(Answer.id))
 
 
 class QuestionChooser:
@@ -126,7 +132,7 @@ def pool_index(session: Session, answer_sets: Sequence[str],
     with _caches_lock:
         cache = _caches.setdefault(engine, _PoolCache())
     condition = answer_condition(answer_sets, named_mode)  # may refuse (named_mode "off")
-    token = tuple(session.execute(select(func.count(Answer.id), func.max(Answer.id))).one())
+    token = tuple(session.execute(_POOL_TOKEN).one())
     key = (tuple(answer_sets), named_mode)
     with cache.lock:
         hit = cache.pools.get(key)

@@ -6,6 +6,7 @@ import gradio as gr
 
 from arena.context import Arena
 from arena.ui import about_tab, battle_tab, leaderboard_tab, live_tab, side_by_side_tab
+from arena.ui.event_queue import configure_queue
 from arena.ui.i18n import I18N
 
 __all__ = ["I18N", "build_blocks"]
@@ -28,9 +29,5 @@ def build_blocks(arena: Arena) -> gr.Blocks:
                 leaderboard_tab.render(arena, board)
             with gr.Tab(I18N("tab_about"), id="about", elem_id="tab-about"):
                 about_tab.render()
-    # Gradio runs each event one at a time per process unless told otherwise: one
-    # voter's 30-second live answer would hold every other voter's back.
-    server = arena.settings.server
-    blocks.queue(default_concurrency_limit=server.ui_concurrency,
-                 max_size=server.ui_queue_size)
+    configure_queue(blocks, arena.settings.server)
     return blocks

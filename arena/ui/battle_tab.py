@@ -16,5 +16,5 @@ def render(arena: Arena, blocks: gr.Blocks) -> None:
     next_button = gr.Button(I18N("next_battle"), elem_id="battle-next", variant="primary")
     panel.wire_votes()
     copilot_panel.render(arena, panel, "battle", next_button)
-    next_button.click(panel.start, outputs=panel.battle_outputs, api_visibility="private")
-    blocks.load(panel.start, outputs=panel.battle_outputs, api_visibility="private")
+    panel.on(next_button.click, panel.start)
+    panel.on(blocks.load, panel.start)

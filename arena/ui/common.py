@@ -86,16 +86,31 @@ class VotePanel:
     def battle_outputs(self) -> list[Any]:
         return [self.battle_id, self.chat_a, self.chat_b, self.reveal, *self.buttons]
 
+    def on(self, listener: Callable[..., Any], fn: Callable[..., tuple[Any, ...]], *,
+           inputs: list[Any] | None = None) -> Any:
+        """Wire *fn*, which returns what :meth:`show` returns, to an event *listener*
+        (a button's click, blocks.load) with battle_outputs as its outputs."""
+        return listener(fn, inputs=inputs, outputs=self.battle_outputs, postprocess=False,
+                        api_visibility="private")
+
     def show(self, battle: BattlePublic | None, message: str = "") -> tuple[Any, ...]:
+        """battle_outputs' values, already as the browser gets them: the events that show
+        them run without Gradio's postprocessing (:meth:`on`), which would hand each
+        output to a worker thread of its own."""
         if battle is None:
-            return (None, [], [], message, *self._buttons(False))
+            return (None, self._chat(self.chat_a, []), self._chat(self.chat_b, []),
+                    self.reveal.postprocess(message), *self._buttons(False))
         return (
             battle.battle_id,
-            display_messages(battle.conversation_a),
-            display_messages(battle.conversation_b),
-            message,
+            self._chat(self.chat_a, battle.conversation_a),
+            self._chat(self.chat_b, battle.conversation_b),
+            self.reveal.postprocess(message),
             *self._buttons(True),
         )
+
+    @staticmethod
+    def _chat(chat: gr.Chatbot, conversation: Sequence[BaseModel | dict[str, Any]]) -> Any:
+        return chat.postprocess(display_messages(conversation)).model_dump()
 
     def start(self, request: gr.Request, **kwargs: Any) -> tuple[Any, ...]:
         voter = voter_from(self.arena, request)
@@ -118,31 +133,34 @@ class VotePanel:
                 self._vote_handler(winner),
                 inputs=[self.battle_id],
                 outputs=[self.reveal, *self.buttons],
+                postprocess=False,  # the reveal is returned as the browser gets it
                 api_visibility="private",
             )
 
     def _vote_handler(self, winner: str) -> Callable[..., tuple[Any, ...]]:
         def vote(battle_id: str | None, request: gr.Request) -> tuple[Any, ...]:
-            voter = voter_from(self.arena, request)
-            if not battle_id:  # the buttons were enabled by a battle this process never saw
-                message = tr("vote_failed", voter.ui_language,
-                             error=tr("page_lost", voter.ui_language))
-                return (message, *self._buttons(False))
-            with self.arena.session() as session:
-                try:
-                    result = services.record_vote(
-                        session, battle_id=battle_id, winner=winner, voter=voter,
-                        limits=self.arena.settings.limits,
-                    )
-                except services.ServiceError as exc:
-                    message = tr("vote_failed", voter.ui_language, error=str(exc))
-                    return (message, *self._buttons(False))
-            vote_name = VOTE_NAMES[lang_of(voter.ui_language)][winner]
-            message = tr("revealed", voter.ui_language, a=result.model_a, b=result.model_b,
-                         vote=vote_name)
-            return (f"{message} {tr('voted_hint', voter.ui_language)}", *self._buttons(False))
+            message = self._vote_message(winner, battle_id, request)
+            return (self.reveal.postprocess(message), *self._buttons(False))
 
         return vote
+
+    def _vote_message(self, winner: str, battle_id: str | None, request: gr.Request) -> str:
+        """The reveal after a vote, or why the vote was not recorded."""
+        voter = voter_from(self.arena, request)
+        if not battle_id:  # the buttons were enabled by a battle this process never saw
+            return tr("vote_failed", voter.ui_language, error=tr("page_lost", voter.ui_language))
+        with self.arena.session() as session:
+            try:
+                result = services.record_vote(
+                    session, battle_id=battle_id, winner=winner, voter=voter,
+                    limits=self.arena.settings.limits,
+                )
+            except services.ServiceError as exc:
+                return tr("vote_failed", voter.ui_language, error=str(exc))
+        vote_name = VOTE_NAMES[lang_of(voter.ui_language)][winner]
+        message = tr("revealed", voter.ui_language, a=result.model_a, b=result.model_b,
+                     vote=vote_name)
+        return f"{message} {tr('voted_hint', voter.ui_language)}"
 
     @staticmethod
     def _buttons(enabled: bool) -> list[Any]:

@@ -103,4 +103,4 @@ def render(arena: Arena) -> None:
     regenerate.click(turn_handler(again), inputs=[panel.battle_id, prompt], outputs=outputs,
                      api_visibility="private")
     # Keeps the textbox: the voter may already be typing the next prompt.
-    new.click(lambda: panel.show(None), outputs=panel.battle_outputs, api_visibility="private")
+    panel.on(new.click, lambda: panel.show(None))

@@ -55,5 +55,4 @@ def render(arena: Arena, tab: gr.Tab) -> None:
         return panel.start(request, models=(model_a, model_b))
 
     tab.select(load_models, outputs=[pick_a, pick_b, notice], api_visibility="private")
-    draw.click(draw_battle, inputs=[pick_a, pick_b], outputs=panel.battle_outputs,
-               api_visibility="private")
+    panel.on(draw.click, draw_battle, inputs=[pick_a, pick_b])

@@ -10,7 +10,9 @@ its side of the connection, reads and drops what the client still sends (so that
 client reads the answer rather than a reset connection) until the client ends its
 side, LINGER_SECONDS pass or LINGER_MAX_BYTES arrive, and closes.
 
-`uvicorn_options` is what `arena serve` and the tests' server pass to uvicorn.
+`uvicorn_options` is what `arena serve` and the tests' server pass to uvicorn: this
+protocol, and uvicorn's access log only at `server.log_level = "debug"` (a line per
+HTTP request, two per Gradio event, as arena.logs intends).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ LINGER_MAX_BYTES = 8 * 1024 * 1024  # ... and at most this much of it
 def uvicorn_options(server: ServerSettings) -> dict[str, Any]:
     protocol = type("HeadLimitedHttpTools", (HeadLimitedHttpTools,),
                     {"max_head_bytes": server.max_header_kb * 1024})
-    return {"http": protocol}
+    # uvicorn sets its access logger to log_level itself, over arena.logs's WARNING:
+    # without this, every request was formatted, masked and written at "info".
+    return {"http": protocol, "access_log": server.log_level == "debug"}
 
 
 def too_large_response(max_bytes: int) -> bytes:
