@@ -133,9 +133,8 @@ def import_votes(
     """Import a vote dataset in one transaction; duplicates are skipped and counted."""
     from arena import services
     from arena.formats.jsonl import FormatError
-    from arena.formats.votes import iter_votes
     from arena.services.vote_import import UnstorableVote
-    from arena.services.vote_import import import_votes as store_votes
+    from arena.services.vote_import_reader import import_vote_file
 
     settings_or_exit(config)  # a bad config is reported before the file is read
     if not path.is_file():
@@ -145,7 +144,7 @@ def import_votes(
     salt = arena.salt  # before the session: on SQLite each transaction holds the lock
     try:
         with arena.session() as session, _no_cycle_collection():
-            summary = store_votes(session, iter_votes(path, fmt.value), source=name, salt=salt)
+            summary = import_vote_file(session, path, fmt.value, source=name, salt=salt)
     except UnstorableVote as exc:
         raise fail(f"{path}:{exc.line}: {exc.reason} (nothing imported)") from exc
     except (FormatError, services.ServiceError) as exc:

@@ -19,6 +19,7 @@ class FormatError(ValueError):
     def __init__(self, path: Path | str, message: str, *, line: int | None = None) -> None:
         self.path = Path(path)
         self.line = line
+        self.message = message
         where = f"{self.path}:{line}" if line is not None else str(self.path)
         super().__init__(f"{where}: {message}")
 
