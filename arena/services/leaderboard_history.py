@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arena.services.leaderboard import Board, fit_view, view_battles, view_mask
+from arena.services.leaderboard import Board, fit_view, view_chunks, view_mask
 from arena.services.leaderboard_store import Snapshot
 from ratings import RatingsError
 
@@ -33,7 +33,7 @@ def rating_history(snap: Snapshot, board: Board, *, points: int = 10, top: int =
     for cut in cuts:
         sub = np.zeros_like(mask)
         sub[where[ts <= cut]] = True
-        battles = view_battles(snap, board.view, sub, dedup_threshold)
+        battles = view_chunks(snap, board.view, sub, dedup_threshold)  # no copy per cut
         try:
             fit = fit_view(battles, board.view) if battles is not None else None
         except (RatingsError, ValueError, np.linalg.LinAlgError):
