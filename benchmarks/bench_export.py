@@ -158,7 +158,8 @@ def tree_rss_mb(pid: int) -> float:
             children = Path(f"/proc/{current}/task/{current}/children").read_text()
         except OSError:
             continue
-        total += int(status.split("VmRSS:")[1].split()[0])
+        if "VmRSS:" in status:  # not in an exited process's
+            total += int(status.split("VmRSS:")[1].split()[0])
         todo += map(int, children.split())
     return total / 1024
 

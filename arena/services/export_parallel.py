@@ -20,6 +20,9 @@ state of the database.
   from being checkpointed past the snapshot until the export ends.
 
 A worker runs at most AHEAD ranges ahead of the file, so the parts on disk stay few.
+Workers are spawned (a fresh interpreter): a script that calls ``write_export`` on a
+large database needs the usual ``if __name__ == "__main__":`` guard, as for any
+``multiprocessing`` program (``arena`` and ``python -m arena`` have it).
 """
 
 from __future__ import annotations
