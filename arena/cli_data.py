@@ -74,7 +74,8 @@ def export_votes(
     config: ConfigOption = None,
 ) -> None:
     """Export votes as FastChat clean_battle records (no IPs; judges pseudonymous)."""
-    from arena.services.export import ExportRequest, count_votes, write_export
+    from arena.services.export import ExportRequest, count_votes
+    from arena.services.export_parallel import write_export
 
     request = ExportRequest.of(
         fmt.value, since=since, until=until, anony_only=anony_only, models=model,

@@ -16,8 +16,8 @@ Flagged and identity-leaking battles are left out unless asked for.
 
 Every door (``arena export votes``, ``GET /api/export``, the admin page) turns its
 inputs into one ``ExportRequest`` and calls ``stream_export`` (chunks of the file,
-for HTTP) or ``write_export`` (into an open file); both run ``export_chunks``, but
-``write_export`` hands a large export to several processes (export_parallel).
+for HTTP) or ``export_parallel.write_export`` (into an open file); both run
+``export_chunks``, but ``write_export`` hands a large export to several processes.
 """
 
 from __future__ import annotations
@@ -417,24 +417,6 @@ def stream_export(arena: Arena, request: ExportRequest) -> Iterator[bytes]:
     with arena.read_session() as session:
         yield from export_chunks(session, salt=salt, fmt=request.fmt, filters=request.filters,
                                  options=request.options)
-
-
-def write_export(arena: Arena, handle: BinaryIO, request: ExportRequest, *,
-                 on_batch: Callable[[int], None] | None = None,
-                 workers: int | None = None) -> int:
-    """Write *request*'s file to *handle*; returns how many votes. A large export is
-    written by *workers* processes (default: one per core; see export_parallel)."""
-    from arena.services.export_parallel import write_parallel
-
-    salt = arena.salt  # before the session: it may be made (written) on first use
-    written = write_parallel(arena, handle, request, salt=salt, on_batch=on_batch,
-                             workers=workers)
-    if written is not None:
-        return written
-    with arena.read_session() as session:
-        return write_votes(session, handle, salt=salt, fmt=request.fmt,
-                           filters=request.filters, options=request.options,
-                           on_batch=on_batch)
 
 
 def votes_per_day(session: Session, *, days: int = 30) -> list[tuple[date, int]]:

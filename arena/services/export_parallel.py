@@ -47,7 +47,7 @@ from sqlmodel import Session
 from arena.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, read_only
 from arena.formats.vote_writers import VoteWriter, open_writer
 from arena.models import Vote
-from arena.services.export import DEFAULT_BATCH, ExportRequest, vote_columns_in
+from arena.services.export import DEFAULT_BATCH, ExportRequest, vote_columns_in, write_votes
 
 if TYPE_CHECKING:
     from arena.context import Arena
@@ -297,3 +297,21 @@ def _begun(session: Session, snapshot: str | None) -> Connection:
     connection = session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
     return connection
+
+
+def write_export(arena: Arena, handle: BinaryIO, request: ExportRequest, *,
+                 on_batch: Callable[[int], None] | None = None,
+                 workers: int | None = None) -> int:
+    """Write *request*'s file to *handle*; returns how many votes. A large export is
+    written by *workers* processes (default: one per core)."""
+    salt = arena.salt  # before the session: it may be made (written) on first use
+    written = write_parallel(arena, handle, request, salt=salt, on_batch=on_batch,
+                             workers=workers)
+    if written is not None:
+        return written
+    with arena.read_session() as session:
+        return write_votes(session, handle, salt=salt, fmt=request.fmt,
+                           filters=request.filters, options=request.options,
+                           on_batch=on_batch)
+
+

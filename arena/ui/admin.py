@@ -23,8 +23,8 @@ from arena.services.export import (
     count_votes,
     last_votes,
     votes_per_day,
-    write_export,
 )
+from arena.services.export_parallel import write_export
 from arena.times import TimeValueError
 from arena.ui.admin_models import build_live_models_tab
 from arena.ui.admin_voters import build_voters_tab

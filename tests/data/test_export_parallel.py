@@ -22,10 +22,9 @@ from arena.services.export import (
     ExportFilters,
     ExportOptions,
     ExportRequest,
-    write_export,
     write_votes,
 )
-from arena.services.export_parallel import write_parallel
+from arena.services.export_parallel import write_export, write_parallel
 from tests.data.test_export_bytes import EVERYTHING, SALT, open_arena
 
 BATCH = 2  # votes per batch: ranges of 3 ids end inside batches
@@ -82,7 +81,7 @@ def test_sqlite_busy_with_a_writer_exports_in_one_process(tricky: Arena) -> None
     """The snapshot needs SQLite's write lock for a moment; while a long write (an
     import) holds it, the export is written by one process instead of waiting."""
     if tricky.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's write lock")
+        pytest.skip("SQLite only: PostgreSQL takes no write lock for the export snapshot")
     request = ExportRequest(fmt="csv", filters=EVERYTHING)
     with tricky.engine.connect() as writer:
         writer.begin()  # BEGIN IMMEDIATE (arena.db)
