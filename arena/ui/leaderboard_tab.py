@@ -191,5 +191,7 @@ def render(arena: Arena, tab: gr.Tab) -> None:
 
     tab.select(fill, inputs=inputs, outputs=outputs, api_visibility="private")
     refresh.click(fill, inputs=inputs, outputs=outputs, api_visibility="private")
-    for control in inputs:
-        control.input(fill, inputs=inputs, outputs=outputs, api_visibility="private")
+    # One event for every control, re-run with the latest values when one changes while a
+    # fit is pending: separate events could finish out of order and show a stale board.
+    gr.on([control.input for control in inputs], fill, inputs=inputs, outputs=outputs,
+          api_visibility="private", trigger_mode="always_last")
