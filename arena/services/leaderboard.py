@@ -151,16 +151,14 @@ def dedup_limit(snap: Snapshot, threshold: int = 0) -> float | None:
                                   float(np.percentile(counts[counts > 0], DEDUP_PERCENTILE))))
 
 
-def dedup_weights(snap: Snapshot, mask: np.ndarray, threshold: int = 0,
+def dedup_weights(snap: Snapshot, mask: np.ndarray, limit: float | None,
                   rows: slice = slice(None)) -> np.ndarray | None:
-    """Weights that count a live prompt repeated more than *threshold* times as if it
-    had been asked *threshold* times: each of its ``count`` votes weighs
-    ``threshold / count`` (counts over every stored vote). *threshold* 0: the 99.9th
-    percentile of prompt counts, at least 50 (FastChat's deduplication marks prompts
-    above the 99.9th percentile and keeps a sample of them; weighting keeps every vote
-    and is deterministic). ``None`` when no prompt is over (unweighted). *mask* selects
-    among the stored votes *rows*."""
-    limit = dedup_limit(snap, threshold)
+    """Weights that count a live prompt repeated more than *limit* times (:func:`dedup_limit`,
+    found once per fit) as if it had been asked *limit* times: each of its ``count`` votes
+    weighs ``limit / count`` (counts over every stored vote). FastChat's deduplication
+    marks prompts above the 99.9th percentile and keeps a sample of them; weighting keeps
+    every vote and is deterministic. ``None`` when no prompt is over (unweighted). *mask*
+    selects among the stored votes *rows*."""
     if limit is None:
         return None
     counts = snap.prompt_counts()
@@ -185,6 +183,7 @@ class _ViewColumns:
     groups: tuple[tuple[str, np.ndarray], ...]  # (control, level codes kept)
     names: tuple[str, ...]
     indicators: int
+    dedup_limit: float | None  # prompts repeated more often weigh less (dedup views)
 
 
 def _group_codes(snap: Snapshot, control: str, rows: slice) -> tuple[np.ndarray, list[str]]:
@@ -200,7 +199,8 @@ def _chunks(n: int) -> list[slice]:
     return [slice(lo, lo + CHUNK_VOTES) for lo in range(0, n, CHUNK_VOTES)]
 
 
-def _view_columns(snap: Snapshot, view: View, mask: np.ndarray) -> _ViewColumns | None:
+def _view_columns(snap: Snapshot, view: View, mask: np.ndarray,
+                  dedup_threshold: int) -> _ViewColumns | None:
     """The view's models and, per control, the levels it keeps: every level present for
     the first control; later ones drop their most common level, named in each column,
     as every control's columns sum to one per battle and would otherwise be collinear."""
@@ -238,11 +238,12 @@ def _view_columns(snap: Snapshot, view: View, mask: np.ndarray) -> _ViewColumns 
         groups.append((control, levels))
         names += tuple(level_names)
     indicators = sum(levels.size for _, levels in groups)
-    return _ViewColumns(models, remap, tuple(groups), names, indicators)
+    limit = dedup_limit(snap, dedup_threshold) if view.dedup_prompts else None
+    return _ViewColumns(models, remap, tuple(groups), names, indicators, limit)
 
 
 def _view_chunk(snap: Snapshot, view: View, mask: np.ndarray, cols: _ViewColumns,
-                rows: slice, dedup_threshold: int) -> Battles | None:
+                rows: slice) -> Battles | None:
     """The view's votes among the stored *rows* as :class:`Battles`."""
     keep = mask[rows]
     a = snap.cols["a"][rows][keep]
@@ -254,8 +255,7 @@ def _view_chunk(snap: Snapshot, view: View, mask: np.ndarray, cols: _ViewColumns
     for control, levels in cols.groups:
         codes = _group_codes(snap, control, rows)[0][keep]
         columns.append((codes[:, None] == levels[None, :]).astype(np.float64))
-    weights = (dedup_weights(snap, keep, dedup_threshold, rows) if view.dedup_prompts
-               else None)
+    weights = dedup_weights(snap, keep, cols.dedup_limit, rows)
     return Battles(
         cols.models, cols.remap[a], cols.remap[snap.cols["b"][rows][keep]],
         snap.cols["outcome"][rows][keep], weights,
@@ -268,10 +268,10 @@ def view_battles(snap: Snapshot, view: View, mask: np.ndarray | None = None,
                  dedup_threshold: int = 0) -> Battles | None:
     """The view's votes as ratings :class:`Battles` over the models that played in it."""
     mask = view_mask(snap, view) if mask is None else mask
-    cols = _view_columns(snap, view, mask)
+    cols = _view_columns(snap, view, mask, dedup_threshold)
     if cols is None:
         return None
-    return _view_chunk(snap, view, mask, cols, slice(0, snap.n), dedup_threshold)
+    return _view_chunk(snap, view, mask, cols, slice(0, snap.n))
 
 
 def view_chunks(snap: Snapshot, view: View, mask: np.ndarray | None = None,
@@ -280,13 +280,13 @@ def view_chunks(snap: Snapshot, view: View, mask: np.ndarray | None = None,
     fit over ten million votes then needs the memory of one chunk, not a copy of every
     counted vote's columns."""
     mask = view_mask(snap, view) if mask is None else mask
-    cols = _view_columns(snap, view, mask)
+    cols = _view_columns(snap, view, mask, dedup_threshold)
     if cols is None:
         return None
 
     def chunks() -> Iterator[Battles]:
         for rows in _chunks(snap.n):
-            chunk = _view_chunk(snap, view, mask, cols, rows, dedup_threshold)
+            chunk = _view_chunk(snap, view, mask, cols, rows)
             if chunk is not None:
                 yield chunk
 
