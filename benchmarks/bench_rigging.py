@@ -114,8 +114,9 @@ class Votes:
 
 
 def honest_arena(rng: np.random.Generator, m: int, n: int, voters: int, days: int,
-                 rival_rank: int) -> tuple[Votes, np.ndarray, int, int]:
-    """Honest votes, true strengths (natural-log scale), the placed target and its rival."""
+                 rival_rank: int, shared_share: float = 0.15) -> tuple[Votes, np.ndarray, int, int]:
+    """Honest votes, true strengths (natural-log scale), the placed target and its rival;
+    ``shared_share`` of the voters share an address with about ten others."""
     theta = np.sort(rng.normal(0.0, 100.0, m))[::-1] / ELO
     rival, target = rival_rank - 1, rival_rank
     theta[target] = theta[rival] - 10.0 / ELO
@@ -128,7 +129,7 @@ def honest_arena(rng: np.random.Generator, m: int, n: int, voters: int, days: in
     win_a = rng.random(n) < 1.0 / (1.0 + np.exp(-attention * (theta[a] - theta[b])))
     out = np.where(tie, 2, np.where(win_a, 0, 1))
     ip_of = np.arange(voters)
-    shared = rng.random(voters) < 0.15
+    shared = rng.random(voters) < shared_share
     ip_of[shared] = voters + rng.integers(0, max(1, shared.sum() // 10), shared.sum())
     _, ip_of = np.unique(ip_of, return_inverse=True)
     t = sessions(rng, voter, voters, days)
