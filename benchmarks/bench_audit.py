@@ -17,14 +17,14 @@ float64 times) and go to ``.npy`` files; a child interpreter (importing numpy an
 ``ratings`` only) loads them, runs the audit as ``run_audit`` does (voters, addresses,
 times) and reports its wall time, its RSS after loading the inputs and its peak RSS
 (``VmHWM``): the peak above the loaded inputs is what an audit adds to the serving
-process that runs it.
+process that runs it.  (Not ``ru_maxrss``: Linux keeps in it the RSS the forked child
+had before its ``exec``, a copy of this process's.)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -71,7 +71,7 @@ def build(args: argparse.Namespace) -> dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(v[order], dtype=COLUMNS[k]) for k, v in cols.items()}
 
 
-def child(folder: Path) -> None:
+def child(folder: Path, chunk: int | None) -> None:
     """Load the columns, run the audit, print one JSON line of figures."""
     sys.path.insert(0, str(ROOT))
     from ratings.anomaly import audit
@@ -81,7 +81,8 @@ def child(folder: Path) -> None:
     loaded = _status_mb("VmRSS")
     started = time.perf_counter()
     found = audit(cols["voter"], cols["a"], cols["b"], cols["outcome"], network=cols["network"],
-                  time=cols["time"], n_models=int(max(cols["a"].max(), cols["b"].max())) + 1)
+                  time=cols["time"], n_models=int(max(cols["a"].max(), cols["b"].max())) + 1,
+                  **({} if chunk is None else {"chunk": chunk}))
     seconds = time.perf_counter() - started
     networks = found.networks
     print(json.dumps({
@@ -101,10 +102,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                    help="share of voters behind an address shared with about ten others")
     p.add_argument("--days", type=int, default=60)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--chunk", type=int, help="the audit's chunk of votes (default: its own)")
     p.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child is not None:
-        child(args.child)
+        child(args.child, args.chunk)
         return {}
     started = time.perf_counter()
     cols = build(args)
@@ -117,13 +119,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         for k, v in cols.items():
             np.save(Path(tmp) / f"{k}.npy", v)
         del cols
-        run = subprocess.run([sys.executable, __file__, "--child", tmp], check=True,
+        chunk = [] if args.chunk is None else ["--chunk", str(args.chunk)]
+        run = subprocess.run([sys.executable, __file__, "--child", tmp, *chunk], check=True,
                              capture_output=True, text=True)
     got: dict[str, float] = json.loads(run.stdout.strip().splitlines()[-1])
-    maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     print(f"audit: {got['seconds']:.1f} s; child RSS after imports {got['imported_mb']:.0f} MB, "
-          f"after loading the inputs {got['loaded_mb']:.0f} MB, peak {got['peak_mb']:.0f} MB "
-          f"(ru_maxrss {maxrss:.0f} MB): {got['peak_mb'] - got['loaded_mb']:.0f} MB above the "
+          f"after loading the inputs {got['loaded_mb']:.0f} MB, peak (VmHWM) "
+          f"{got['peak_mb']:.0f} MB: {got['peak_mb'] - got['loaded_mb']:.0f} MB above the "
           f"loaded inputs")
     print(f"found: {got['voters_flagged']} voters, {got['networks_flagged']} addresses, "
           f"{got['drift_cells']} drift cells, {got['suspicious']:,} suspicious votes")

@@ -46,6 +46,12 @@ cell's votes of its model cast by voters seen in no other bucket, and
 optionally single votes whose outcome had a probability below
 ``min_vote_probability`` (off by default: every upset is also an honest vote
 somewhere).
+
+The audit runs inside a serving process and must not need memory in
+proportion to votes times models: the tests go over the votes a block of
+voters (or addresses, or a chunk of votes) at a time
+(:mod:`ratings.anomaly_blocks`, :mod:`ratings.anomaly_time`), with the same
+results as one pass up to the last bits of sums over all votes.
 """
 
 from __future__ import annotations
@@ -54,96 +60,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ratings.anomaly_blocks import (
+    GroupBlocks,
+    OutcomeModel,
+    fit_outcome_model,
+    fit_tests,
+    group_blocks,
+    pair_history_test,
+)
 from ratings.anomaly_stats import (
+    DEFAULT_CHUNK,
     DEFAULT_FDR,
     DEFAULT_L2,
     DEFAULT_MIN_MODEL_VOTES,
     DEFAULT_MIN_VOTES,
     VoterTest,
-    benjamini_hochberg,
-    normal_cdf,
-    one_model_scores,
-    one_model_test,
-    outcome_probabilities,
-    pair_history_test,
-    person_fit_test,
+)
+from ratings.anomaly_time import (
+    DEFAULT_DRIFT_SECONDS,
+    FLOOD_CAP,
+    DriftCell,
+    TimeBuckets,
+    bucket_weights,
+    drift_test,
+    flood_weights,
+    newcomers,
+    time_buckets,
 )
 from ratings.typing import BoolArray, FloatArray, IndexArray
-
-DEFAULT_DRIFT_SECONDS = 86_400.0
-FLOOD_CAP = 2.0
-
-
-@dataclass(frozen=True, eq=False)
-class DriftCell:
-    """A model that did better (``z > 0``) or worse than its strength in one time bucket."""
-
-    start: float
-    model: int
-    z: float
-
-
-def drift_test(
-    time: FloatArray, a: IndexArray, b: IndexArray, outcome: IndexArray, probs: FloatArray,
-    n_models: int, *, seconds: float, fdr: float = DEFAULT_FDR,
-    min_model_votes: int = DEFAULT_MIN_MODEL_VOTES, blame: BoolArray | None = None,
-) -> tuple[tuple[DriftCell, ...], BoolArray, BoolArray]:
-    """One-model residuals per time bucket of ``seconds``: a burst of rigged votes.
-
-    Every (bucket, model) cell is tested (two-sided normal p-value,
-    Benjamini-Hochberg over the cells); the votes of a flagged cell that
-    involve its model are marked, only those where ``blame`` is true when it
-    is given.  Returns the flagged cells, that mask, and the mask of all votes
-    in the cells where the model did better than its strength.
-    """
-    bucket_of = np.floor(time / seconds).astype(np.int64)
-    starts, bucket = np.unique(bucket_of, return_inverse=True)
-    z, _col, _n = one_model_scores(
-        bucket, a, b, outcome, probs, n_models, starts.shape[0], min_model_votes=min_model_votes)
-    z = z[:, :n_models]
-    tested = z.ravel() != 0.0
-    p = 2.0 * normal_cdf(-np.abs(z.ravel()[tested]))
-    hit = np.zeros(z.size, dtype=bool)
-    hit[np.flatnonzero(tested)[benjamini_hochberg(p, fdr)]] = True
-    hit2 = hit.reshape(z.shape)
-    up = hit2 & (z > 0)
-    mask = hit2[bucket, a] | hit2[bucket, b]
-    if blame is not None:
-        mask &= blame
-    rising = up[bucket, a] | up[bucket, b]
-    cells = tuple(
-        DriftCell(float(starts[g] * seconds), int(k), float(z[g, k]))
-        for g, k in zip(*np.nonzero(hit2), strict=True)
-    )
-    return cells, mask, rising
-
-
-def flood_weights(time: FloatArray, seconds: float, cap: float = FLOOD_CAP) -> FloatArray:
-    """Vote weights that hold each time bucket to ``cap`` times the median bucket's volume.
-
-    The reference the tests compare against (pair histories, the fit) must
-    not be captured by a flood: a botnet casting ten days' traffic in one day
-    would otherwise make the honest votes look implausible.
-    """
-    _, bucket, size = np.unique(
-        np.floor(time / seconds).astype(np.int64), return_inverse=True, return_counts=True)
-    limit = cap * float(np.median(size))
-    return np.asarray(np.minimum(1.0, limit / size[bucket]), dtype=np.float64)
-
-
-def newcomers(voter: IndexArray, time: FloatArray, seconds: float) -> BoolArray:
-    """Votes of voters seen in one time bucket only (a burst is blamed on them).
-
-    A botnet's ids are used once; most honest voters have voted on other days
-    too, and keep their votes when a burst on their day is flagged.
-    """
-    bucket = np.floor(time / seconds).astype(np.int64)
-    n = int(voter.max()) + 1
-    first = np.full(n, np.iinfo(np.int64).max)
-    last = np.full(n, np.iinfo(np.int64).min)
-    np.minimum.at(first, voter, bucket)
-    np.maximum.at(last, voter, bucket)
-    return np.asarray(first[voter] == last[voter])
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,28 +102,27 @@ class GroupAudit:
 
 
 def _group_audit(
-    group: IndexArray, a: IndexArray, b: IndexArray, outcome: IndexArray, probs: FloatArray,
-    history: VoterTest, names: tuple[str, ...], *, fdr: float, min_votes: int,
-    min_model_votes: int,
+    group: IndexArray, a: IndexArray, b: IndexArray, outcome: IndexArray, model: OutcomeModel,
+    history: VoterTest, blocks: GroupBlocks, names: tuple[str, ...], *, fdr: float,
+    min_votes: int, min_model_votes: int,
 ) -> GroupAudit:
-    m, ng = len(names), history.flagged.shape[0]
-    fit = person_fit_test(group, outcome, probs, ng, fdr=fdr, min_votes=min_votes)
-    z, col, n_cols = one_model_scores(
-        group, a, b, outcome, probs, m, ng, min_model_votes=min_model_votes)
-    one = one_model_test(z, n_cols, fdr=fdr)
+    m = len(names)
+    found = fit_tests(group, a, b, outcome, model, m, blocks, fdr=fdr, min_votes=min_votes,
+                      min_model_votes=min_model_votes)
+    fit, one = found.person_fit, found.one_model
     flagged = history.flagged | fit.flagged | one.flagged
-    reasons = []
-    for v in np.arange(ng):
+    reasons = [""] * flagged.shape[0]
+    for v in np.flatnonzero(flagged):
         parts = []
         if history.flagged[v]:
             parts.append(f"pair history p={history.pvalue[v]:.1e}")
         if fit.flagged[v]:
             parts.append(f"implausible outcomes l_z={-fit.statistic[v]:.1f}")
         if one.flagged[v]:
-            c, zc = int(col[v]), float(z[v, col[v]])
+            c, zc = int(found.column[v]), float(found.z[v])
             what = "side A" if c == m else names[c]
             parts.append(f"{'favours' if zc > 0 else 'disfavours'} {what} z={zc:+.1f}")
-        reasons.append("; ".join(parts))
+        reasons[v] = "; ".join(parts)
     return GroupAudit(flagged, tuple(reasons), history, fit, one)
 
 
@@ -215,7 +158,7 @@ def audit(
     n_models: int | None = None, fdr: float = DEFAULT_FDR, min_votes: int = DEFAULT_MIN_VOTES,
     min_model_votes: int = DEFAULT_MIN_MODEL_VOTES, drift_seconds: float = DEFAULT_DRIFT_SECONDS,
     min_vote_probability: float = 0.0, rounds: int = 5, l2: float = DEFAULT_L2,
-    model_names: tuple[str, ...] | None = None,
+    model_names: tuple[str, ...] | None = None, chunk: int = DEFAULT_CHUNK,
 ) -> AuditResult:
     """Flag anomalous voters (and networks, and bursts) and mark the votes to leave out.
 
@@ -255,51 +198,56 @@ def audit(
         Prior precision of the Bradley-Terry-Davidson fit (default 1e-3).
     model_names : tuple of str, optional
         Names used in the reasons (default ``m<index>``).
+    chunk : int
+        Votes per chunk, and groups' votes per block (:mod:`ratings.anomaly_blocks`):
+        memory, not results (up to the last bits of sums over all votes).
     """
     m = int(max(a.max(), b.max())) + 1 if n_models is None else n_models
     names = model_names or tuple(f"m{k}" for k in range(m))
     groups = [voter] if network is None else [voter, network]
-    weight = None if time is None else flood_weights(time, drift_seconds)
-    newcomer = None if time is None else newcomers(voter, time, drift_seconds)
-    base = np.ones(a.shape[0]) if weight is None else weight
+    blocks = [group_blocks(g, int(g.max()) + 1, cols=m + 1, chunk=chunk) for g in groups]
+    buckets = None if time is None else time_buckets(time, drift_seconds, chunk=chunk)
+    weight = None if buckets is None else bucket_weights(buckets)
+    newcomer = None
+    if time is not None and buckets is not None:
+        newcomer = newcomers(voter, time, drift_seconds, buckets=buckets, chunk=chunk)
     unfit = np.zeros(a.shape[0], dtype=bool)
     for _ in range(max(rounds, 1)):
         fitted_without = unfit
         histories = [
-            pair_history_test(g, a, b, outcome, m, int(g.max()) + 1, fdr=fdr,
-                              min_votes=min_votes, weight=np.where(unfit, 0.0, base))
-            for g in groups
+            pair_history_test(g, a, b, outcome, m, bl, fdr=fdr, min_votes=min_votes,
+                              weight=weight, exclude=unfit, chunk=chunk)
+            for g, bl in zip(groups, blocks, strict=True)
         ]
         keep = ~unfit
         for h, g in zip(histories, groups, strict=True):
             keep &= ~h.flagged[g]
-        probs = outcome_probabilities(a, b, outcome, m, keep=keep, weight=weight, l2=l2)
+        model = fit_outcome_model(a, b, outcome, m, keep=keep, weight=weight, l2=l2, chunk=chunk)
+        del keep
         found = [
-            _group_audit(g, a, b, outcome, probs, h, names, fdr=fdr, min_votes=min_votes,
+            _group_audit(g, a, b, outcome, model, h, bl, names, fdr=fdr, min_votes=min_votes,
                          min_model_votes=min_model_votes)
-            for g, h in zip(groups, histories, strict=True)
+            for g, h, bl in zip(groups, histories, blocks, strict=True)
         ]
-        pobs = probs[np.arange(probs.shape[0]), outcome]
         by_group = np.zeros(a.shape[0], dtype=bool)
         for res, g in zip(found, groups, strict=True):
             by_group |= res.flagged[g]
-        suspicious = by_group | (pobs < min_vote_probability)
+        suspicious = by_group.copy()
         cells: tuple[DriftCell, ...] = ()
-        if time is not None:  # bursts among the votes of unflagged voters only
-            rest = ~by_group
+        if buckets is not None:  # bursts among the votes of unflagged voters only
             cells, burst, rising = drift_test(
-                time[rest], a[rest], b[rest], outcome[rest], probs[rest], m,
-                seconds=drift_seconds, fdr=fdr, min_model_votes=min_model_votes,
-                blame=None if newcomer is None else newcomer[rest])
-            suspicious[rest] |= burst
-            by_group[rest] |= rising
+                buckets, a, b, outcome, model, m, fdr=fdr, min_model_votes=min_model_votes,
+                rest=~by_group, blame=newcomer, chunk=chunk)
+            suspicious |= burst
+            by_group |= rising
+            del burst, rising
         # a cell selected for doing badly is left in the fit: dropping it would bias the fit up
         unfit = by_group
         if np.array_equal(unfit, fitted_without):
             break
+    pobs = model.observed(a, b, outcome, chunk=chunk)
+    suspicious |= pobs < min_vote_probability
     return AuditResult(found[0], found[1] if network is not None else None, cells, suspicious, pobs)
-
-
 
 
 __all__ = [
@@ -308,8 +256,11 @@ __all__ = [
     "AuditResult",
     "DriftCell",
     "GroupAudit",
+    "TimeBuckets",
     "audit",
+    "bucket_weights",
     "drift_test",
     "flood_weights",
     "newcomers",
+    "time_buckets",
 ]

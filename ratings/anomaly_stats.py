@@ -1,26 +1,46 @@
 """Per-voter statistics behind :func:`ratings.anomaly.audit` (see its module docstring).
 
 Each test returns a :class:`VoterTest`: a statistic, a raw p-value and a flag
-after the Benjamini-Hochberg correction over the voters tested.
+after the Benjamini-Hochberg correction over the voters tested.  The functions
+here work on the votes they are given; :mod:`ratings.anomaly_blocks` runs them
+over a large arena a block of voters at a time.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from ratings.bradley_terry import fit_newton
-from ratings.data import Battles, aggregate
-from ratings.errors import RatingsFitError
-from ratings.ties import fit_tie_model, log_probs
 from ratings.typing import BoolArray, FloatArray, IndexArray, IntArray
 
 DEFAULT_FDR = 0.01
 DEFAULT_MIN_VOTES = 10
 DEFAULT_MIN_MODEL_VOTES = 8
 DEFAULT_L2 = 1e-3
+DEFAULT_CHUNK = 1 << 19
+"""Votes handled at a time by the chunked passes (and one-model cells per block of voters)."""
+
+Columns = tuple[IndexArray, IndexArray, IndexArray, FloatArray | None]
+"""Model A, model B, outcome and weight (None: all 1) of some votes."""
+
+
+@dataclass(frozen=True, eq=False)
+class GroupWeights:
+    """Vote weights given per group (e.g. per time bucket): ``weights[sel]`` is
+    ``value[code[sel]]``, without an array of every vote's weight."""
+
+    code: IndexArray
+    value: FloatArray
+
+    def __getitem__(self, sel: IndexArray | BoolArray | slice) -> FloatArray:
+        return self.value[self.code[sel]]
+
+
+Weights = FloatArray | GroupWeights
+"""One weight per vote: an array, or :class:`GroupWeights`."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,6 +52,12 @@ class VoterTest:
     flagged: BoolArray
 
 
+def vote_slices(n: int, chunk: int) -> Iterator[slice]:
+    """``slice`` objects covering ``0 .. n`` in order, ``chunk`` votes each."""
+    for start in range(0, n, max(chunk, 1)):
+        yield slice(start, min(start + max(chunk, 1), n))
+
+
 def _canonical(
     a: IndexArray, b: IndexArray, outcome: IndexArray, m: int
 ) -> tuple[IntArray, IntArray]:
@@ -41,6 +67,58 @@ def _canonical(
     out = outcome.astype(np.int64)
     cell = np.where((a > b) & (out < 2), 1 - out, out)
     return lo * m + hi, cell
+
+
+@dataclass(frozen=True, eq=False)
+class PairTotals:
+    """Outcome counts (weighted) per model pair: ``keys`` the sorted keys ``lo * m + hi`` that
+    occur, ``total`` shape (n_pairs, 3), columns as :func:`_canonical`'s outcome."""
+
+    keys: IntArray
+    total: FloatArray
+
+
+def pair_totals(parts: Callable[[], Iterable[Columns]], n_models: int) -> PairTotals:
+    """:class:`PairTotals` of the votes ``parts()`` yields (called twice), a part at a time."""
+    found = [np.unique(_canonical(a, b, o, n_models)[0]) for a, b, o, _ in parts()]
+    keys = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    total = np.zeros(3 * keys.shape[0])
+    for a, b, o, w in parts():
+        pair, cell = _canonical(a, b, o, n_models)
+        total += np.bincount(np.searchsorted(keys, pair) * 3 + cell, w, total.shape[0])
+    return PairTotals(keys, total.reshape(-1, 3))
+
+
+def history_pvalues(
+    totals: PairTotals, voter: IndexArray, votes: Columns, n_models: int, *, mid_p: bool
+) -> FloatArray:
+    """:func:`pair_history_pvalues` of ``votes`` (all votes of their voters) against ``totals``."""
+    a, b, outcome, weight = votes
+    pair, cell = _canonical(a, b, outcome, n_models)
+    pair_idx = np.searchsorted(totals.keys, pair)
+    n_pairs = max(totals.keys.shape[0], 1)
+    _, vp_idx = np.unique(voter.astype(np.int64) * n_pairs + pair_idx, return_inverse=True)
+    own = np.bincount(vp_idx * 3 + cell, weight, 3 * (int(vp_idx.max()) + 1)).reshape(-1, 3)
+    # one column at a time: no (n, 3) temporaries; sums left to right, as a row sum would
+    hist = [np.maximum(totals.total[pair_idx, c] - own[vp_idx, c], 0.0) for c in range(3)]
+    h_obs = np.choose(cell, hist)
+    size = hist[0] + hist[1] + hist[2]
+    if mid_p:
+        rarer = sum_where(hist, h_obs, np.less)
+        same = sum_where(hist, h_obs, np.equal)
+        return np.asarray((rarer + 0.5 * (same + 1.0)) / (size + 1.0))
+    extreme = sum_where(hist, h_obs, np.less_equal)
+    return np.asarray((1.0 + extreme) / (size + 1.0))
+
+
+def sum_where(
+    hist: list[FloatArray], h_obs: FloatArray, op: Callable[[FloatArray, FloatArray], BoolArray]
+) -> FloatArray:
+    """``sum over c of hist[c] where op(hist[c], h_obs)``, added left to right."""
+    out = np.where(op(hist[0], h_obs), hist[0], 0.0)
+    for h in hist[1:]:
+        out += np.where(op(h, h_obs), h, 0.0)
+    return out
 
 
 def pair_history_pvalues(
@@ -64,20 +142,9 @@ def pair_history_pvalues(
     """
     if a.shape[0] == 0:
         return np.ones(0)
-    pair, cell = _canonical(a, b, outcome, n_models)
-    _, pair_idx = np.unique(pair, return_inverse=True)
-    n_pairs = int(pair_idx.max()) + 1
-    total = np.bincount(pair_idx * 3 + cell, weight, 3 * n_pairs).reshape(-1, 3)
-    _, vp_idx = np.unique(voter.astype(np.int64) * n_pairs + pair_idx, return_inverse=True)
-    own = np.bincount(vp_idx * 3 + cell, weight, 3 * (int(vp_idx.max()) + 1)).reshape(-1, 3)
-    hist = np.maximum(total[pair_idx] - own[vp_idx], 0.0).astype(np.float64)
-    h_obs = hist[np.arange(hist.shape[0]), cell]
-    if mid_p:
-        rarer = np.where(hist < h_obs[:, None], hist, 0.0).sum(axis=1)
-        same = np.where(hist == h_obs[:, None], hist, 0.0).sum(axis=1)
-        return np.asarray((rarer + 0.5 * (same + 1.0)) / (hist.sum(axis=1) + 1.0))
-    extreme = np.where(hist <= h_obs[:, None], hist, 0.0).sum(axis=1)
-    return np.asarray((1.0 + extreme) / (hist.sum(axis=1) + 1.0))
+    votes: Columns = (a, b, outcome, weight)
+    totals = pair_totals(lambda: (votes,), n_models)
+    return history_pvalues(totals, voter, votes, n_models, mid_p=mid_p)
 
 
 def chi2_sf_even(x: FloatArray, k: IntArray) -> FloatArray:
@@ -112,66 +179,41 @@ def normal_cdf(z: FloatArray) -> FloatArray:
     return np.array([0.5 * math.erfc(-float(t) / math.sqrt(2.0)) for t in z])
 
 
-def pair_history_test(
-    voter: IndexArray, a: IndexArray, b: IndexArray, outcome: IndexArray, n_models: int,
-    n_voters: int, *, fdr: float = DEFAULT_FDR, min_votes: int = DEFAULT_MIN_VOTES,
-    mid_p: bool = True, decisive: bool = True, weight: FloatArray | None = None,
-) -> VoterTest:
-    """Chiang et al.'s anomalous-voter test: Fisher's combination of :func:`pair_history_pvalues`.
-
-    ``decisive`` leaves ties out (votes and history): how often a voter calls
-    a tie varies between honest voters, and a heavy honest voter who ties
-    twice as often as most is otherwise flagged.
-
-    Voters with fewer than ``min_votes`` votes get ``p = 1`` and are not counted
-    in the Benjamini-Hochberg correction.
-    """
-    if decisive:
-        keep = outcome != 2
-        voter, a, b, outcome = voter[keep], a[keep], b[keep], outcome[keep]
-        weight = None if weight is None else weight[keep]
-    p = pair_history_pvalues(voter, a, b, outcome, n_models, mid_p=mid_p, weight=weight)
-    stat = np.bincount(voter, -2.0 * np.log(p), minlength=n_voters).astype(np.float64)
-    k = np.bincount(voter, minlength=n_voters)
-    pv = chi2_sf_even(stat, k)
-    return _corrected(stat, pv, k >= min_votes, fdr)
-
-
-def _corrected(stat: FloatArray, p: FloatArray, tested: BoolArray, fdr: float) -> VoterTest:
-    p = np.where(tested, p, 1.0)
+def corrected(stat: FloatArray, tested: BoolArray, p_tested: FloatArray, fdr: float) -> VoterTest:
+    """A :class:`VoterTest`: ``p_tested`` for the ``tested`` (the only p-values worked out:
+    most voters of an arena cast too few votes), 1 for the others, Benjamini-Hochberg flags."""
+    p = np.ones(stat.shape[0])
+    p[tested] = p_tested
     flagged = np.zeros(p.shape[0], dtype=bool)
-    flagged[tested] = benjamini_hochberg(p[tested], fdr)
+    flagged[tested] = benjamini_hochberg(p_tested, fdr)
     return VoterTest(stat, p, flagged)
 
 
-def outcome_probabilities(
-    a: IndexArray, b: IndexArray, outcome: IndexArray, n_models: int, *,
-    keep: BoolArray | None = None, weight: FloatArray | None = None, l2: float = DEFAULT_L2,
-) -> FloatArray:
-    """Probabilities of (A wins, B wins, tie) for each vote under a fitted model.
+def person_fit_sums(
+    voter: IndexArray, outcome: IndexArray, probs: FloatArray, n_voters: int
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Per voter: ``sum(log pi - E log pi)``, ``sum Var log pi`` and the decisive votes."""
+    decisive = outcome != 2
+    v, out = voter[decisive], outcome[decisive]
+    pa = probs[decisive, 0] / np.maximum(probs[decisive, 0] + probs[decisive, 1], 1e-300)
+    p2 = np.stack([pa, 1.0 - pa], axis=1)
+    logp = np.log(np.maximum(p2, 1e-300))
+    mean = np.sum(p2 * logp, axis=1)
+    var = np.sum(p2 * logp * logp, axis=1) - mean * mean
+    obs = logp[np.arange(logp.shape[0]), out]
+    return (np.bincount(v, obs - mean, minlength=n_voters).astype(np.float64, copy=False),
+            np.bincount(v, var, minlength=n_voters).astype(np.float64, copy=False),
+            np.bincount(v, minlength=n_voters).astype(np.int64, copy=False))
 
-    Bradley-Terry with Davidson ties, fitted with a weak ``N(0, 1/l2)`` prior
-    on the votes in ``keep`` (all by default), with vote weights ``weight``
-    (all 1 by default); without ties in the data, plain Bradley-Terry with
-    ties impossible; with only ties, ties certain.
 
-    Returns
-    -------
-    ndarray, shape (n_votes, 3)
-    """
-    sel = slice(None) if keep is None else keep
-    names = tuple(str(k) for k in range(n_models))
-    w = None if weight is None else weight[sel]
-    pc = aggregate(Battles(names, a[sel], b[sel], outcome[sel].astype(np.int8), w))
-    if pc.wsum[:, :2].sum() <= 0:  # only ties: nothing to rate
-        return np.tile([0.0, 0.0, 1.0], (a.shape[0], 1))
-    try:
-        theta, kappa = fit_tie_model("davidson", pc.i, pc.j, pc.wsum, n_models, l2=l2)
-        return np.exp(log_probs("davidson", theta[a] - theta[b], kappa))
-    except RatingsFitError:
-        theta = fit_newton(pc.i, pc.j, pc.wsum[:, 0], pc.wsum[:, :2].sum(axis=1), n_models, l2=l2)
-    pa = 1.0 / (1.0 + np.exp(-(theta[a] - theta[b])))
-    return np.stack([pa, 1.0 - pa, np.zeros_like(pa)], axis=-1)
+def person_fit_result(
+    num: FloatArray, var: FloatArray, k: IntArray, *, fdr: float, min_votes: int
+) -> VoterTest:
+    """:func:`person_fit_test` from the sums of :func:`person_fit_sums`."""
+    den = np.sqrt(var)
+    z = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    tested = k >= min_votes
+    return corrected(-z, tested, normal_cdf(z[tested]), fdr)
 
 
 def person_fit_test(
@@ -183,30 +225,17 @@ def person_fit_test(
     Only decisive votes count, with ``P(A | not a tie)``: how often a voter
     calls a tie is a trait of honest voters, not a sign of rigging.
     """
-    decisive = outcome != 2
-    v, out = voter[decisive], outcome[decisive]
-    pa = probs[decisive, 0] / np.maximum(probs[decisive, 0] + probs[decisive, 1], 1e-300)
-    p2 = np.stack([pa, 1.0 - pa], axis=1)
-    logp = np.log(np.maximum(p2, 1e-300))
-    mean = np.sum(p2 * logp, axis=1)
-    var = np.sum(p2 * logp * logp, axis=1) - mean * mean
-    obs = logp[np.arange(logp.shape[0]), out]
-    num = np.bincount(v, obs - mean, minlength=n_voters)
-    den = np.sqrt(np.bincount(v, var, minlength=n_voters))
-    z = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-    k = np.bincount(v, minlength=n_voters)
-    return _corrected(-z, normal_cdf(z), k >= min_votes, fdr)
+    num, var, k = person_fit_sums(voter, outcome, probs, n_voters)
+    return person_fit_result(num, var, k, fdr=fdr, min_votes=min_votes)
 
 
-def one_model_scores(
+def one_model_sums(
     voter: IndexArray, a: IndexArray, b: IndexArray, outcome: IndexArray, probs: FloatArray,
-    n_models: int, n_voters: int, *, min_model_votes: int = DEFAULT_MIN_MODEL_VOTES,
-) -> tuple[FloatArray, IntArray, IntArray]:
-    """Per-voter residual ``z`` of each model's score, and of the A side.
+    n_models: int, n_voters: int,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per (voter, column): residual sum, variance sum and votes, shape (n_voters, n_models + 1).
 
-    Returns ``z`` of shape (n_voters, n_models + 1) (last column: side A;
-    cells with fewer than ``min_model_votes`` votes are 0), the column of the
-    largest ``|z|`` per voter, and the number of columns tested per voter.
+    Dense: call it on a block of voters (or on time buckets), not on a whole arena.
     """
     y = np.choose(outcome.astype(np.int64), [1.0, 0.0, 0.5])
     e = probs[:, 0] + 0.5 * probs[:, 2]
@@ -223,37 +252,67 @@ def one_model_scores(
             t = t + np.bincount(v + b, wb, size)
         return np.asarray(t, dtype=np.float64).reshape(n_voters, cols)
 
-    res, vv = cells(r, -r), cells(var, var)
-    nn = cells(np.ones_like(r), np.ones_like(r))
-    ok = (nn >= min_model_votes) & (vv > 0)
-    z = np.where(ok, res / np.sqrt(np.where(ok, vv, 1.0)), 0.0)
-    return z, np.argmax(np.abs(z), axis=1), ok.sum(axis=1)
+    return cells(r, -r), cells(var, var), cells(np.ones_like(r), np.ones_like(r))
+
+
+def one_model_z(
+    res: FloatArray, var: FloatArray, n: FloatArray, *, min_model_votes: int
+) -> tuple[FloatArray, IntArray]:
+    """``z`` per cell of :func:`one_model_sums` (0 below ``min_model_votes``), columns tested."""
+    ok = (n >= min_model_votes) & (var > 0)
+    z = np.where(ok, res / np.sqrt(np.where(ok, var, 1.0)), 0.0)
+    return z, ok.sum(axis=1)
+
+
+def one_model_scores(
+    voter: IndexArray, a: IndexArray, b: IndexArray, outcome: IndexArray, probs: FloatArray,
+    n_models: int, n_voters: int, *, min_model_votes: int = DEFAULT_MIN_MODEL_VOTES,
+) -> tuple[FloatArray, IntArray, IntArray]:
+    """Per-voter residual ``z`` of each model's score, and of the A side.
+
+    Returns ``z`` of shape (n_voters, n_models + 1) (last column: side A;
+    cells with fewer than ``min_model_votes`` votes are 0), the column of the
+    largest ``|z|`` per voter, and the number of columns tested per voter.
+    """
+    sums = one_model_sums(voter, a, b, outcome, probs, n_models, n_voters)
+    z, tested = one_model_z(*sums, min_model_votes=min_model_votes)
+    return z, np.argmax(np.abs(z), axis=1), tested
 
 
 def one_model_test(
-    z: FloatArray, n_tested: IntArray, *, fdr: float = DEFAULT_FDR
+    stat: FloatArray, n_tested: IntArray, *, fdr: float = DEFAULT_FDR
 ) -> VoterTest:
-    """Largest ``|z|`` per voter, two-sided normal p-value times the columns tested."""
-    stat = np.max(np.abs(z), axis=1) if z.size else np.zeros(0)
-    p = np.minimum(1.0, 2.0 * normal_cdf(-stat) * np.maximum(n_tested, 1))
-    return _corrected(stat, p, n_tested > 0, fdr)
-
-
+    """Largest ``|z|`` per voter (``stat``), two-sided normal p-value times the columns tested."""
+    tested = n_tested > 0
+    p = np.minimum(1.0, 2.0 * normal_cdf(-stat[tested]) * np.maximum(n_tested[tested], 1))
+    return corrected(stat, tested, p, fdr)
 
 
 __all__ = [
+    "DEFAULT_CHUNK",
     "DEFAULT_FDR",
     "DEFAULT_L2",
     "DEFAULT_MIN_MODEL_VOTES",
     "DEFAULT_MIN_VOTES",
+    "Columns",
+    "GroupWeights",
+    "PairTotals",
     "VoterTest",
+    "Weights",
     "benjamini_hochberg",
     "chi2_sf_even",
+    "corrected",
+    "history_pvalues",
     "normal_cdf",
     "one_model_scores",
+    "one_model_sums",
     "one_model_test",
-    "outcome_probabilities",
+    "one_model_z",
     "pair_history_pvalues",
-    "pair_history_test",
+    "pair_totals",
+    "person_fit_result",
+    "person_fit_sums",
     "person_fit_test",
+    "sum_where",
+    "vote_slices",
 ]

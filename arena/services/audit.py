@@ -27,7 +27,7 @@ from arena.context import Arena
 from arena.db import read_only, stream_rows
 from arena.models import Battle, Vote, VoterFlag, utcnow
 from arena.services.counting import note_flags_changed
-from ratings.anomaly import audit
+from ratings.anomaly import AuditResult, audit
 from ratings.data import DEFAULT_OUTCOME_MAP
 
 log = logging.getLogger("arena.audit")
@@ -79,7 +79,8 @@ def _read_votes(arena: Arena, batch: int = 50_000) -> _Votes | None:
     networks: dict[str, int] = {}
     models: dict[str, int] = {}
     outcome_of = {w: int(code) for w, code in DEFAULT_OUTCOME_MAP.items() if code is not None}
-    columns = [np.empty(n, dtype) for dtype in (np.int64, np.int32, np.int32, np.int32,
+    # vote ids are the table's INTEGER key: int32 (numpy refuses a larger id, not wraps it)
+    columns = [np.empty(n, dtype) for dtype in (np.int32, np.int32, np.int32, np.int32,
                                                  np.int32, np.int8, np.float64)]
     at = 0
     for chunk in stream_rows(read_only(arena.engine), query, batch):
@@ -111,33 +112,50 @@ def run_audit(arena: Arena) -> AuditReport:
     votes = _read_votes(arena)
     if votes is None:
         return AuditReport(0, 0, seconds=time.perf_counter() - started)
-    voter, network, voter_names, n = votes.voter, votes.network, votes.voter_names, len(votes.ids)
-    a, b, outcome, model_names = votes.a, votes.b, votes.outcome, votes.model_names
-    times = votes.time
-    result = audit(voter, a, b, outcome, network=network, time=times,
-                   n_models=len(model_names), model_names=tuple(model_names))
-    flagged: dict[str, str] = {}
-    for k in np.flatnonzero(result.voters.flagged):
-        flagged[str(voter_names[k])] = result.voters.reasons[k]
-    if result.networks is not None:
-        for k in np.flatnonzero(result.networks.flagged):
-            behind = {voter_names[voter[i]] for i in np.flatnonzero(network == k)}
-            for name in behind:
-                flagged.setdefault(name, f"address shared by {len(behind)} voter ids: "
-                                         f"{result.networks.reasons[k]}")
-    suspicious = votes.ids[np.asarray(result.suspicious, dtype=bool)].tolist()
+    result = audit(votes.voter, votes.a, votes.b, votes.outcome, network=votes.network,
+                   time=votes.time, n_models=len(votes.model_names),
+                   model_names=tuple(votes.model_names))
+    flagged = _flagged(votes, result)
+    suspicious = votes.ids[result.suspicious]
+    n, n_voters = len(votes.ids), len(votes.voter_names)
+    del votes, result  # the columns (~30 bytes a vote) are not kept while the flags are stored
     with arena.session() as session:
         _store(session, flagged, suspicious)
         note_flags_changed(session)
         session.commit()
-    report = AuditReport(votes=n, voters=len(voter_names), flagged=sorted(flagged.items()),
+    report = AuditReport(votes=n, voters=n_voters, flagged=sorted(flagged.items()),
                          suspicious_votes=len(suspicious),
                          seconds=time.perf_counter() - started)
     log.info("%s", report.summary())
     return report
 
 
-def _store(session: Session, flagged: dict[str, str], suspicious: list[int]) -> None:
+def _flagged(votes: _Votes, result: AuditResult) -> dict[str, str]:
+    """Voter id -> reason: the flagged voters, then every voter behind a flagged address."""
+    names = votes.voter_names
+    flagged = {names[k]: result.voters.reasons[k] for k in np.flatnonzero(result.voters.flagged)}
+    if result.networks is not None:
+        for k, behind in _voters_behind(votes.network, votes.voter, result.networks.flagged):
+            reason = f"address shared by {len(behind)} voter ids: {result.networks.reasons[k]}"
+            for v in behind:
+                flagged.setdefault(names[v], reason)
+    return flagged
+
+
+def _voters_behind(network: np.ndarray, voter: np.ndarray,
+                   flagged: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(network, its distinct voters) of each flagged network, in network order: one pass
+    over the votes (not one per flagged network)."""
+    sel = np.flatnonzero(flagged[network])
+    if sel.shape[0] == 0:
+        return []
+    pairs = np.unique(network[sel].astype(np.int64) << 32 | voter[sel].astype(np.int64))
+    nets, starts = np.unique(pairs >> 32, return_index=True)
+    members = np.split(pairs & 0xFFFFFFFF, starts[1:])
+    return [(int(k), v) for k, v in zip(nets, members, strict=True)]
+
+
+def _store(session: Session, flagged: dict[str, str], suspicious: np.ndarray) -> None:
     existing = {row.voter_id: row for row in session.exec(select(VoterFlag)).scalars()}
     now = utcnow()
     for voter_id, row in existing.items():
@@ -155,7 +173,7 @@ def _store(session: Session, flagged: dict[str, str], suspicious: list[int]) -> 
             session.add(row)
     session.execute(update(Vote).where(Vote.suspicious).values(suspicious=False))
     for start in range(0, len(suspicious), 5000):
-        chunk = suspicious[start:start + 5000]
+        chunk = suspicious[start:start + 5000].tolist()
         session.execute(update(Vote).where(Vote.id.in_(chunk)).values(suspicious=True))  # type: ignore[attr-defined]
 
 

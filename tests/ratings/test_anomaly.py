@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ratings.anomaly import audit, flood_weights, newcomers
+from ratings.anomaly import AuditResult, audit, flood_weights, newcomers, time_buckets
 from ratings.anomaly_stats import (
     benjamini_hochberg,
     chi2_sf_even,
@@ -19,6 +19,7 @@ from ratings.anomaly_stats import (
 
 RECALL_MIN = 0.90
 HONEST_FLAGGED_MAX = 0.05
+CHUNKED_RTOL = 1e-12  # sums over all votes added a chunk at a time: the last bits may move
 
 
 def _arr(*xs: list[int]) -> tuple[np.ndarray, ...]:
@@ -211,3 +212,63 @@ def test_audit_of_a_tiny_arena_flags_nobody(
     result = audit(v, ma, mb, o, network=v, time=t)
     assert not result.flagged.any() and not result.suspicious.any()
     assert np.all(np.isfinite(result.vote_probability))
+
+
+def _outputs(result: AuditResult) -> tuple[dict[str, np.ndarray], tuple[object, ...]]:
+    """Every array of an audit (floats), and everything compared exactly (flags, reasons)."""
+    floats: dict[str, np.ndarray] = {"vote_probability": result.vote_probability}
+    exact: list[object] = [result.suspicious.tolist(), [(c.start, c.model) for c in result.drift]]
+    floats["drift_z"] = np.array([c.z for c in result.drift])
+    for name, found in (("voters", result.voters), ("networks", result.networks)):
+        assert found is not None
+        exact += [found.flagged.tolist(), found.reasons]
+        for test in ("pair_history", "person_fit", "one_model"):
+            got = getattr(found, test)
+            floats[f"{name}.{test}.statistic"], floats[f"{name}.{test}.pvalue"] = (
+                got.statistic, got.pvalue)
+            exact.append(got.flagged.tolist())
+    return floats, tuple(exact)
+
+
+def _every_attack(seed: int) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """:func:`_with_attacks` and the planted voters of :func:`_simulate` (own address each,
+    times over the 30 days): int32 codes, int8 outcomes, as the product reads them."""
+    (voter, a, b, out), network, t, n_honest, _n = _with_attacks(seed)
+    (sv, sa, sb, so), _, _, _ = _simulate(seed)
+    planted = sv >= n_honest
+    ids = sv[planted] + 340  # after the 340 attack ids
+    t_planted = np.random.default_rng(seed).uniform(0, 30 * 86_400.0, ids.shape[0])
+    cols = [np.concatenate(x).astype(np.int32) for x in (
+        (voter, ids), (a, sa[planted]), (b, sb[planted]), (network, ids + 301))]
+    return (*cols, np.concatenate([out, so[planted]]).astype(np.int8)), np.concatenate(
+        [t, t_planted])
+
+
+@pytest.mark.parametrize("chunk", [97, 4096])
+def test_audit_in_small_chunks_matches_one_pass(chunk: int) -> None:
+    """Blocks of a few voters (heavy voters alone, over the chunk), sums a chunk at a time."""
+    (voter, a, b, network, out), t = _every_attack(2)
+    args = (voter, a, b, out)
+    whole = audit(*args, network=network, time=t, chunk=1 << 30)
+    assert whole.voters.flagged.any() and whole.networks is not None
+    assert whole.networks.flagged.any() and whole.drift
+    floats, exact = _outputs(whole)
+    got_floats, got_exact = _outputs(audit(*args, network=network, time=t, chunk=chunk))
+    assert got_exact == exact
+    for key, value in floats.items():
+        np.testing.assert_allclose(got_floats[key], value, rtol=CHUNKED_RTOL, atol=0.0,
+                                   err_msg=key)
+
+
+def test_time_buckets_match_a_sort_of_every_bucket() -> None:
+    rng = np.random.default_rng(5)
+    day = 86_400.0
+    late = np.concatenate([[0.0], rng.uniform(1e9, 1e9 + 9 * day, 99)])  # a time missing: 0
+    # the last: more than 2^24 buckets, counted by a sort
+    cases = [(rng.uniform(0, 40 * day, 5000), day), (late, day), (late, 1e-3)]
+    for t, seconds in cases:
+        got = time_buckets(t, seconds, chunk=64)
+        starts, inv, size = np.unique(np.floor(t / seconds).astype(np.int64),
+                                      return_inverse=True, return_counts=True)
+        assert got.starts.tolist() == starts.tolist() and got.size.tolist() == size.tolist()
+        assert got.code.tolist() == inv.tolist()

@@ -26,10 +26,12 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def simulate(arena: Arena, *, seed: int = 7, honest: int = 150, votes_each: int = 40,
-             planted: int = 10, planted_votes: int = 100) -> tuple[set[str], set[str], str]:
+             planted: int = 10, planted_votes: int = 100,
+             booster_ip: str | None = None) -> tuple[set[str], set[str], str]:
     """Honest voters by Bradley-Terry strengths with 15% ties; planted random voters
     (A, B or tie at random) and always-one-model voters (for the weakest model), with more
-    votes each. Returns (honest ids, planted ids, target)."""
+    votes each, all behind ``booster_ip`` when given. Returns (honest ids, planted ids,
+    target)."""
     rng = random.Random(seed)
     target = MODELS[0]
     battles, votes = [], []
@@ -37,7 +39,7 @@ def simulate(arena: Arena, *, seed: int = 7, honest: int = 150, votes_each: int 
     random_ids = {f"random-{k:03d}" for k in range(planted)}
     booster_ids = {f"booster-{k:03d}" for k in range(planted)}
     for voter in sorted(honest_ids | random_ids | booster_ids):
-        ip = secrets.token_hex(16)
+        ip = booster_ip if booster_ip and voter in booster_ids else secrets.token_hex(16)
         for _ in range(votes_each if voter in honest_ids else planted_votes):
             a, b = rng.sample(MODELS, 2)
             if voter in booster_ids and rng.random() < 0.8:
@@ -93,6 +95,15 @@ def test_audit_finds_planted_voters_and_the_board_leaves_them_out(arena: Arena) 
     assert left_out >= 100 * len(flagged & planted)
     everything = arena.leaderboard.board(View(include_suspicious=True)).total_votes
     assert everything == total
+
+
+def test_every_id_behind_a_flagged_address_is_flagged(arena: Arena) -> None:
+    _, planted, _ = simulate(arena, planted=25, planted_votes=6, booster_ip="one-office")
+    boosters = {voter for voter in planted if voter.startswith("booster-")}
+    report = run_audit(arena)
+    reasons = dict(report.flagged)
+    assert boosters <= set(reasons)  # 6 votes each: too few alone, 150 behind one address
+    assert {reasons[v].split(":")[0] for v in boosters} == {"address shared by 25 voter ids"}
 
 
 def test_the_owners_word_wins_over_the_audit(arena: Arena) -> None:
