@@ -55,7 +55,7 @@ def display_messages(conversation: Sequence[BaseModel | dict[str, Any]]) -> list
 
 
 class VotePanel:
-    """Two answers side by side, four vote buttons and the reveal line.
+    """Two answers side by side, the reveal line and four vote buttons.
 
     The only per-session state is the battle id in a gr.State; which models
     fought stays in the database until the service reveals it after the vote.
@@ -76,15 +76,19 @@ class VotePanel:
                 elem_classes=["arena-answer"], autoscroll=False,
             )
         self.reveal = gr.Markdown("", elem_id=f"{prefix}-reveal")
-        with gr.Row():
+        # The vote buttons are shown while a vote is possible, and hidden otherwise: one
+        # update of their row, where enabling and disabling them was four button updates
+        # (Gradio rebuilds an updated component and its config on every event: ~0.2 ms
+        # each). The server decides whether a vote counts either way.
+        with gr.Row(visible=False, elem_id=f"{prefix}-votes") as self.vote_row:
             self.buttons = [
-                gr.Button(I18N(label), elem_id=f"{prefix}-{elem}", interactive=False)
+                gr.Button(I18N(label), elem_id=f"{prefix}-{elem}")
                 for _, label, elem in WINNER_BUTTONS
             ]
 
     @property
     def battle_outputs(self) -> list[Any]:
-        return [self.battle_id, self.chat_a, self.chat_b, self.reveal, *self.buttons]
+        return [self.battle_id, self.chat_a, self.chat_b, self.reveal, self.vote_row]
 
     def on(self, listener: Callable[..., Any], fn: Callable[..., tuple[Any, ...]], *,
            inputs: list[Any] | None = None) -> Any:
@@ -99,13 +103,13 @@ class VotePanel:
         output to a worker thread of its own."""
         if battle is None:
             return (None, self._chat(self.chat_a, []), self._chat(self.chat_b, []),
-                    self.reveal.postprocess(message), *self._buttons(False))
+                    self.reveal.postprocess(message), self.voting(False))
         return (
             battle.battle_id,
             self._chat(self.chat_a, battle.conversation_a),
             self._chat(self.chat_b, battle.conversation_b),
             self.reveal.postprocess(message),
-            *self._buttons(True),
+            self.voting(True),
         )
 
     @staticmethod
@@ -132,7 +136,7 @@ class VotePanel:
             button.click(
                 self._vote_handler(winner),
                 inputs=[self.battle_id],
-                outputs=[self.reveal, *self.buttons],
+                outputs=[self.reveal, self.vote_row],
                 postprocess=False,  # the reveal is returned as the browser gets it
                 api_visibility="private",
             )
@@ -140,7 +144,7 @@ class VotePanel:
     def _vote_handler(self, winner: str) -> Callable[..., tuple[Any, ...]]:
         def vote(battle_id: str | None, request: gr.Request) -> tuple[Any, ...]:
             message = self._vote_message(winner, battle_id, request)
-            return (self.reveal.postprocess(message), *self._buttons(False))
+            return (self.reveal.postprocess(message), self.voting(False))
 
         return vote
 
@@ -163,5 +167,6 @@ class VotePanel:
         return f"{message} {tr('voted_hint', voter.ui_language)}"
 
     @staticmethod
-    def _buttons(enabled: bool) -> list[Any]:
-        return [gr.Button(interactive=enabled) for _ in WINNER_BUTTONS]
+    def voting(open_: bool) -> dict[str, Any]:
+        """The vote row's update: shown while a vote is possible."""
+        return gr.update(visible=open_)

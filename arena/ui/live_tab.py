@@ -49,7 +49,7 @@ def render(arena: Arena) -> None:
         failed = update.finished and update.status == "failed"
         message = tr("live_failed", language) if failed else ""
         ready = update.finished and update.status == "ready"
-        return (turn.battle_id, *chats, message, *panel._buttons(ready), gr.Textbox())
+        return (turn.battle_id, *chats, message, panel.voting(ready), gr.Textbox())
 
     async def stream(turn: live.LiveTurn, bases: tuple[list[Any], list[Any]],
                      voter: services.Voter) -> AsyncIterator[tuple[Any, ...]]:
@@ -67,15 +67,15 @@ def render(arena: Arena) -> None:
                 battle = await to_thread.run_sync(prepare, battle_id, text, voter)
             except services.ServiceError as exc:
                 message = tr("no_battle", voter.ui_language, error=str(exc))
-                yield (battle_id, gr.Chatbot(), gr.Chatbot(), message,
-                       *[gr.Button() for _ in panel.buttons], gr.Textbox())
+                yield (battle_id, gr.Chatbot(), gr.Chatbot(), message, gr.skip(),
+                       gr.Textbox())
                 return
             # Read before the turn starts: storing it extends these conversations.
             bases = (display_messages(battle.conversation_a),
                      display_messages(battle.conversation_b))
             turn = live.start_turn(arena, battle)
             try:
-                yield (turn.battle_id, *bases, "", *panel._buttons(False), gr.Textbox(value=""))
+                yield (turn.battle_id, *bases, "", panel.voting(False), gr.Textbox(value=""))
                 async with aclosing(stream(turn, bases, voter)) as updates:
                     async for update in updates:
                         yield update

@@ -49,7 +49,7 @@ def test_model_names_reach_the_browser_only_after_the_vote(
         page.on("response", keep)
         page.goto(server.url, wait_until="domcontentloaded")
         page.wait_for_selector("#battle-answer-a .message")
-        page.wait_for_selector("#battle-vote-a:not([disabled])")
+        page.wait_for_selector("#battle-vote-a", state="visible")
         page.wait_for_timeout(500)
 
         before = recorder.text() + "\n".join(seen_by_browser) + page.content()

@@ -24,7 +24,7 @@ def arena_url(server, tmp_path: Path) -> str:
 def wait_for_battle(page, prefix: str = "battle") -> None:
     page.wait_for_selector(f"#{prefix}-answer-a .message")
     page.wait_for_selector(f"#{prefix}-answer-b .message")
-    page.wait_for_selector(f"#{prefix}-vote-a:not([disabled])")
+    page.wait_for_selector(f"#{prefix}-vote-a", state="visible")
 
 
 def stored_votes(server) -> list[tuple[Battle, Vote]]:
@@ -49,7 +49,7 @@ def test_vote_reveals_names_only_after_voting(server, arena_url, new_page) -> No
     cookie = next(c for c in page.context.cookies() if c["name"] == "arena_voter")
     assert battle.voter_id == cookie["value"].rpartition(".")[0]  # id.signature
     assert battle.conversation_a[1]["content"] in page.inner_text("#battle-answer-a")
-    assert page.is_disabled("#battle-vote-b")
+    assert not page.is_visible("#battle-vote-b")
 
     page.click("#battle-next")
     page.wait_for_function("document.querySelector('#battle-reveal').innerText.trim() === ''")

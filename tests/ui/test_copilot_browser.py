@@ -45,7 +45,7 @@ def test_the_judge_speaks_after_the_vote_in_the_voters_language(
         try:
             with start_server(arena) as server:
                 page = new_page(server.url, locale=locale)
-                page.wait_for_selector("#battle-vote-a:not([disabled])")
+                page.wait_for_selector("#battle-vote-a", state="visible")
                 page.get_by_text(button).click()
                 page.wait_for_function(
                     f"document.querySelector('#battle-copilot-text').innerText"
@@ -95,7 +95,7 @@ def live_turn(page, prompt: str) -> None:
     page.click("#live-send")
     page.wait_for_function(
         f"document.querySelector('#live-answer-a').innerText.includes('{prompt}')")
-    page.wait_for_selector("#live-vote-a:not([disabled])")
+    page.wait_for_selector("#live-vote-a", state="visible")
 
 
 @pytest.mark.parametrize("locale", list(TEXTS))

@@ -130,7 +130,7 @@ def test_live_answers_stream_images_as_links(database_url, new_page) -> None:
             page.goto(served.url)
             page.fill("#live-input textarea", "Show me a picture")
             page.click("#live-send")
-            page.wait_for_selector("#live-vote-a:not([disabled])")
+            page.wait_for_selector("#live-vote-a", state="visible")
             for side in ("a", "b"):
                 answer = f"#live-answer-{side}"
                 assert page.locator(f"{answer} a[href='{remote.url}/live.png']").count() == 1

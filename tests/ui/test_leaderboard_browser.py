@@ -81,7 +81,7 @@ def test_the_exposure_view_shows_shares_next_to_the_intended_ones(server, new_pa
 
     fill(server.arena, tmp_path)
     page = new_page(server.url)
-    page.wait_for_selector("#battle-vote-a:not([disabled])")  # the page's own battle first
+    page.wait_for_selector("#battle-vote-a", state="visible")  # the page's own battle first
     page.get_by_role("tab", name="Leaderboard").click()
     page.get_by_text("How battles were sampled").click()
     page.wait_for_function(

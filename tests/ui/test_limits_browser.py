@@ -23,7 +23,7 @@ def test_next_battle_over_the_limit_says_so(database_url, tmp_path, new_page) ->
     try:
         with start_server(arena) as server:
             page = new_page(server.url)
-            page.wait_for_selector("#battle-vote-a:not([disabled])")  # the one battle allowed
+            page.wait_for_selector("#battle-vote-a", state="visible")  # the one battle allowed
             page.click("#battle-next")
             page.wait_for_function("document.querySelector('#battle-reveal').innerText"
                                    ".includes('too many battles')")

@@ -12,10 +12,11 @@ from tests.utils.server import start_server
 
 pytestmark = pytest.mark.browser
 
-# The length of side a's answer while its vote button is still disabled (still streaming).
+# The length of side a's answer while its vote buttons are still hidden (still streaming).
 STREAMING_LENGTH = """() => {
     const answer = document.querySelector('#live-answer-a .bot.message');
-    const voting = !document.querySelector('#live-vote-a').disabled;
+    const button = document.querySelector('#live-vote-a');
+    const voting = button !== null && button.checkVisibility();
     const length = answer ? answer.innerText.trim().length : 0;
     return !voting && length > %d ? length : null;
 }"""
@@ -38,7 +39,7 @@ def stream_then_vote(page, arena) -> None:
     # Part of the answer shows, then more of it, before the answer is complete.
     partial = page.wait_for_function(STREAMING_LENGTH % 0).json_value()
     page.wait_for_function(STREAMING_LENGTH % partial)
-    page.wait_for_selector("#live-vote-a:not([disabled])")
+    page.wait_for_selector("#live-vote-a", state="visible")
     body = page.inner_text("body")
     assert not any(name in body for name in LIVE_MODELS)
     page.click("#live-vote-b")
@@ -67,7 +68,7 @@ def test_failed_answer_is_shown_and_the_battle_cannot_be_voted(database_url, new
         assert "answer stopped midway" in page.inner_text(f"#live-answer-{failed}")
         assert "partial answer" in page.inner_text(f"#live-answer-{failed}")
         assert "a complete answer" in page.inner_text(f"#live-answer-{other}")
-        assert page.is_disabled("#live-vote-a") and page.is_disabled("#live-vote-tie")
+        assert not page.is_visible("#live-vote-a") and not page.is_visible("#live-vote-tie")
         assert battle.status == "failed"
 
         page.click("#live-new")
@@ -100,7 +101,7 @@ def test_api_key_and_model_names_never_reach_the_browser(database_url, new_page,
         page = new_page(server.url)
         page.fill("#live-input textarea", "Hello")
         page.click("#live-send")
-        page.wait_for_selector("#live-vote-a:not([disabled])")
+        page.wait_for_selector("#live-vote-a", state="visible")
         before = recorders[0].text()
         assert not any(name in before for name in LIVE_MODELS)
         assert "Hello! Here is a careful answer" in before  # the recording saw the stream
