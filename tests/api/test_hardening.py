@@ -4,6 +4,8 @@ uvicorn options), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 import socket
@@ -19,6 +21,7 @@ from arena.config import ConfigError, load_settings
 from arena.context import Arena
 from arena.models import Battle
 from arena.services.voters import VOTER_COOKIE
+from arena.web.security_headers import inline_scripts, page_policy
 from tests.utils.factories import import_small_set
 from tests.utils.server import LiveServer, start_server
 
@@ -237,6 +240,18 @@ def test_pages_have_a_content_security_policy(hardened: LiveServer) -> None:
         assert "'unsafe-eval'" not in script
         assert all(source.startswith("'sha256-") for source in script[1:]) and script[1:]
         assert "<script" in page.text  # Gradio's inline scripts, each allowed by its hash
+
+
+def test_every_inline_script_and_only_those_is_allowed_by_its_hash() -> None:
+    page = (b"<html><SCRIPT>one()</script ><script src='/x.js'></script>"
+            b"<script type=module>\ntwo()</SCRIPT><scripts>no</scripts>"
+            b"<script>three('</scrip')</script><script src=y.js>ignored()</script>"
+            b"<script>  </script><script>never closed")
+    assert inline_scripts(page) == [b"one()", b"\ntwo()", b"three('</scrip')", b"  "]
+    allowed = dict(part.strip().split(" ", 1) for part in page_policy(page).split(";"))
+    digests = {"'sha256-" + base64.b64encode(hashlib.sha256(s).digest()).decode() + "'"
+               for s in (b"one()", b"\ntwo()", b"three('</scrip')")}
+    assert set(allowed["script-src"].split()[1:]) == digests
 
 
 # Secure cookies -------------------------------------------------------------------
