@@ -18,11 +18,6 @@ def get_arena(request: Request) -> Arena:
     return request.app.state.arena
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with get_arena(request).session() as session:
-        yield session
-
-
 def get_read_session(request: Request) -> Iterator[Session]:
     """For routes that only read: on SQLite it never waits for the write lock."""
     with get_arena(request).read_session() as session:

@@ -17,11 +17,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from arena import services
-from arena.api.deps import get_arena, get_read_session, get_session, get_voter
+from arena.api.deps import get_arena, get_voter
 from arena.api.live import start_live_battle
 from arena.api.validation import CheckedBodyRoute
 from arena.context import Arena
@@ -30,8 +29,6 @@ from arena.models import BattlePublic, NamedBattlePublic, VoteResult, Winner
 
 router = APIRouter(route_class=CheckedBodyRoute)
 log = logging.getLogger("arena.api")
-SessionDep = Annotated[Session, Depends(get_session)]
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 VoterDep = Annotated[services.Voter, Depends(get_voter)]
 
 
@@ -87,16 +84,28 @@ def _answer_set_battle(arena: Arena, voter: services.Voter,
         )
 
 
+# The hot routes are async and make one worker-thread hop for all their database work
+# (a session dependency would add two more: its enter and its exit run in threads too).
 @router.post("/api/battles/{battle_id}/vote", response_model=VoteResult)
-def vote(battle_id: str, body: VoteRequest, request: Request, session: SessionDep,
-         voter: VoterDep) -> VoteResult:
-    return services.record_vote(session, battle_id=battle_id, winner=body.winner, voter=voter,
-                                limits=get_arena(request).settings.limits)
+async def vote(battle_id: str, body: VoteRequest, request: Request,
+               voter: VoterDep) -> VoteResult:
+    return await run_in_threadpool(_vote, get_arena(request), battle_id, body.winner, voter)
+
+
+def _vote(arena: Arena, battle_id: str, winner: Winner, voter: services.Voter) -> VoteResult:
+    with arena.session() as session:
+        return services.record_vote(session, battle_id=battle_id, winner=winner, voter=voter,
+                                    limits=arena.settings.limits)
 
 
 @router.get("/api/battles/{battle_id}", response_model=NamedBattlePublic | BattlePublic)
-def show_battle(battle_id: str, session: ReadSessionDep, voter: VoterDep) -> BattlePublic:
-    return services.battle_for_voter(session, battle_id, voter)
+async def show_battle(battle_id: str, request: Request, voter: VoterDep) -> BattlePublic:
+    return await run_in_threadpool(_show_battle, get_arena(request), battle_id, voter)
+
+
+def _show_battle(arena: Arena, battle_id: str, voter: services.Voter) -> BattlePublic:
+    with arena.read_session() as session:
+        return services.battle_for_voter(session, battle_id, voter)
 
 
 STATUS_BY_ERROR = {
