@@ -38,6 +38,18 @@ def load_index(config: dict[str, Any]) -> int:
     raise KeyError("no load event")
 
 
+CONFIG_MARK = "window.gradio_config = "
+
+
+def page_config(html: str) -> dict[str, Any]:
+    """The config a Gradio page carries in its script `window.gradio_config = {...};`."""
+    start = html.find(CONFIG_MARK)
+    if start < 0:
+        raise EventFailed("the page carries no Gradio config")
+    config, _ = json.JSONDecoder().raw_decode(html, start + len(CONFIG_MARK))
+    return config  # type: ignore[no-any-return]
+
+
 class GradioSession:
     """One browser tab: a cookie jar (the voter), a session hash, events in turn."""
 
@@ -47,11 +59,11 @@ class GradioSession:
         self.session_hash = secrets.token_hex(6)
 
     async def open(self) -> dict[str, Any]:
-        """Load the page (sets the voter cookie) and return the app's config."""
-        (await self.client.get(f"{self.url}/")).raise_for_status()
-        response = await self.client.get(f"{self.url}/config")
-        response.raise_for_status()
-        return response.json()
+        """Load the page (sets the voter cookie) and return the app's config, which the
+        page carries (a browser reads it there and does not ask for /config)."""
+        page = await self.client.get(f"{self.url}/")
+        page.raise_for_status()
+        return page_config(page.text)
 
     async def event(self, fn: int, data: list[Any]) -> list[Any]:
         """Run one event; its output data."""

@@ -72,7 +72,7 @@ from arena.ui.i18n import MESSAGES  # noqa: E402
 from benchmarks.gradio_events import EventFailed, GradioSession, fn_index  # noqa: E402
 from deploy.stack import Stack  # noqa: E402
 from tests.utils.limits import NO_LIMITS_TOML  # noqa: E402
-from tests.utils.load import LoadResult, percentile, run_voters  # noqa: E402
+from tests.utils.load import LoadResult, percentile, run_voters, voter_client  # noqa: E402
 from tests.utils.postgres import fresh_postgres_database  # noqa: E402
 from tests.utils.processes import arena_env, serving_process  # noqa: E402
 from tests.utils.server import free_port  # noqa: E402
@@ -136,7 +136,7 @@ async def ui_voters(url: str, *, voters: int, pairs: int, read_delay: float,
         return output
 
     async def voter(index: int) -> None:
-        async with httpx.AsyncClient(timeout=60) as client:
+        async with voter_client(timeout=60) as client:
             session = GradioSession(client, url)
             config = await session.open()
             start_fn = fn_index(config, start_elem)
@@ -185,7 +185,7 @@ async def bare_requests(url: str, *, clients: int, per_client: int,
     stop_at = time.monotonic() + deadline
 
     async def client_loop() -> None:
-        async with httpx.AsyncClient(timeout=60) as client:
+        async with voter_client(timeout=60) as client:
             for _ in range(per_client):
                 if time.monotonic() > stop_at:
                     return
