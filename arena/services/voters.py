@@ -40,6 +40,7 @@ def valid_voter_id(value: str | None) -> bool:
     return bool(value) and bool(_VOTER_ID.match(value or ""))
 
 
+@lru_cache(maxsize=16_384)  # every request asks; the same few addresses come back
 def hash_ip(salt: str, ip: str | None) -> str | None:
     """Keyed hash so equal IPs can be grouped without ever storing the IP."""
     if not ip:
@@ -78,6 +79,7 @@ def verified_voter_id(secret: str, cookie: str | None) -> str | None:
     return voter_id
 
 
+@lru_cache(maxsize=16_384)  # every request of a voter checks the same cookie
 def _signature(secret: str, voter_id: str) -> str:
     digest = hmac.new(secret.encode(), b"voter:" + voter_id.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode()[:COOKIE_SIGNATURE_CHARS]
@@ -98,7 +100,7 @@ def trusted_networks(addresses: Sequence[str]) -> tuple[IPv4Network | IPv6Networ
     return tuple(ip_network(a, strict=False) for a in addresses)
 
 
-def client_ip(facts: RequestFacts, trusted: Sequence[IPv4Network | IPv6Network]) -> str | None:
+def client_ip(facts: RequestFacts, trusted: tuple[IPv4Network | IPv6Network, ...]) -> str | None:
     """The client's address: X-Forwarded-For is believed only from a trusted proxy, read
     from the right, past every trusted proxy in the chain."""
     host = facts.client_host
@@ -123,7 +125,8 @@ def served_over_https(scheme: str, client_host: str | None, headers: Mapping[str
     return forwarded.strip().lower() == "https"
 
 
-def _is_trusted(address: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
+@lru_cache(maxsize=4_096)  # parsing the address was most of a request's voter lookup
+def _is_trusted(address: str, trusted: tuple[IPv4Network | IPv6Network, ...]) -> bool:
     try:
         parsed = ip_address(address)
     except ValueError:
