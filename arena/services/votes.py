@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, column, text
+from sqlalchemy import Boolean, column, insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from arena.config import LimitSettings
 from arena.models import WINNERS, Battle, Vote, VoteResult, utcnow
 from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from arena.services.exposure import record_exposure
+from arena.services.exposure import exposure_insert, record_exposure
 from arena.services.limits import LimitPolicy, enforce, too_fast
 from arena.services.voters import Voter
 
@@ -44,17 +44,22 @@ def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter,
     now = utcnow()
     shown = _aware(ready_at or created_at)
     elapsed = (now - shown).total_seconds()
-    session.add(
-        Vote(battle_id=battle_id, winner=winner, ip_hash=voter.ip_hash,
-             ui_language=voter.ui_language, created_at=now,
-             too_fast=too_fast(elapsed, _last_answer_chars(conversation_a, conversation_b),
-                               limits),
-             seen_named=bool(anony and question_pk is not None and exposed))
-    )
-    if question_pk is not None:
-        record_exposure(session, voter_id=voter.id, question_pk=question_pk,
-                        models=(model_a, model_b))
+    vote = insert(Vote).values(
+        battle_id=battle_id, winner=winner, ip_hash=voter.ip_hash,
+        ui_language=voter.ui_language, created_at=now,
+        too_fast=too_fast(elapsed, _last_answer_chars(conversation_a, conversation_b), limits),
+        seen_named=bool(anony and question_pk is not None and exposed))
     try:
+        if question_pk is None:
+            session.execute(vote)
+        elif session.get_bind().dialect.name == "postgresql":
+            # One statement (one round trip) stores the vote and the reveal's exposure.
+            session.execute(exposure_insert(voter_id=voter.id, question_pk=question_pk,
+                                            models=(model_a, model_b)).add_cte(vote.cte()))
+        else:
+            session.execute(vote)
+            record_exposure(session, voter_id=voter.id, question_pk=question_pk,
+                            models=(model_a, model_b))
         session.commit()
     except IntegrityError as exc:  # a concurrent vote on the same battle won
         session.rollback()
