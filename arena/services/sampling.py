@@ -221,6 +221,7 @@ class Sampler:
         self._persisted: set[int] = set()
         self._state: BoardState | None = None
         self._read_at = 0.0
+        self._refreshing = False
         self._policies: dict[tuple[tuple[str, ...], tuple[tuple[str, float], ...]],
                              PairPolicy] = {}
         self._lock = threading.Lock()
@@ -236,9 +237,18 @@ class Sampler:
             return BoardState.empty()
         now = time.monotonic()
         with self._lock:
-            if self._state is not None and now - self._read_at < self.settings.refresh_seconds:
-                return self._state
-        state = self._board_state()
+            held = self._state
+            if held is not None and (now - self._read_at < self.settings.refresh_seconds
+                                     or self._refreshing):
+                # One request refreshes; the others draw from the state it replaces
+                # (each refresh reads the database: under load they piled up).
+                return held
+            self._refreshing = True
+        try:
+            state = self._board_state()
+        finally:
+            with self._lock:
+                self._refreshing = False
         with self._lock:
             if self._state is None or state.version != self._state.version:
                 self._policies.clear()
