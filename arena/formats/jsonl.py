@@ -9,9 +9,6 @@ from typing import Any
 
 import orjson
 
-from ratings.errors import RatingsInputError
-from ratings.jsonfile import iter_json_file
-
 
 class FormatError(ValueError):
     """A file cannot be imported; names the file and, when known, the line."""
@@ -35,6 +32,10 @@ def iter_json(path: Path, fmt: str = "jsonl") -> Iterator[tuple[int, Any]]:
     if fmt == "jsonl":
         yield from _iter_json_lines(path)
         return
+    # here, not at the top: an export imports this module, and `ratings` brings numpy
+    from ratings.errors import RatingsInputError
+    from ratings.jsonfile import iter_json_file
+
     try:
         yield from iter_json_file(path, fmt)
     except RatingsInputError as exc:

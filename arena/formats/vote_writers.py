@@ -16,15 +16,16 @@ EXPORT_FIELDS order, ``", "`` and ``": "`` separators), a batch at a time.
 
 A file can also be made of parts written elsewhere (export_parallel: other processes
 each write a range of votes): a writer opened with ``part=True`` writes a part (no
-header or footer; JSON: every record after a separator; Parquet: Arrow IPC record
-batches), and ``append_part`` adds one to the whole file's writer, which gives the
-same bytes as if it had written the part's batches itself.
+header or footer; JSON: every record after a separator; Parquet: the values of each
+batch, pickled), and ``append_part`` adds one to the whole file's writer, which gives
+the same bytes as if it had written the part's batches itself.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import pickle
 import re
 import shutil
 from typing import Any, BinaryIO
@@ -175,22 +176,30 @@ def _csv_quoted(cells: list[bytes]) -> list[bytes]:
 class ParquetWriter(VoteWriter):
     """Each batch becomes Arrow data at once (compact); row groups of ~50,000 votes.
     Conversations are parsed by Arrow's JSON reader (C++, in threads) from the text the
-    database holds.
+    database holds. Arrow's memory comes from the C library's allocator (``malloc``):
+    pyarrow's default pool (mimalloc) kept ~25 MB more per process of an export.
 
     A file made of parts (``batch_size`` given) takes its Arrow batches cut again
     every *batch_size* rows, as one reader of all the votes would have made them:
-    Parquet's bytes depend on the batches (pages, row groups). A part is an Arrow IPC
-    stream of the batches as made."""
+    Parquet's bytes depend on the batches (pages, row groups). A part holds each batch
+    as the values Arrow is made from (pickled: the plain columns, the conversations as
+    JSON lines), not Arrow data: the process writing a part never loads pyarrow
+    (~100 MB of its memory), and the file's writer makes the same Arrow batches from
+    them as from a batch it read itself."""
 
     def __init__(self, handle: BinaryIO, *, include_conversations: bool = True,
                  part: bool = False, batch_size: int | None = None) -> None:
+        super().__init__(handle, include_conversations=include_conversations, part=part)
+        self.conversation_fields = [f for f in self.fields if f in CONVERSATION_FIELDS]
+        if part:
+            return
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        super().__init__(handle, include_conversations=include_conversations, part=part)
         self.schema = parquet_schema(self.fields)
-        self.writer = (pa.ipc.new_stream(handle, self.schema) if part
-                       else pq.ParquetWriter(handle, self.schema, compression="zstd"))
+        self.pool = pa.system_memory_pool()
+        self.writer = pq.ParquetWriter(handle, self.schema, compression="zstd",
+                                       memory_pool=self.pool)
         self.pending: list[Any] = []
         self.pending_rows = 0
         self.batch_size = batch_size
@@ -198,26 +207,47 @@ class ParquetWriter(VoteWriter):
         self.uncut_rows = 0
 
     def _write(self, batch: VoteColumns) -> None:
+        values = self._values(batch)
+        if self.part:
+            pickle.dump(values, self.handle, pickle.HIGHEST_PROTOCOL)
+        else:
+            self._add(self._record_batch(*values))
+
+    def _values(self, batch: VoteColumns) -> tuple[int, dict[str, Any], bytes, int]:
+        """What a batch's Arrow data is made from: the count, the plain columns, the
+        conversations as JSON lines and the longest line's bound in bytes."""
+        plain = {f: batch.columns[f] for f in self.fields if f not in CONVERSATION_FIELDS}
+        names = self.conversation_fields
+        if not names:
+            return batch.count, plain, b"", 0
+        texts = [batch.conversation_any_json(f) for f in names]
+        template = "{" + ",".join(f'"{f}":%s' for f in names) + "}\n"
+        data = "".join(map(template.__mod__, zip(*texts, strict=True))).encode()
+        longest = sum(max(map(len, column)) for column in texts) * 4 + 64  # UTF-8 bytes
+        return batch.count, plain, data, longest
+
+    def _record_batch(self, count: int, plain: dict[str, Any], data: bytes,
+                      longest: int) -> Any:
         import pyarrow as pa
 
-        conversations = self._conversations(batch)
+        conversations = self._conversations(count, data, longest)
         arrays = [conversations[f] if f in CONVERSATION_FIELDS
-                  else pa.array(batch.columns[f], type=self.schema.field(f).type)
+                  else pa.array(plain[f], type=self.schema.field(f).type,
+                                memory_pool=self.pool)
                   for f in self.fields]
-        self._add(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def append_part(self, part: BinaryIO, count: int) -> None:
-        import pyarrow as pa
-
-        with pa.ipc.open_stream(part) as reader:
-            for record_batch in reader:
-                self._add(record_batch)
+        while True:
+            try:
+                values = pickle.load(part)  # noqa: S301 - a part this export's worker wrote
+            except EOFError:
+                break
+            self._add(self._record_batch(*values))
         self.count += count
 
     def _add(self, record_batch: Any) -> None:
-        if self.part:
-            self.writer.write_batch(record_batch)
-        elif self.batch_size is None:
+        if self.batch_size is None:
             self._pend(record_batch)
         else:
             self.uncut.append(record_batch)
@@ -232,10 +262,11 @@ class ParquetWriter(VoteWriter):
         table = pa.Table.from_batches(self.uncut, schema=self.schema)
         whole = self.uncut_rows - (0 if final else self.uncut_rows % self.batch_size)
         for start in range(0, whole, self.batch_size):  # type: ignore[arg-type]
-            piece = table.slice(start, min(self.batch_size, whole - start)).combine_chunks()
+            piece = table.slice(start, min(self.batch_size, whole - start)).combine_chunks(
+                self.pool)
             self._pend(piece.to_batches()[0])
         rest = table.slice(whole)
-        self.uncut = rest.combine_chunks().to_batches() if rest.num_rows else []
+        self.uncut = rest.combine_chunks(self.pool).to_batches() if rest.num_rows else []
         self.uncut_rows = rest.num_rows
 
     def _pend(self, record_batch: Any) -> None:
@@ -244,28 +275,24 @@ class ParquetWriter(VoteWriter):
         if self.pending_rows >= PARQUET_ROW_GROUP:
             self._flush()
 
-    def _conversations(self, batch: VoteColumns) -> dict[str, Any]:
+    def _conversations(self, count: int, data: bytes, longest: int) -> dict[str, Any]:
         import pyarrow as pa
         import pyarrow.json as pa_json
 
-        names = [f for f in self.fields if f in CONVERSATION_FIELDS]
+        names = self.conversation_fields
         if not names:
             return {}
-        texts = [batch.conversation_any_json(f) for f in names]
-        template = "{" + ",".join(f'"{f}":%s' for f in names) + "}\n"
-        data = "".join(map(template.__mod__, zip(*texts, strict=True))).encode()
-        longest = sum(max(map(len, column)) for column in texts) * 4 + 64  # UTF-8 bytes
-        del texts
         table = pa_json.read_json(
             pa.BufferReader(data),
             read_options=pa_json.ReadOptions(block_size=max(1 << 20, 2 * longest)),
             parse_options=pa_json.ParseOptions(
                 explicit_schema=pa.schema([self.schema.field(f) for f in names]),
                 unexpected_field_behavior="ignore"),
+            memory_pool=self.pool,
         )
-        if table.num_rows != batch.count:
+        if table.num_rows != count:
             raise AssertionError("Arrow read a wrong number of conversations")
-        return {f: table.column(f).combine_chunks() for f in names}
+        return {f: table.column(f).combine_chunks(self.pool) for f in names}
 
     def _flush(self) -> None:
         import pyarrow as pa
@@ -275,9 +302,11 @@ class ParquetWriter(VoteWriter):
             self.pending, self.pending_rows = [], 0
             self.writer.write_table(table, row_group_size=table.num_rows)
             del table
-            pa.default_memory_pool().release_unused()  # a row group's memory, back at once
+            self.pool.release_unused()  # a row group's memory, back at once
 
     def close(self) -> None:
+        if self.part:
+            return
         if self.uncut:
             self._cut(final=True)
         self._flush()

@@ -27,13 +27,15 @@ The owner's trial battles are never votable, so they never reach this point.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import and_, exists, false, not_, or_, select
 from sqlmodel import Session
 
 from arena.models import Battle, FlagChange, Vote, VoterFlag
+
+if TYPE_CHECKING:
+    import numpy as np
 
 REASONS: tuple[str, ...] = ("flagged", "too_fast", "suspicious", "seen_named", "imported",
                             "judge", "copilot")
@@ -92,6 +94,8 @@ class CountRules:
 
     def mask(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         """The same rule over the vote store's boolean columns (one per reason, and anony)."""
+        import numpy as np  # here: an export imports this module and needs no numpy
+
         n = columns["anony"].shape[0]
         mask = columns["anony"].copy() if self.anony_only else np.ones(n, dtype=bool)
         for reason in self.excluded_reasons():

@@ -2,9 +2,10 @@
 
 On SQLite the query and the formatting share one core (SQLite runs in the process
 that asks, and takes the GIL back after every row), so one process cannot use a
-second core. Here the vote ids are cut into ranges of *chunk_votes*; range k is
-read and written by process k % workers: this one (into the file) or a worker
-started for the export (into a temporary part, Arrow IPC for Parquet), which this
+second core. Here the vote ids are cut into ranges of *chunk_votes*; each range is
+read and written by one process, in turn (``_cycle``): this one (into the file) or a worker
+started for the export (into a temporary part; for Parquet the values its Arrow
+batches are made of, so that a worker never loads pyarrow), which this
 process then appends to the file in order (``VoteWriter.append_part``). The file is
 byte for byte what one process writes (tests/data/test_export_parallel.py).
 
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
 
 CHUNK_VOTES = 50_000  # vote ids per range
 MIN_VOTES = 200_000  # fewer vote ids: one process (a worker takes ~1 s to start)
-PARQUET_READ_BATCH = 2_500  # votes a process reads at a time for Parquet (memory: below)
+READ_BATCH = 2_500  # votes a process reads at a time (memory: _read_batch)
 AHEAD = 2  # ranges a worker may have written that the file has not taken yet
 WAIT_SECONDS = 1.0  # between checks that a worker (or the export) is still alive
 LOCK_WAIT_MS = 2_000  # SQLite: for the write lock, else the export runs in one process
@@ -108,22 +109,33 @@ def write_parallel(
             ranges = ([] if first is None else
                       [(k, lo, min(lo + chunk_votes - 1, last))
                        for k, lo in enumerate(range(first, last + 1, chunk_votes))])
-            read = _read_batch(request.fmt, batch_size)
+            read = _read_batch(batch_size)
+            cycle = _cycle(request.fmt, workers)
             for n, worker in enumerate(started, start=1):
+                mine = tuple(r for r in ranges if cycle[r[0] % len(cycle)] == n)
                 begin(worker, _Job(url=arena.settings.database_url, salt=salt,
-                                   request=request, batch_size=read,
-                                   ranges=tuple(ranges[n::workers]), folder=folder))
+                                   request=request, batch_size=read, ranges=mine,
+                                   folder=folder))
         return _write_file(connection, handle, request, salt=salt, ranges=ranges,
-                           workers=[None, *started], folder=Path(folder),
+                           workers=[None, *started], cycle=cycle, folder=Path(folder),
                            on_batch=on_batch, batch_size=batch_size)
 
 
-def _read_batch(fmt: str, batch_size: int) -> int:
+def _cycle(fmt: str, workers: int) -> list[int]:
+    """The process (0: this one, 1..: the workers) that reads each range, in a cycle that
+    repeats. For Parquet this process also makes the Arrow data of every worker's
+    batches (a worker never loads pyarrow), so it reads one range in 2 * workers - 1."""
+    others = list(range(1, workers))
+    return [0, *others, *others] if fmt == "parquet" else [0, *others]
+
+
+def _read_batch(batch_size: int) -> int:
     """Votes to read at a time. Text is the same however it is read; Parquet's batches
     are cut again at *batch_size* by the file's writer, so each process may read
     fewer at a time and hold less (two processes each holding a batch of 10,000 and
-    the file's row group went over 600 MB at 1 M votes)."""
-    return min(batch_size, PARQUET_READ_BATCH) if fmt == "parquet" else batch_size
+    the file's row group went over 600 MB at 1 M votes; text batches of 10,000 held
+    ~60 MB more in each process than batches of 2,500)."""
+    return min(batch_size, READ_BATCH)
 
 
 class _Worker:
@@ -213,14 +225,15 @@ class _Busy(Exception):
 
 def _write_file(connection: Connection, handle: BinaryIO, request: ExportRequest, *,
                 salt: str, ranges: list[tuple[int, int, int]], workers: list[_Worker | None],
-                folder: Path, on_batch: Callable[[int], None] | None, batch_size: int) -> int:
+                cycle: list[int], folder: Path, on_batch: Callable[[int], None] | None,
+                batch_size: int) -> int:
     options = request.options
     writer = open_writer(request.fmt, handle,
                          include_conversations=options.include_conversations,
                          batch_size=batch_size)
-    read = _read_batch(request.fmt, batch_size)
+    read = _read_batch(batch_size)
     for k, first, last in ranges:
-        worker = workers[k % len(workers)]
+        worker = workers[cycle[k % len(cycle)]]
         if worker is None:
             count = _write_range(connection, writer, request, salt=salt, ids=(first, last),
                                  batch_size=read, on_batch=on_batch)
