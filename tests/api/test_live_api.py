@@ -64,7 +64,7 @@ def test_failed_live_battle_cannot_be_voted_over_the_api(database_url: str) -> N
             body = created.json()
             assert body["status"] == "failed"
             assert "upstream_server_error" in body["errors"].values()
-            assert "500" not in json.dumps(body) and "127.0.0.1" not in json.dumps(body)
+            assert "HTTP 500" not in json.dumps(body) and "127.0.0.1" not in json.dumps(body)
             vote = client.post(f"/api/battles/{body['battle_id']}/vote", json={"winner": "tie"})
             assert vote.status_code == 409
         with arena.session() as session:
