@@ -17,6 +17,7 @@ from arena.models import Battle, Vote
 from arena.services.api_keys import create_key, revoke_key
 from arena.services.voters import VOTER_COOKIE, sign_voter_id
 from tests.utils.factories import import_small_set
+from tests.utils.limits import start_of_a_minute_window
 from tests.utils.server import LiveServer, start_server
 
 ON = {"enabled": True}  # the default limits; the tests' config turns them off
@@ -100,6 +101,7 @@ def test_over_a_limit_is_429_with_retry_after_and_stores_nothing(database_url,
     limits = {**ON, "battles_per_minute_voter": 3, "votes_per_minute_voter": 2}
     with arena_server(database_url, tmp_path, limits=limits) as server:
         arena = server.arena
+        start_of_a_minute_window()
         with httpx.Client(base_url=server.url) as browser:
             battles = [browser.post("/api/battles", json={}) for _ in range(4)]
             assert [b.status_code for b in battles] == [201, 201, 201, 429]
@@ -121,6 +123,7 @@ def test_many_voter_ids_behind_one_address_share_its_limit(database_url, tmp_pat
     limits = {**ON, "battles_per_minute_ip": 5}
     with arena_server(database_url, tmp_path, limits=limits) as server:
         statuses = []
+        start_of_a_minute_window()
         for _ in range(7):  # a new cookie jar each time: a fresh voter id per battle
             with httpx.Client(base_url=server.url) as fresh:
                 statuses.append(fresh.post("/api/battles", json={}).status_code)
@@ -138,6 +141,7 @@ def test_limits_hold_across_two_processes_on_postgresql(tmp_path) -> None:
         import_small_set(first, tmp_path, questions=5)
         try:
             with start_server(first) as one, start_server(second) as two:
+                start_of_a_minute_window()
                 with httpx.Client() as browser:  # one voter (cookie) on both processes
                     codes = [browser.post(f"{url_}/api/battles", json={}).status_code
                              for url_ in (one.url, two.url) * 3]
