@@ -138,13 +138,22 @@ def start_battle(
     enforce(session, LimitPolicy.from_settings(limits), "battle", voter_id=voter.id,
             ip_hash=voter.ip_hash)
     sampler.persist_intent(session, intent)
-    session.add(battle)
+    session.execute(_INSERT_BATTLE, battle_row(battle))
     if models is not None:
         record_exposure(session, voter_id=voter.id, question_pk=question.id,  # type: ignore[arg-type]
                         models=pair)
     session.commit()
     sampler.persisted(intent)
     return public_view(battle)
+
+
+# Core, not the ORM's unit of work: one row, inserted on every battle start.
+_BATTLE_TABLE = Battle.__table__  # type: ignore[attr-defined]
+_INSERT_BATTLE = _BATTLE_TABLE.insert()
+
+
+def battle_row(battle: Battle) -> dict[str, Any]:
+    return {column.key: getattr(battle, column.key) for column in _BATTLE_TABLE.columns}
 
 
 Sample = tuple[int, list[str]]

@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import exists, text
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import Insert
 from sqlmodel import Session
 
 from arena.models import NamedExposure, Question, utcnow
@@ -33,15 +31,6 @@ def record_exposure(session: Session, *, voter_id: str, question_pk: int,
              f"VALUES {rows} ON CONFLICT DO NOTHING"),
         {"voter": voter_id, "question": question_pk, "now": utcnow(),
          **{f"model{i}": name for i, name in enumerate(names)}})
-
-
-def exposure_insert(*, voter_id: str, question_pk: int, models: Iterable[str]) -> Insert:
-    """record_exposure's rows as one PostgreSQL statement, to which the caller may attach
-    another insert (``.add_cte``) so that both take one round trip."""
-    now = utcnow()
-    return postgresql.insert(NamedExposure).values([
-        {"voter_id": voter_id, "question_pk": question_pk, "model": name, "created_at": now}
-        for name in models]).on_conflict_do_nothing()
 
 
 def unexposed(voter_id: str, question_pk: Any = Question.id) -> Any:

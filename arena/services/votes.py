@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, column, insert, text
+from sqlalchemy import Boolean, bindparam, column, insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from arena.config import LimitSettings
 from arena.models import WINNERS, Battle, Vote, VoteResult, utcnow
 from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from arena.services.exposure import exposure_insert, record_exposure
+from arena.services.exposure import record_exposure
 from arena.services.limits import LimitPolicy, enforce, too_fast
 from arena.services.voters import Voter
 
@@ -44,22 +44,23 @@ def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter,
     now = utcnow()
     shown = _aware(ready_at or created_at)
     elapsed = (now - shown).total_seconds()
-    vote = insert(Vote).values(
-        battle_id=battle_id, winner=winner, ip_hash=voter.ip_hash,
-        ui_language=voter.ui_language, created_at=now,
-        too_fast=too_fast(elapsed, _last_answer_chars(conversation_a, conversation_b), limits),
-        seen_named=bool(anony and question_pk is not None and exposed))
+    row_values = {
+        "battle_id": battle_id, "winner": winner, "ip_hash": voter.ip_hash,
+        "ui_language": voter.ui_language, "created_at": now,
+        "too_fast": too_fast(elapsed, _last_answer_chars(conversation_a, conversation_b),
+                             limits),
+        "seen_named": bool(anony and question_pk is not None and exposed)}
     try:
-        if question_pk is None:
-            session.execute(vote)
-        elif session.get_bind().dialect.name == "postgresql":
+        if question_pk is not None and session.get_bind().dialect.name == "postgresql":
             # One statement (one round trip) stores the vote and the reveal's exposure.
-            session.execute(exposure_insert(voter_id=voter.id, question_pk=question_pk,
-                                            models=(model_a, model_b)).add_cte(vote.cte()))
+            session.execute(_INSERT_VOTE_AND_EXPOSURE, {
+                **row_values, "voter_id": voter.id, "question_pk": question_pk,
+                "model_a": model_a, "model_b": model_b})
         else:
-            session.execute(vote)
-            record_exposure(session, voter_id=voter.id, question_pk=question_pk,
-                            models=(model_a, model_b))
+            session.execute(_INSERT_VOTE, row_values)
+            if question_pk is not None:
+                record_exposure(session, voter_id=voter.id, question_pk=question_pk,
+                                models=(model_a, model_b))
         session.commit()
     except IntegrityError as exc:  # a concurrent vote on the same battle won
         session.rollback()
@@ -82,6 +83,21 @@ _CLAIM = text(
 ).columns(_BATTLE.model_a, _BATTLE.model_b, _BATTLE.anony, _BATTLE.question_pk,
           _BATTLE.ready_at, _BATTLE.created_at, _BATTLE.conversation_a,
           _BATTLE.conversation_b, column("exposed", Boolean))
+
+# Both built once: SQLAlchemy caches their compiled form (a statement built per vote
+# with a multi-row VALUES and ON CONFLICT has no cache key: it was compiled every time).
+_VOTE_TABLE = Vote.__table__  # type: ignore[attr-defined]
+_INSERT_VOTE = insert(_VOTE_TABLE).values(
+    {name: bindparam(name) for name in ("battle_id", "winner", "ip_hash", "ui_language",
+                                        "created_at", "too_fast", "seen_named")})
+_INSERT_VOTE_AND_EXPOSURE = text(
+    "WITH new_vote AS (INSERT INTO vote (battle_id, winner, ip_hash, ui_language, "
+    "created_at, too_fast, suspicious, seen_named) VALUES (:battle_id, :winner, :ip_hash, "
+    ":ui_language, :created_at, :too_fast, false, :seen_named)) "
+    "INSERT INTO named_exposure (voter_id, question_pk, model, created_at) VALUES "
+    "(:voter_id, :question_pk, :model_a, :created_at), "
+    "(:voter_id, :question_pk, :model_b, :created_at) ON CONFLICT DO NOTHING"
+).bindparams(bindparam("created_at", type_=_VOTE_TABLE.c.created_at.type))
 
 
 def _refusal(session: Session, battle_id: str, voter: Voter) -> Exception:

@@ -9,8 +9,9 @@ request through ``scope["state"]``, and the signed cookie in its response.
 from __future__ import annotations
 
 from collections.abc import Callable
-from http.cookies import SimpleCookie
 from typing import Any
+
+from starlette.requests import cookie_parser
 
 from arena.services.voters import (
     VOTER_COOKIE,
@@ -23,15 +24,13 @@ COOKIE_MAX_AGE = 60 * 60 * 24 * 365
 
 
 def _cookie_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
+    # Starlette's lenient parser (as browsers read cookies): a garbled header is no cookie,
+    # and it costs a tenth of http.cookies' on every request.
     for name, value in headers:
         if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # noqa: BLE001 - a garbled cookie header is just no cookie
-                continue
-            if VOTER_COOKIE in jar:
-                return jar[VOTER_COOKIE].value
+            found = cookie_parser(value.decode("latin-1")).get(VOTER_COOKIE)
+            if found:
+                return found
     return None
 
 
