@@ -29,7 +29,10 @@ def test_load_test_runs_and_every_acknowledged_vote_is_stored() -> None:
     assert "postgres, 2 processes behind nginx" in result.stdout
     assert "lost 0, duplicated 0" in result.stdout
     assert "unexplained 0, ui_missing 0" in result.stdout
-    assert "pairs/s over bare requests/s (postgres, 2 processes)" in result.stdout
+    assert "pairs/s over bare requests/s (postgres, 2 processes; the mean of" in result.stdout
+    # The ceiling brackets the arena's capacity phase: one run before it, one after.
+    assert "2 uvicorn workers, before the arena's capacity phase" in result.stdout
+    assert "2 uvicorn workers, right after it" in result.stdout
 
 
 
