@@ -73,8 +73,10 @@ def test_rows_are_those_an_orm_insert_stores(arena: Arena, tmp_path: Path) -> No
         record(1, stats=stats, identity_leak=True, too_fast=True, category="chat",
                answer_set="set"),
         record(2, judge="arena_user_" + "ab" * 16, suspicious=True, seen_named=True),
+        # What COPY's text format must escape, in plain text columns.
+        record(3, category="tab\tnewline\ncr\rbackslash\\N end\\", question_id="\\N"),
     ])
-    assert store(arena, path, source="rows") == 2
+    assert store(arena, path, source="rows") == 3
     with arena.session() as session:
         battles = {b.source_id: b for b in session.exec(select(Battle))}
         votes = {v.battle_id: v for v in session.exec(select(Vote))}
@@ -85,6 +87,9 @@ def test_rows_are_those_an_orm_insert_stores(arena: Arena, tmp_path: Path) -> No
     assert first.stats == stats and second.stats is None
     assert (first.identity_leak, first.flagged, first.copilot_before_vote) == (True, False, False)
     assert (first.category, first.answer_set, second.category) == ("chat", "set", None)
+    third = battles["id-3"]
+    assert (third.category, third.question_id) == (
+        "tab\tnewline\ncr\rbackslash\\N end\\", "\\N")
     assert first.ip_hash is None and first.question_pk is None
     assert second.voter_id == "arena_user_" + "ab" * 16  # a pseudonym is kept
     assert first.voter_id.startswith("arena_user_") and "10.0" not in first.voter_id
