@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import func, select
 
 from arena import services
+from arena.context import Arena
 from arena.models import Battle, Vote
 from arena.services.voters import Voter
 from tests.utils.factories import MODELS, import_small_set
@@ -134,6 +135,25 @@ def test_battles_draw_only_from_configured_answer_sets(arena, tmp_path: Path) ->
         fought = set(session.exec(select(Battle.model_a))) | set(
             session.exec(select(Battle.model_b)))
     assert fought <= set(MODELS)
+
+
+def test_an_answer_set_imported_later_is_drawn_at_once_by_every_process(
+        arena, settings, tmp_path: Path) -> None:
+    """The pool is cached per process until the answer sets change: an import by another
+    process (here another Arena on the same database) is in this one's next battle."""
+    import_small_set(arena, tmp_path, models=MODELS[:2])
+    newcomers = ("delta-1b", "echo-2b")
+    other = Arena.open(settings)
+    try:
+        with other.session() as session:  # the other process draws (and caches) first
+            services.start_battle(session, limits=NO_LIMITS, voter=ALICE, models=MODELS[:2])
+        import_small_set(arena, tmp_path, name="later", models=newcomers)
+        with other.session() as session:
+            battle = services.start_battle(session, limits=NO_LIMITS, voter=ALICE,
+                                           models=newcomers)
+    finally:
+        other.close()
+    assert (battle.model_a, battle.model_b) == newcomers
 
 
 def test_model_stats_count_wins_and_half_ties(arena, tmp_path: Path) -> None:
