@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Table, select
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String, Table, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
 from arena.formats.vote_columns import message_lists_json, standard_json
@@ -356,7 +357,9 @@ class _Rows:
 
 class _BulkInsert:
     """Rows for *table* (as _Rows.take makes them), written a batch at a time in the
-    session's transaction: COPY on PostgreSQL, executemany on SQLite."""
+    session's transaction: a binary COPY on PostgreSQL (a text COPY cost this process
+    40 % more CPU, escaping every text, and the server parses every timestamp),
+    executemany on SQLite."""
 
     def __init__(self, session: Session, table: Table, fields: Sequence[str]) -> None:
         connection = session.connection()  # the transaction's, held until it ends
@@ -365,7 +368,8 @@ class _BulkInsert:
         self.names = _Rows(table, fields, connection.dialect).names
         names = ", ".join(self.names)
         if self.postgres:
-            self.statement = f"COPY {table.name} ({names}) FROM STDIN"
+            self.types = [_binary_type(table.c[name].type) for name in self.names]
+            self.statement = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
         else:
             marks = ", ".join("?" * len(self.names))
             self.statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
@@ -376,12 +380,31 @@ class _BulkInsert:
         try:
             if self.postgres:
                 with cursor.copy(self.statement) as copy:
+                    copy.set_types(self.types)
                     for row in rows:
                         copy.write_row(row)
             else:
                 cursor.executemany(self.statement, rows)
         finally:
             cursor.close()
+
+
+# In order: BigInteger is an Integer. JSON goes as its text: PostgreSQL reads a json
+# field of a binary COPY as text (and checks it).
+_BINARY_TYPES = ((JSON, "text"), (String, "text"), (Boolean, "bool"), (BigInteger, "int8"),
+                 (Integer, "int4"))
+
+
+def _binary_type(column_type: Any) -> str:
+    """The type psycopg is to send a column's values as in a binary COPY."""
+    if isinstance(column_type, TypeDecorator):  # e.g. SQLModel's AutoString
+        column_type = column_type.impl_instance
+    if isinstance(column_type, DateTime):
+        return "timestamptz" if column_type.timezone else "timestamp"
+    for kind, name in _BINARY_TYPES:
+        if isinstance(column_type, kind):
+            return name
+    raise TypeError(f"no binary COPY type for {column_type!r}")
 
 
 _TIMES = (datetime(2026, 1, 2, 3, 4, 5, 678901), datetime(987, 6, 5, 4, 3, 2, tzinfo=UTC),
