@@ -65,6 +65,28 @@ def read_answer_set(path: Path | str, *, name: str | None = None) -> ParsedAnswe
     raise FormatError(path, "no such file or folder")
 
 
+def _name(value: Any, what: str, limit: int, path: Path, line: int) -> str:
+    """A question id, model name or category as the database holds it, or FormatError."""
+    value = str(value)
+    if not value.strip():
+        raise FormatError(path, f"{what} is empty", line=line)
+    if len(value) > limit:
+        raise FormatError(path, f"{what} is longer than {limit} characters", line=line)
+    if "\x00" in value:  # PostgreSQL's text columns refuse it
+        raise FormatError(path, f"{what} holds a NUL character (\\u0000)", line=line)
+    return value
+
+
+def _optional(record: dict[str, Any], key: str, limit: int, path: Path,
+              line: int) -> str | None:
+    value = record.get(key)
+    if value is None or isinstance(value, str) and not value.strip():
+        return None
+    if not isinstance(value, str):
+        raise FormatError(path, f"field {key!r} must be a string", line=line)
+    return _name(value, f"field {key!r}", limit, path, line)
+
+
 def _text_list(value: Any, what: str, path: Path, line: int) -> list[str]:
     if isinstance(value, str):
         value = [value]
@@ -77,7 +99,8 @@ def _read_arena_jsonl(path: Path, name: str) -> ParsedAnswerSet:
     questions: list[ParsedQuestion] = []
     seen: set[str] = set()
     for line, record in iter_jsonl(path):
-        question_id = str(require(record, "question_id", (str, int), path, line))
+        question_id = _name(require(record, "question_id", (str, int), path, line),
+                            "field 'question_id'", 200, path, line)
         if question_id in seen:
             raise FormatError(path, f"duplicate question_id {question_id!r}", line=line)
         seen.add(question_id)
@@ -85,6 +108,7 @@ def _read_arena_jsonl(path: Path, name: str) -> ParsedAnswerSet:
         raw_answers = require(record, "answers", dict, path, line)
         answers: dict[str, list[list[str]]] = {}
         for model, answer in raw_answers.items():
+            _name(model, f"model name {model[:60]!r}", 200, path, line)
             # A list of lists is a list of samples; a list of strings (or a string) is one.
             many = isinstance(answer, list) and bool(answer) and isinstance(answer[0], list)
             samples = answer if many else [answer]
@@ -101,8 +125,9 @@ def _read_arena_jsonl(path: Path, name: str) -> ParsedAnswerSet:
             ParsedQuestion(
                 question_id=question_id,
                 turns=turns,
-                category=record.get("category"),
-                language=record.get("language") or detect_language(turns[0]),
+                category=_optional(record, "category", 100, path, line),
+                language=(_optional(record, "language", 16, path, line)
+                          or detect_language(turns[0])),
                 answers=answers,
             )
         )
@@ -153,14 +178,15 @@ def _read_question_folder(
     for line, record in iter_jsonl(questions_file):
         arena_hard = arena_hard or "uid" in record or "prompt" in record
         key = "uid" if "uid" in record else "question_id"
-        question_id = str(require(record, key, (str, int), questions_file, line))
+        question_id = _name(require(record, key, (str, int), questions_file, line),
+                            f"field {key!r}", 200, questions_file, line)
         if question_id in questions:
             raise FormatError(questions_file, f"duplicate {key} {question_id!r}", line=line)
         turns = _question_turns(record, questions_file, line)
         questions[question_id] = ParsedQuestion(
             question_id=question_id,
             turns=turns,
-            category=record.get("category"),
+            category=_optional(record, "category", 100, questions_file, line),
             language=detect_language(turns[0]),
         )
     if not questions:
@@ -169,7 +195,8 @@ def _read_question_folder(
     if not answer_files:
         raise FormatError(answers_dir, "no <model>.jsonl answer files")
     for answer_file in answer_files:
-        model = answer_file.stem
+        model = _name(answer_file.stem, f"model name {answer_file.stem!r} (the file's name)",
+                      200, answer_file, 1)
         for line, record in iter_jsonl(answer_file):
             key = "uid" if "uid" in record else "question_id"
             question_id = str(require(record, key, (str, int), answer_file, line))

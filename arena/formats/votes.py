@@ -135,7 +135,7 @@ def _usual_vote(raw: dict[str, Any]) -> VoteRecord | None:
              get("category"), get("answer_set"), get("battle_id", get("id")))
     for text, limit in zip(texts, _TEXT_LIMITS, strict=True):  # None, or a usual text
         if text is not None and (type(text) is not str or not text or len(text) > limit
-                                 or text.isspace()):
+                                 or text.isspace() or "\x00" in text):
             return None
     flags = (get("identity_leak"), get("flagged"), get("too_fast"), get("suspicious"),
              get("seen_named"), get("anony"))
@@ -180,7 +180,7 @@ def _checked_vote(raw: dict[str, Any], path: Path, line: int) -> VoteRecord:
             limit = _MAX_LENGTHS.get(key)
             if limit and len(value) > limit:
                 raise fail(f"field {key!r} is longer than {limit} characters")
-            return value
+            return no_nul(key, value)
         value = _blank_to_none(value)
         if value is None:
             if required:
@@ -192,6 +192,11 @@ def _checked_vote(raw: dict[str, Any], path: Path, line: int) -> VoteRecord:
         limit = _MAX_LENGTHS.get(key)
         if limit and len(value) > limit:
             raise fail(f"field {key!r} is longer than {limit} characters")
+        return no_nul(key, value)
+
+    def no_nul(key: str, value: str) -> str:
+        if "\x00" in value:  # PostgreSQL's text columns refuse it; JSON keeps it escaped
+            raise fail(f"field {key!r} holds a NUL character (\\u0000)")
         return value
 
     def flag(key: str, default: bool = False) -> bool:
@@ -221,7 +226,7 @@ def _checked_vote(raw: dict[str, Any], path: Path, line: int) -> VoteRecord:
     conversation_a, conversation_b = _conversations(raw, fail)
     record_id = _blank_to_none(raw.get("battle_id", raw.get("id")))
     if record_id is not None:
-        record_id = str(record_id)
+        record_id = no_nul("battle_id" if "battle_id" in raw else "id", str(record_id))
         if len(record_id) > _MAX_LENGTHS["record_id"]:
             raise fail("record id (battle_id or id) is longer than 200 characters")
     return VoteRecord(

@@ -74,6 +74,42 @@ def test_lone_surrogate_names_its_line_and_imports_nothing(
     assert stored(arena) == (0, 0, 0)
 
 
+@pytest.mark.parametrize(("fmt", "field"), [
+    ("jsonl", "model_b"), ("jsonl", "question_id"), ("jsonl", "battle_id"), ("csv", "model_a"),
+])
+def test_nul_in_a_name_names_its_line_and_imports_nothing(
+        arena: Arena, tmp_path: Path, fmt: str, field: str) -> None:
+    """PostgreSQL's text columns refuse NUL: refused on both databases, with the line,
+    not a database error after half the file (as a NUL inside a conversation's JSON,
+    which is stored escaped)."""
+    records = [vote(k, battle_id=f"b{k}") for k in range(1, 13)]
+    records[7][field] = "x\x00y"
+    path = tmp_path / f"votes.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("\n".join(map(json.dumps, records)) + "\n")
+        line = 8
+    else:
+        keys = ("battle_id", "model_a", "model_b", "winner")
+        path.write_text(",".join(keys) + "\n"
+                        + "".join(",".join(r[k] for k in keys) + "\n" for r in records))
+        line = 9
+    with pytest.raises(FormatError, match=rf"votes\.{fmt}:{line}: field '{field}' holds a NUL"):
+        import_from(arena, path)
+    assert stored(arena) == (0, 0, 0)
+
+
+def test_nul_inside_a_conversation_is_stored_and_exported(arena: Arena,
+                                                          tmp_path: Path) -> None:
+    content = "before\x00after"
+    path = tmp_path / "votes.jsonl"
+    path.write_text(json.dumps(vote(1, conversation_a=[{"role": "user", "content": content}]))
+                    + "\n")
+    assert import_from(arena, path).imported == 1
+    out = tmp_path / "out.jsonl"
+    export_to(arena, out, "jsonl")
+    assert read_records(out)[0]["conversation_a"] == [{"role": "user", "content": content}]
+
+
 @pytest.mark.parametrize(("row", "message"), [
     ("m-x,m-y,,", "exactly one of winner_model_a"),
     ("m-x,m-y,1,1", "exactly one of winner_model_a"),

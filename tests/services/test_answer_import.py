@@ -128,6 +128,41 @@ def test_malformed_records_are_explained(tmp_path: Path, record, message) -> Non
         read_answer_set(path)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"answers": {"m\x001": ["x"], "m2": ["y"]}}, r"model name 'm\\x001' holds a NUL"),
+        ({"answers": {"m" * 201: ["x"], "m2": ["y"]}}, "model name .m{60}. is longer than 200"),
+        ({"answers": {" ": ["x"], "m2": ["y"]}}, "model name ' ' is empty"),
+        ({"question_id": "q\x00"}, "field 'question_id' holds a NUL"),
+        ({"category": "c" * 101}, "field 'category' is longer than 100"),
+        ({"category": 7}, "field 'category' must be a string"),
+        ({"language": "a-very-long-language-tag"}, "field 'language' is longer than 16"),
+    ],
+)
+def test_names_the_database_cannot_hold_are_refused_with_their_line(
+        tmp_path: Path, change: dict, message: str) -> None:
+    """Refused while reading, before anything is stored (PostgreSQL refuses NUL in text
+    and overlong names, mid-import, with no line)."""
+    path = tmp_path / "set.jsonl"
+    good = {"question_id": "a", "turns": ["hi"], "answers": {"m1": ["x"], "m2": ["y"]}}
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "question_id": "b", **change})
+                    + "\n")
+    with pytest.raises(FormatError, match=rf"set\.jsonl:2: {message}"):
+        read_answer_set(path)
+
+
+def test_names_at_the_limits_are_stored(arena, tmp_path: Path) -> None:
+    path = tmp_path / "set.jsonl"
+    record = {"question_id": "q" * 200, "category": "c" * 100, "language": "l" * 16,
+              "turns": ["hi"], "answers": {"m" * 200: ["x"], "n" * 200: ["y"]}}
+    path.write_text(json.dumps(record) + "\n")
+    with arena.session() as session:
+        summary = services.import_answer_set(session, read_answer_set(path))
+    assert (summary.questions, summary.models) == (1, 2)
+    assert counts(arena) == (1, 1, 2, 2)
+
+
 def test_answer_to_unknown_question_names_the_line(shared_data: Path, tmp_path: Path) -> None:
     folder = _mt_bench_copy(shared_data, tmp_path)
     target = folder / "model_answer" / "alpaca-13b.jsonl"
