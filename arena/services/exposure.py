@@ -25,12 +25,20 @@ def record_exposure(session: Session, *, voter_id: str, question_pk: int,
     names = list(models)
     if not names:
         return
-    rows = ", ".join(f"(:voter, :question, :model{i}, :now)" for i in range(len(names)))
     session.execute(
-        text("INSERT INTO named_exposure (voter_id, question_pk, model, created_at) "
-             f"VALUES {rows} ON CONFLICT DO NOTHING"),
+        text(exposure_insert(len(names))),
         {"voter": voter_id, "question": question_pk, "now": utcnow(),
          **{f"model{i}": name for i, name in enumerate(names)}})
+
+
+def exposure_insert(models: int, *, voter: str = "voter", question: str = "question",
+                    now: str = "now") -> str:
+    """The SQL that records *models* exposures, with bind parameters named *voter*,
+    *question*, *now* and ``model0``, ``model1``... (one statement: a vote's reveal
+    joins it to the vote's insert, arena.services.votes)."""
+    rows = ", ".join(f"(:{voter}, :{question}, :model{i}, :{now})" for i in range(models))
+    return ("INSERT INTO named_exposure (voter_id, question_pk, model, created_at) "
+            f"VALUES {rows} ON CONFLICT DO NOTHING")
 
 
 def unexposed(voter_id: str, question_pk: Any = Question.id) -> Any:

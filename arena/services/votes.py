@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from arena.config import LimitSettings
 from arena.models import WINNERS, Battle, Vote, VoteResult, utcnow
 from arena.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from arena.services.exposure import record_exposure
+from arena.services.exposure import exposure_insert, record_exposure
 from arena.services.limits import LimitPolicy, enforce, too_fast
 from arena.services.voters import Voter
 
@@ -55,7 +55,7 @@ def record_vote(session: Session, *, battle_id: str, winner: str, voter: Voter,
             # One statement (one round trip) stores the vote and the reveal's exposure.
             session.execute(_INSERT_VOTE_AND_EXPOSURE, {
                 **row_values, "voter_id": voter.id, "question_pk": question_pk,
-                "model_a": model_a, "model_b": model_b})
+                "model0": model_a, "model1": model_b})
         else:
             session.execute(_INSERT_VOTE, row_values)
             if question_pk is not None:
@@ -94,9 +94,7 @@ _INSERT_VOTE_AND_EXPOSURE = text(
     "WITH new_vote AS (INSERT INTO vote (battle_id, winner, ip_hash, ui_language, "
     "created_at, too_fast, suspicious, seen_named) VALUES (:battle_id, :winner, :ip_hash, "
     ":ui_language, :created_at, :too_fast, false, :seen_named)) "
-    "INSERT INTO named_exposure (voter_id, question_pk, model, created_at) VALUES "
-    "(:voter_id, :question_pk, :model_a, :created_at), "
-    "(:voter_id, :question_pk, :model_b, :created_at) ON CONFLICT DO NOTHING"
+    + exposure_insert(2, voter="voter_id", question="question_pk", now="created_at")
 ).bindparams(bindparam("created_at", type_=_VOTE_TABLE.c.created_at.type))
 
 
