@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -141,13 +143,13 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, object]:
         api_first = stack.enter_context(httpx.Client(base_url=first.url, timeout=900))
         before_s, _ = timed_get(api_first)
         segments_s = wait_for_segments(arena, api_first, args.votes, args.segment_timeout)
+        second_started = utc_now()
         second = stack.enter_context(serving_process(workdir, env))
         api = stack.enter_context(httpx.Client(base_url=second.url, timeout=900))
         after_s, board = timed_get(api)
+        second_answered = utc_now()
         other = api_first.get("/api/leaderboard").json()
-        keys = ("model", "rating", "lower", "upper", "votes")
-        assert [[r[k] for k in keys] for r in board] == [[r[k] for k in keys] for r in other], \
-            "two processes disagree"
+        assert same_board(board, other), "two processes disagree"
         vote_delays = vote_to_board(api, args.rounds)
         flag_delays = flag_to_board(arena, api, args.rounds)
         latencies = [timed_get(api)[0] for _ in range(args.requests)]
@@ -165,7 +167,32 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, object]:
             "first_style_view_s": style_s,
             "peak_mb_first_process": peak_mb(first.process.pid),
             "peak_mb_second_process": peak_mb(second.process.pid),
+            # when the second process started and first answered, beside each process's
+            # voter audits (log lines): an audit on the other core slows a cold start
+            "second_started": second_started, "second_answered": second_answered,
+            "audits_first_process": audit_lines(first.log_path),
+            "audits_second_process": audit_lines(second.log_path),
         }
+
+
+def same_board(mine: list[dict], theirs: list[dict]) -> bool:
+    """The same models, votes and ratings to 1e-6 Elo points: a board fitted from
+    segments and one fitted from every vote sum the same counts in another order."""
+    def close(a: object, b: object) -> bool:
+        return (math.isclose(a, b, rel_tol=0, abs_tol=1e-6)
+                if isinstance(a, float) and isinstance(b, float) else a == b)
+    keys = ("model", "rating", "lower", "upper", "votes")
+    return len(mine) == len(theirs) and all(
+        close(a[k], b[k]) for a, b in zip(mine, theirs, strict=True) for k in keys)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def audit_lines(log_path: Path) -> list[str]:
+    return [line.strip()[:160] for line in log_path.read_text().splitlines()
+            if "audited" in line]
 
 
 def main() -> None:
