@@ -22,6 +22,7 @@ import math
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ def _usual_vote(raw: dict[str, Any]) -> VoteRecord | None:
         if flag is not None and flag is not True and flag is not False:
             return None
     tstamp, stats = get("tstamp"), get("stats")
-    if (tstamp is not None and (type(tstamp) is not float or not math.isfinite(tstamp))
+    if (tstamp is not None and (type(tstamp) is not float or not _FIRST <= tstamp <= _LAST)
             or stats is not None and type(stats) is not dict
             or "conversation_a" not in raw and "response_a" in raw):
         return None
@@ -164,6 +165,9 @@ def _usual_vote(raw: dict[str, Any]) -> VoteRecord | None:
     )
 
 
+# The unix seconds a timestamp can hold (years 1-9999); NaN and infinities fall outside.
+_FIRST = datetime(1, 1, 1, tzinfo=UTC).timestamp()
+_LAST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 _TEXT_LIMITS = tuple(_MAX_LENGTHS.get(key, sys.maxsize) for key in (  # the texts above
     "model_a", "model_b", "judge", "question_id", "language", "category", "answer_set",
     "record_id"))
@@ -220,6 +224,10 @@ def _checked_vote(raw: dict[str, Any], path: Path, line: int) -> VoteRecord:
             raise fail(f"field 'tstamp' must be unix seconds, got {tstamp!r}") from None
         if not math.isfinite(tstamp) or isinstance(raw.get("tstamp"), bool):
             raise fail(f"field 'tstamp' must be unix seconds, got {raw.get('tstamp')!r}")
+        if not _FIRST <= tstamp <= _LAST:
+            hint = " (milliseconds?)" if _FIRST <= tstamp / 1000 <= _LAST else ""
+            raise fail(f"field 'tstamp' must be unix seconds of the years 1-9999, got "
+                       f"{raw.get('tstamp')!r}{hint}")
     stats = _json_value(raw.get("stats"), "stats", fail)
     if stats is not None and not isinstance(stats, dict):
         raise fail("field 'stats' must be an object")

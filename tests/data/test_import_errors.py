@@ -110,6 +110,40 @@ def test_nul_inside_a_conversation_is_stored_and_exported(arena: Arena,
     assert read_records(out)[0]["conversation_a"] == [{"role": "user", "content": content}]
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_timestamp_no_date_can_hold_names_its_line(arena: Arena, tmp_path: Path,
+                                                     fmt: str) -> None:
+    """Milliseconds (a usual mistake) put the vote in the year 55,000: refused with a
+    hint, not a traceback from the middle of the import."""
+    records = [vote(k) for k in range(1, 13)]
+    records[7]["tstamp"] = 1_700_000_000_500.0
+    path = tmp_path / f"votes.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("\n".join(map(json.dumps, records)) + "\n")
+        line = 8
+    else:
+        keys = ("model_a", "model_b", "winner", "tstamp")
+        path.write_text(",".join(keys) + "\n"
+                        + "".join(",".join(str(r[k]) for k in keys) + "\n" for r in records))
+        line = 9
+    with pytest.raises(FormatError, match=rf"votes\.{fmt}:{line}: field 'tstamp' must be unix "
+                                          r"seconds of the years 1-9999, .*\(milliseconds\?\)"):
+        import_from(arena, path)
+    assert stored(arena) == (0, 0, 0)
+
+
+def test_the_first_and_last_second_a_date_holds_are_stored(arena: Arena,
+                                                           tmp_path: Path) -> None:
+    first, last = -62135596800.0, 253402300799.0  # 0001-01-01, 9999-12-31 23:59:59 UTC
+    path = tmp_path / "votes.jsonl"
+    path.write_text(json.dumps(vote(1, tstamp=first)) + "\n"
+                    + json.dumps(vote(2, tstamp=last)) + "\n")
+    assert import_from(arena, path).imported == 2
+    out = tmp_path / "out.jsonl"
+    export_to(arena, out, "jsonl")
+    assert sorted(r["tstamp"] for r in read_records(out)) == [first, last]
+
+
 @pytest.mark.parametrize(("row", "message"), [
     ("m-x,m-y,,", "exactly one of winner_model_a"),
     ("m-x,m-y,1,1", "exactly one of winner_model_a"),
