@@ -145,7 +145,7 @@ def _usual_vote(raw: dict[str, Any]) -> VoteRecord | None:
             return None
     tstamp, stats = get("tstamp"), get("stats")
     if (tstamp is not None and (type(tstamp) is not float or not _FIRST <= tstamp <= _LAST)
-            or stats is not None and type(stats) is not dict
+            or stats is not None and (type(stats) is not dict or not _standard_json(stats))
             or "conversation_a" not in raw and "response_a" in raw):
         return None
     value_a, value_b = get("conversation_a"), get("conversation_b")
@@ -231,6 +231,9 @@ def _checked_vote(raw: dict[str, Any], path: Path, line: int) -> VoteRecord:
     stats = _json_value(raw.get("stats"), "stats", fail)
     if stats is not None and not isinstance(stats, dict):
         raise fail("field 'stats' must be an object")
+    if stats is not None and not _standard_json(stats):
+        raise fail("field 'stats' holds NaN or Infinity, which JSON does not allow "
+                   "(nor PostgreSQL's json columns)")
     conversation_a, conversation_b = _conversations(raw, fail)
     record_id = _blank_to_none(raw.get("battle_id", raw.get("id")))
     if record_id is not None:
@@ -337,6 +340,15 @@ def _json_value(value: Any, key: str, fail: Any, *, plain_text_ok: bool = False)
         if plain_text_ok:
             return value
         raise fail(f"field {key!r} is not valid JSON: {exc.msg}") from exc
+
+
+def _standard_json(value: Any) -> bool:
+    """*value* (parsed JSON) holds no NaN or Infinity (Python's json reads them)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _blank_to_none(value: Any) -> Any:

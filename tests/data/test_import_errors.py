@@ -132,6 +132,20 @@ def test_a_timestamp_no_date_can_hold_names_its_line(arena: Arena, tmp_path: Pat
     assert stored(arena) == (0, 0, 0)
 
 
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "[1, -Infinity]", "1e400"])
+def test_nan_or_infinity_in_stats_names_its_line(arena: Arena, tmp_path: Path,
+                                                 value: str) -> None:
+    """Python's json reads them; JSON does not allow them (PostgreSQL refused the batch
+    mid-import, SQLite stored them and the export wrote non-standard JSON)."""
+    lines = [json.dumps(vote(k)) for k in range(1, 13)]
+    lines[7] = lines[7][:-1] + f', "stats": {{"latency": {value}}}}}'
+    path = tmp_path / "votes.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FormatError, match=r"votes\.jsonl:8: field 'stats' holds NaN or Infinity"):
+        import_from(arena, path)
+    assert stored(arena) == (0, 0, 0)
+
+
 def test_the_first_and_last_second_a_date_holds_are_stored(arena: Arena,
                                                            tmp_path: Path) -> None:
     first, last = -62135596800.0, 253402300799.0  # 0001-01-01, 9999-12-31 23:59:59 UTC
