@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Float, Text, cast, extract, func, or_, select
+from sqlalchemy import Engine, Float, Text, bindparam, cast, extract, func, or_, select
 from sqlmodel import Session
 
 from arena.db import stream_rows
@@ -74,6 +74,11 @@ _QUERY = select(  # type: ignore[call-overload]
     *(_REASONS[reason].label(reason) for reason in REASONS),  # arena.services.counting
 ).join(Battle, Battle.id == Vote.battle_id)  # fmt: skip
 _NAMES = tuple(name for name, _ in _COLUMNS)
+_CHANGE_COUNTS = select(
+    select(func.count(Vote.id)).where(Vote.id > bindparam("votes_low")).scalar_subquery(),
+    select(func.count(FlagChange.id)).where(FlagChange.id > bindparam("flags_low"))
+    .scalar_subquery(),
+)
 _CODE_LIMIT = int(np.iinfo(np.int16).max)  # models, categories and sources are int16 codes
 _PROMPT_LIMIT = int(np.iinfo(np.int32).max)
 # Vote ids are int32, as the vote table's INTEGER key is on PostgreSQL.
@@ -201,8 +206,7 @@ class VoteStore:
                     self._loaded_at = time.monotonic()
                     self._load(session)
                 else:
-                    self._read_new(session, max(self._max_id - ID_MARGIN, 0))
-                    self._apply_flag_changes(session)
+                    self._read_changes(session)
             self._maybe_write_segment()
             if self._snapshot is None:
                 self._snapshot = self._make_snapshot()
@@ -242,6 +246,21 @@ class VoteStore:
             state = {k: v for k, v in vars(fresh).items() if k not in keep}
             vars(self).update(state)
             self._generation, self._snapshot, self._reloading = generation, None, False
+
+    def _read_changes(self, session: Session) -> None:
+        """New votes and flag changes, read only when one round trip's counts say there
+        are some: every sync (each GET of the board) used to fetch the last ID_MARGIN vote
+        ids and the last FLAG_MARGIN change ids, in two. Votes and changes are never
+        deleted, so a count equal to the ids held above the same floor means the same
+        ids."""
+        votes_low = max(self._max_id - ID_MARGIN, 0)
+        flags_low = max(self._flag_seen - FLAG_MARGIN, 0)
+        votes, flags = session.execute(_CHANGE_COUNTS, {"votes_low": votes_low,
+                                                        "flags_low": flags_low}).one()
+        if votes != sum(1 for i in self._recent if i > votes_low):
+            self._read_new(session, votes_low)
+        if flags != sum(1 for i in self._flag_applied if i > flags_low):
+            self._apply_flag_changes(session)
 
     def _read_new(self, session: Session, low: int) -> None:
         """The ids above ``low`` first (cheap), then the rows of the ones not held yet."""

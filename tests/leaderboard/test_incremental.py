@@ -8,6 +8,7 @@ import json
 import threading
 
 import numpy as np
+from sqlalchemy import event
 from sqlmodel import select
 
 from arena.context import Arena
@@ -78,6 +79,30 @@ def test_flags_changed_after_the_vote_reach_the_board_on_the_next_poll(arena: Ar
         set_battle_flag(session, first, False)
     assert cache.board().total_votes == 6
     assert canonical(cache.store.sync()) == recount(arena)
+
+
+def test_a_poll_with_nothing_new_is_one_query_and_a_new_vote_still_arrives(arena: Arena) -> None:
+    """Every GET of the board polls the store: with nothing new, one round trip (it
+    fetched the last 1,000 vote ids and the last 100 flag-change ids, in two)."""
+    add_votes(arena, [Spec("alpha", "bravo", "model_a")] * 1200)
+    store = VoteStore(arena.engine)
+    store.sync()
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(arena.engine, "before_cursor_execute", note)
+    try:
+        store.sync()
+        assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+        add_votes(arena, [Spec("bravo", "alpha", "tie")])
+        with arena.session() as session:
+            set_battle_flag(session, battle_ids(arena)[0], True)
+        assert store.sync().n == 1201
+    finally:
+        event.remove(arena.engine, "before_cursor_execute", note)
+    assert canonical(store.sync()) == recount(arena)
 
 
 def test_a_store_equals_a_full_recount_after_concurrent_votes_and_flags(arena: Arena) -> None:
