@@ -23,6 +23,17 @@ def vote(k: int, **changes: object) -> dict:
     return record
 
 
+def write_records(path: Path, records: list[dict], csv_keys: tuple[str, ...]) -> int:
+    """*records* as JSONL, or as CSV of *csv_keys* (by *path*'s suffix); returns the
+    line the eighth record is on."""
+    if path.suffix == ".jsonl":
+        path.write_text("\n".join(map(json.dumps, records)) + "\n")
+        return 8
+    path.write_text(",".join(csv_keys) + "\n"
+                    + "".join(",".join(str(r[k]) for k in csv_keys) + "\n" for r in records))
+    return 9  # after the header
+
+
 def stored(arena: Arena) -> tuple[int, int, int]:
     with arena.session() as session:
         return tuple(session.exec(select(func.count()).select_from(table)).one()
@@ -85,14 +96,7 @@ def test_nul_in_a_name_names_its_line_and_imports_nothing(
     records = [vote(k, battle_id=f"b{k}") for k in range(1, 13)]
     records[7][field] = "x\x00y"
     path = tmp_path / f"votes.{fmt}"
-    if fmt == "jsonl":
-        path.write_text("\n".join(map(json.dumps, records)) + "\n")
-        line = 8
-    else:
-        keys = ("battle_id", "model_a", "model_b", "winner")
-        path.write_text(",".join(keys) + "\n"
-                        + "".join(",".join(r[k] for k in keys) + "\n" for r in records))
-        line = 9
+    line = write_records(path, records, ("battle_id", "model_a", "model_b", "winner"))
     with pytest.raises(FormatError, match=rf"votes\.{fmt}:{line}: field '{field}' holds a NUL"):
         import_from(arena, path)
     assert stored(arena) == (0, 0, 0)
@@ -118,14 +122,7 @@ def test_a_timestamp_no_date_can_hold_names_its_line(arena: Arena, tmp_path: Pat
     records = [vote(k) for k in range(1, 13)]
     records[7]["tstamp"] = 1_700_000_000_500.0
     path = tmp_path / f"votes.{fmt}"
-    if fmt == "jsonl":
-        path.write_text("\n".join(map(json.dumps, records)) + "\n")
-        line = 8
-    else:
-        keys = ("model_a", "model_b", "winner", "tstamp")
-        path.write_text(",".join(keys) + "\n"
-                        + "".join(",".join(str(r[k]) for k in keys) + "\n" for r in records))
-        line = 9
+    line = write_records(path, records, ("model_a", "model_b", "winner", "tstamp"))
     with pytest.raises(FormatError, match=rf"votes\.{fmt}:{line}: field 'tstamp' must be unix "
                                           r"seconds of the years 1-9999, .*\(milliseconds\?\)"):
         import_from(arena, path)
