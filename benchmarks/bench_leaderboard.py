@@ -19,6 +19,7 @@ Targets (issue 5): vote -> board under 2 s, median latency under 100 ms.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sqlite3
 import statistics
@@ -45,14 +46,18 @@ from tests.utils.processes import arena_env, serving  # noqa: E402
 
 BATTLE_COLUMNS = ("id", "anony", "mode", "model_a", "model_b", "category", "language",
                   "conversation_a", "conversation_b", "status", "voter_id", "created_at",
-                  "identity_leak", "flagged", "style")
+                  "identity_leak", "flagged", "style", "prompt_hash")
 VOTE_COLUMNS = ("battle_id", "winner", "created_at")
 WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
 CHUNK = 50_000
 
 
 def synthetic_rows(n: int, n_models: int, seed: int = 0):
-    """Yield (battle_rows, vote_rows) chunks of a Bradley-Terry world."""
+    """Yield (battle_rows, vote_rows) chunks of a Bradley-Terry world. Nine votes in ten
+    are live battles whose prompt key (arena.text.prompt_key) is the battle's own (a
+    live arena's prompts are mostly distinct), or, for one in five, one of a thousand
+    popular prompts drawn from a Zipf law (the commonest is two votes in five of those:
+    the deduplicated board weighs it down)."""
     rng = np.random.default_rng(seed)
     strength = rng.normal(0.0, 1.0, n_models)
     conv_a = json.dumps([{"role": "user", "content": "Hi?"},
@@ -69,15 +74,20 @@ def synthetic_rows(n: int, n_models: int, seed: int = 0):
         u = rng.random(k)
         outcome = np.where(u < 0.12, 2 + (u < 0.03), np.where(rng.random(k) < p, 0, 1))
         lengths = rng.integers(5, 800, (k, 2))
+        live = rng.random(k) < 0.9
+        popular = np.where(rng.random(k) < 0.2, rng.zipf(1.5, k) % 1000, -1)
         battles, votes = [], []
         for j in range(k):
             bid = f"bench{lo + j:011d}"
             when = (start + timedelta(seconds=lo + j)).isoformat(sep=" ")
             style = json.dumps({"a": [int(lengths[j, 0]), 0, 1, 0],
                                 "b": [int(lengths[j, 1]), 1, 0, 2], "turns": 1})
-            battles.append((bid, bool(u[j] < 0.9), "answers", f"model-{a[j]:03d}",
-                            f"model-{b[j]:03d}", categories[j % 4], languages[j % 4], conv_a,
-                            conv_b, "voted", "bench", when, bool(u[j] > 0.995), False, style))
+            prompt = (None if not live[j] else f"{popular[j]:064x}" if popular[j] >= 0
+                      else hashlib.sha256(bid.encode()).hexdigest())
+            battles.append((bid, bool(u[j] < 0.9), "live" if live[j] else "answers",
+                            f"model-{a[j]:03d}", f"model-{b[j]:03d}", categories[j % 4],
+                            languages[j % 4], conv_a, conv_b, "voted", "bench", when,
+                            bool(u[j] > 0.995), False, style, prompt))
             votes.append((bid, WINNERS[outcome[j]], when))
         yield battles, votes
 

@@ -2,11 +2,11 @@
 starting process reads a few blobs instead of every vote.
 
 A segment holds the votes with ids in ``(low_id, high_id]`` as the store's columns
-(an ``.npz``, no pickles) with code books of its own (models, categories, sources,
-prompts), which the reader maps onto its own. Segments chain: each starts where the
-previous ended, the first at 0; ``low_id`` is unique, so when two processes write the
-same segment the second insert fails and changes nothing. A process writes one when it
-has held ``SEGMENT_VOTES`` votes past the chain's end for ``SETTLE_SECONDS`` (ten
+(an ``.npz``, no pickles) with code books of its own (models, categories, sources; the
+live prompts as 64-bit ids), which the reader maps onto its own. Segments chain: each
+starts where the previous ended, the first at 0; ``low_id`` is unique, so when two
+processes write the same segment the second insert fails and changes nothing. A process
+writes one when it has held ``SEGMENT_VOTES`` votes past the chain's end for ``SETTLE_SECONDS`` (ten
 minutes): by then no transaction that took an id in the range is still open (a bulk
 import holds its ids uncommitted for its whole length), so the range is complete.
 
@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from arena.models import BoardSegment
+from arena.services.prompt_book import prompt_ids
 from ratings.style import STYLE_FEATURES, style_features
 
 log = logging.getLogger("arena.leaderboard")
@@ -49,7 +50,8 @@ class SegmentData:
     high_id: int
     cols: dict[str, np.ndarray]
     style: np.ndarray  # (votes, STYLE_K) STYLE_DTYPE
-    books: dict[str, list[str]]  # models, categories, sources, prompts
+    books: dict[str, list[str]]  # models, categories, sources
+    prompts: np.ndarray  # the live prompts' ids (arena.services.prompt_book) by code
 
     @property
     def votes(self) -> int:
@@ -59,12 +61,12 @@ class SegmentData:
 def encode(segment: SegmentData) -> bytes:
     buffer = io.BytesIO()
     books = np.frombuffer(json.dumps(segment.books).encode(), dtype=np.uint8)
-    np.savez(buffer, **segment.cols, style=segment.style, books=books,
+    np.savez(buffer, **segment.cols, style=segment.style, books=books, prompts=segment.prompts,
              bounds=np.array([segment.low_id, segment.high_id], dtype=np.int64))
     return buffer.getvalue()
 
 
-_NOT_COLUMNS = ("style", "style_a", "style_b", "books", "bounds")
+_NOT_COLUMNS = ("style", "style_a", "style_b", "books", "bounds", "prompts")
 
 
 def decode(blob: bytes) -> SegmentData:
@@ -75,8 +77,12 @@ def decode(blob: bytes) -> SegmentData:
         else:  # written before 2026-12-01: both answers' raw counts
             style = style_features(arrays["style_a"], arrays["style_b"]).astype(STYLE_DTYPE)
         columns = {name: arrays[name] for name in arrays.files if name not in _NOT_COLUMNS}
-        return SegmentData(low, high, columns, style,
-                           json.loads(arrays["books"].tobytes()))
+        books = json.loads(arrays["books"].tobytes())
+        if "prompts" in arrays:
+            prompts = arrays["prompts"]
+        else:  # older segments: the prompt keys themselves, in the books
+            prompts = prompt_ids(books.pop("prompts", []))
+        return SegmentData(low, high, columns, style, books, prompts)
 
 
 def chain(session: Session) -> list[tuple[int, int, int]]:

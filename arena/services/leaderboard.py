@@ -28,6 +28,7 @@ from arena.services.board_segments import SETTLE_SECONDS
 from arena.services.board_tally import PairTally, pair_counts, tally
 from arena.services.counting import CountRules
 from arena.services.leaderboard_store import LANGUAGES, Snapshot, VoteStore
+from arena.services.prompt_book import count_percentile
 from ratings import (
     SKLEARN_C1_L2,
     BattleChunks,
@@ -143,12 +144,14 @@ DEDUP_PERCENTILE = 99.9
 
 def dedup_limit(snap: Snapshot, threshold: int = 0) -> float | None:
     """The vote count above which a prompt's votes weigh less (:func:`dedup_weights`), or
-    ``None`` when no prompt is over it (the common case, found without a percentile)."""
-    counts = snap.prompt_counts()
-    if counts.size == 0 or counts.max() <= (threshold or MIN_DEDUP_THRESHOLD):
+    ``None`` when no prompt is over it. Read off the histogram of the counts (a pass
+    over every prompt's count on each refit took a fifth of a vote -> board at ten
+    million votes)."""
+    hist = snap.prompt_hist
+    if hist.size - 1 <= (threshold or MIN_DEDUP_THRESHOLD):  # the highest count
         return None
     return float(threshold or max(MIN_DEDUP_THRESHOLD,
-                                  float(np.percentile(counts[counts > 0], DEDUP_PERCENTILE))))
+                                  count_percentile(hist, DEDUP_PERCENTILE)))
 
 
 def dedup_weights(snap: Snapshot, mask: np.ndarray, limit: float | None,

@@ -43,6 +43,7 @@ from arena.services.board_segments import (
     store_segment,
 )
 from arena.services.counting import REASONS, reason_expressions
+from arena.services.prompt_book import PromptBook, prompt_ids
 from ratings.data import DEFAULT_OUTCOME_MAP
 from ratings.style import style_features
 
@@ -125,9 +126,10 @@ class Snapshot:
     categories: tuple[str, ...]
     cols: Columns
     sources: tuple[str, ...]
-    style: np.ndarray  # (n, 4) float16 style differences (ratings.style_features)
+    style: np.ndarray  # (n, 4) STYLE_DTYPE style differences (ratings.style_features)
     last_vote_at: float | None
-    prompt_table: np.ndarray | None = None  # votes per prompt code, kept by the store
+    prompt_table: np.ndarray  # votes per prompt code, kept by the store
+    prompt_hist: np.ndarray  # prompts per vote count (arena.services.prompt_book)
 
     @property
     def n(self) -> int:
@@ -135,10 +137,7 @@ class Snapshot:
 
     def prompt_counts(self) -> np.ndarray:
         """Votes per live prompt key (index: the ``prompt`` column's code)."""
-        if self.prompt_table is not None:
-            return self.prompt_table
-        codes = self.cols["prompt"]
-        return np.bincount(codes[codes >= 0])
+        return self.prompt_table
 
 
 def _language_code(value: str | None) -> int:
@@ -177,12 +176,11 @@ class VoteStore:
         self._model_index: dict[str, int] = {}
         self._categories: list[str] = []
         self._category_index: dict[str, int] = {}
-        self._prompts: list[str] = []  # live battles' prompt keys (arena.text.prompt_key)
-        self._prompt_index: dict[str, int] = {}
-        self._prompt_counts = np.zeros(0, np.int64)  # votes per prompt code
+        self._prompts = PromptBook(_PROMPT_LIMIT)  # live battles' prompts, votes per prompt
         self._sources: list[str] = []  # imported datasets' names, judge:NAME
         self._source_index: dict[str, int] = {}
         self._max_id = 0
+        self._last_ts: float | None = None  # the latest vote time held (no pass per snapshot)
         self._loaded_at = 0.0
         self._snapshot: Snapshot | None = None
         self._segment_end = 0  # the stored segments' last vote id
@@ -424,15 +422,16 @@ class VoteStore:
         cols["a"], cols["b"] = (np.searchsorted(used, cols[s]).astype(np.int16)
                                 for s in ("a", "b"))
         books["models"] = [self._models[k] for k in used]
-        for column, book, names in (("category", "categories", self._categories),
-                                    ("prompt", "prompts", self._prompts),
-                                    ("source", "sources", self._sources)):
+        used_by: dict[str, np.ndarray] = {}
+        for column in ("category", "prompt", "source"):
             codes = cols[column]
-            used = np.unique(codes[codes >= 0])
+            used = used_by[column] = np.unique(codes[codes >= 0])
             local = np.where(codes >= 0, np.searchsorted(used, codes), -1)
             cols[column] = local.astype(codes.dtype)
-            books[book] = [names[k] for k in used]
-        return SegmentData(low, high, cols, self._style[rows], books)
+        books["categories"] = [self._categories[k] for k in used_by["category"]]
+        books["sources"] = [self._sources[k] for k in used_by["source"]]
+        return SegmentData(low, high, cols, self._style[rows], books,
+                           self._prompts.ids_of(used_by["prompt"]))
 
     def _extend(self, segment: SegmentData) -> None:
         """Append a segment's columns, its codes mapped onto this store's (vectorised)."""
@@ -442,9 +441,8 @@ class VoteStore:
         self._grow(self._n + k)
         books = segment.books
 
-        def table(index: dict[str, int], names: list[str], book: str,
-                  limit: int = _CODE_LIMIT) -> np.ndarray:
-            return np.array([self._code(index, names, x, limit) for x in books[book]] or [0],
+        def table(index: dict[str, int], names: list[str], book: str) -> np.ndarray:
+            return np.array([self._code(index, names, x) for x in books[book]] or [0],
                             dtype=np.int64)
 
         def mapped(codes: np.ndarray, lookup: np.ndarray) -> np.ndarray:
@@ -460,15 +458,15 @@ class VoteStore:
         cols["a"], cols["b"] = models[cols["a"]], models[cols["b"]]
         cols["category"] = mapped(cols["category"], table(
             self._category_index, self._categories, "categories"))
-        cols["prompt"] = mapped(cols["prompt"], table(self._prompt_index, self._prompts,
-                                                      "prompts", _PROMPT_LIMIT))
+        cols["prompt"] = mapped(cols["prompt"], self._prompts.codes(segment.prompts))
         cols["source"] = mapped(cols["source"], table(self._source_index, self._sources,
                                                       "sources"))
         sl = slice(self._n, self._n + k)
         for name in _NAMES:
             self._cols[name][sl] = cols[name]
         self._style[sl] = segment.style
-        self._count_prompts(cols["prompt"])
+        self._prompts.count(cols["prompt"])
+        self._note_times(self._cols["ts"][sl])
         self._n += k
         self._held(cols["ids"])
         self._snapshot = None
@@ -484,15 +482,11 @@ class VoteStore:
         if len(self._recent) > 4 * ID_MARGIN:
             self._recent = {i for i in self._recent if i > floor}
 
-    def _count_prompts(self, codes: np.ndarray) -> None:
-        codes = np.asarray(codes)
-        codes = codes[codes >= 0]
-        if len(self._prompts) > self._prompt_counts.shape[0]:
-            grown = np.zeros(max(len(self._prompts), 2 * self._prompt_counts.shape[0]), np.int64)
-            grown[: self._prompt_counts.shape[0]] = self._prompt_counts
-            self._prompt_counts = grown
-        if codes.size:
-            np.add.at(self._prompt_counts, codes, 1)
+    def _note_times(self, ts: np.ndarray) -> None:
+        if not ts.size:
+            return
+        latest = float(ts.max())
+        self._last_ts = latest if self._last_ts is None else max(self._last_ts, latest)
 
     def _code(self, index: dict[str, int], names: list[str], name: str,
               limit: int = _CODE_LIMIT) -> int:
@@ -516,8 +510,8 @@ class VoteStore:
         mi = {x: self._code(self._model_index, self._models, x) for x in {*ma, *mb}}
         ci = {x: self._code(self._category_index, self._categories, x) for x in set(cat) - {None}}
         ci[None] = -1
-        pi = {x: self._code(self._prompt_index, self._prompts, x, _PROMPT_LIMIT)
-              for x in set(prompt) - {None}}
+        distinct = sorted(set(prompt) - {None})
+        pi = dict(zip(distinct, self._prompts.codes(prompt_ids(distinct)).tolist(), strict=True))
         pi[None] = -1
         si = {x: self._code(self._source_index, self._sources, x) for x in set(source) - {None}}
         si[None] = -1
@@ -546,7 +540,8 @@ class VoteStore:
         for name, values in new.items():
             self._cols[name][sl] = values
         self._style[sl] = style_features([s["a"] for s in style], [s["b"] for s in style])
-        self._count_prompts(self._cols["prompt"][sl])
+        self._prompts.count(self._cols["prompt"][sl])
+        self._note_times(self._cols["ts"][sl])
         self._n += k
         self._held(self._cols["ids"][sl])
         self._snapshot = None
@@ -577,8 +572,9 @@ class VoteStore:
             cols=cols,
             sources=tuple(self._sources),
             style=self._style[:n],
-            last_vote_at=float(cols["ts"].max()) if n else None,
-            prompt_table=self._prompt_counts[: len(self._prompts)].copy(),
+            last_vote_at=self._last_ts,
+            prompt_table=self._prompts.table(),
+            prompt_hist=self._prompts.histogram(),
         )
 
 

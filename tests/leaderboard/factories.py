@@ -12,6 +12,7 @@ from sqlmodel import select
 from arena.context import Arena
 from arena.models import Battle, Vote
 from arena.services.battle_style import battle_style
+from arena.text import prompt_key
 
 MODELS = ("alpha", "bravo", "charlie", "delta")
 WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
@@ -32,6 +33,7 @@ class Spec:
     answer_a: str = "Short answer."
     answer_b: str = "A longer answer.\n\n## Header\n- item one\n- item two\n**bold** text"
     store_style: bool = True
+    prompt: str | None = None  # a live battle's prompt key (arena.text.prompt_key)
 
     def conversations(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         conv_a: list[dict[str, str]] = []
@@ -62,6 +64,7 @@ def add_votes(arena: Arena, specs: list[Spec]) -> None:
                 flagged=spec.flagged, source=spec.source,
                 source_id=secrets.token_hex(8) if spec.source else None,
                 style=battle_style(conv_a, conv_b) if spec.store_style else None,
+                prompt_hash=spec.prompt,
             )  # fmt: skip
             session.add(battle)
             session.flush()
@@ -70,8 +73,10 @@ def add_votes(arena: Arena, specs: list[Spec]) -> None:
 
 
 def random_specs(n: int, *, seed: int = 0, **fields: Any) -> list[Spec]:
-    """``n`` votes among MODELS; answers of random length, varied attributes."""
+    """``n`` votes among MODELS; answers of random length, varied attributes; two in
+    three from a live prompt of twelve."""
     rng = random.Random(seed)
+    prompts = random.Random(seed + 7919)  # its own draws: the others stay as they were
     specs = []
     for _ in range(n):
         a, b = rng.sample(MODELS, 2)
@@ -84,6 +89,8 @@ def random_specs(n: int, *, seed: int = 0, **fields: Any) -> list[Spec]:
             "turns": rng.choice((1, 1, 2)),
             "answer_a": "word " * rng.randint(1, 40) + "\n- item" * rng.randint(0, 3),
             "answer_b": "## Title\n" * rng.randint(0, 2) + "**x** y " * rng.randint(1, 30),
+            "prompt": (prompt_key(f"question {prompts.randrange(12)}")
+                       if prompts.random() < 2 / 3 else None),
         }
         attrs.update(fields)
         specs.append(Spec(a, b, winner, **attrs))

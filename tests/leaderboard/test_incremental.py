@@ -26,11 +26,19 @@ EVERYONE = View(anony_only=False, include_flagged=True, include_suspicious=True,
 
 
 def canonical(snap: Snapshot) -> dict[int, tuple]:
-    """Each held vote by id, its columns decoded to names (code books differ by process)."""
+    """Each held vote by id, its columns decoded to names (code books differ by process);
+    a live prompt as the lowest vote id asked it and its vote count."""
     c = snap.cols
+    first_asked: dict[int, int] = {}
+    for code, vote_id in zip(c["prompt"].tolist(), c["ids"].tolist(), strict=True):
+        first_asked[code] = min(first_asked.get(code, vote_id), vote_id)
+    counts = snap.prompt_counts()
 
     def name(book: tuple[str, ...], code: int) -> str | None:
         return book[code] if code >= 0 else None
+
+    def prompt(code: int) -> tuple[int, int] | None:
+        return (first_asked[code], int(counts[code])) if code >= 0 else None
 
     return {
         int(c["ids"][k]): (
@@ -38,7 +46,7 @@ def canonical(snap: Snapshot) -> dict[int, tuple]:
             bool(c["anony"][k]), int(c["language"][k]), name(snap.categories, c["category"][k]),
             bool(c["multi"][k]), bool(c["bothbad"][k]), name(snap.sources, c["source"][k]),
             *(bool(c[reason][k]) for reason in REASONS),
-            tuple(snap.style[k].tolist()),
+            tuple(snap.style[k].tolist()), prompt(int(c["prompt"][k])),
         )
         for k in range(snap.n)
     }  # fmt: skip
@@ -223,23 +231,29 @@ def _segments(arena: Arena) -> list[BoardSegment]:
 
 
 def test_segments_stored_in_the_old_layout_still_load(arena: Arena) -> None:
-    """Segments written before 2026-12-01 hold a boolean column per flag and both answers'
-    raw style counts; a process of this version reads them into the same store."""
+    """Segments written before 2026-12-01 hold a boolean column per flag, both answers'
+    raw style counts and the prompt keys themselves in the books; a process of this
+    version reads them into the same store."""
     add_votes(arena, random_specs(60, seed=9))
     writer = VoteStore(arena.engine)
     writer.sync()
     high = _nth_vote_id(arena, 40)
     segment = writer.segment(0, high)
     with arena.session() as session:  # the raw counts behind the store's differences
-        counts = dict(session.exec(
-            select(Vote.id, Battle.style).join(Battle, Battle.id == Vote.battle_id)).all())
+        rows = session.exec(select(Vote.id, Battle.style, Battle.prompt_hash)
+                            .join(Battle, Battle.id == Vote.battle_id)).all()
+        counts = {vote_id: style for vote_id, style, _ in rows}
+        keys = {vote_id: key for vote_id, _, key in rows}
     ids = segment.cols["ids"].tolist()
     old = {name: column for name, column in segment.cols.items() if name != "bits"}
     old |= {name: (segment.cols["bits"] & (1 << k)) != 0 for k, name in enumerate(FLAGS)}
     old["style_a"] = np.array([counts[i]["a"] for i in ids], dtype=np.float32)
     old["style_b"] = np.array([counts[i]["b"] for i in ids], dtype=np.float32)
     buffer = io.BytesIO()
-    books = np.frombuffer(json.dumps(segment.books).encode(), dtype=np.uint8)
+    by_code = {int(code): keys[i] for i, code in zip(ids, segment.cols["prompt"], strict=True)}
+    assert len(by_code) > 5  # the segment holds several live prompts
+    old_books = segment.books | {"prompts": [by_code[k] for k in range(len(segment.prompts))]}
+    books = np.frombuffer(json.dumps(old_books).encode(), dtype=np.uint8)
     np.savez(buffer, **old, books=books, bounds=np.array([0, high], dtype=np.int64))
     with arena.session() as session:
         session.add(BoardSegment(low_id=0, high_id=high, votes=segment.votes,
