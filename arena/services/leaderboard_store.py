@@ -488,12 +488,11 @@ class VoteStore:
         latest = float(ts.max())
         self._last_ts = latest if self._last_ts is None else max(self._last_ts, latest)
 
-    def _code(self, index: dict[str, int], names: list[str], name: str,
-              limit: int = _CODE_LIMIT) -> int:
+    def _code(self, index: dict[str, int], names: list[str], name: str) -> int:
         code = index.get(name)
         if code is None:
-            if len(names) >= limit:
-                raise ValueError(f"the leaderboard holds at most {limit} distinct names of "
+            if len(names) >= _CODE_LIMIT:
+                raise ValueError(f"the leaderboard holds at most {_CODE_LIMIT} distinct names of "
                                  f"a kind (models, categories, sources); {name!r} is one more")
             code = index[name] = len(names)
             names.append(name)
