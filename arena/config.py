@@ -75,6 +75,11 @@ class ServerSettings(BaseModel):
         default=16, ge=4, le=1024,
         description="Largest request head (request line and headers), in KiB; larger: 431 "
                     "and the connection is closed.")
+    malloc_arenas: int = Field(
+        default=2, ge=0, le=1024,
+        description="glibc malloc arenas of an `arena serve` process (0: glibc's default, "
+                    "8 per core); fewer keep a big board's temporaries from piling up per "
+                    "thread. MALLOC_ARENA_MAX in the environment wins.")
     https: bool | Literal["auto"] = Field(
         default="auto",
         description="Cookies Secure: auto = when the request came over HTTPS, or "

@@ -132,6 +132,30 @@ def bt_bootstrap(
     """
     if rounds < 1:
         raise ValueError("bootstrap rounds must be >= 1")
+    h0_inv = None
+    if theta0 is not None:
+        _, n_full = successes(pc.wsum, ties)
+        h0 = neg_hessian(theta0, pc.i, pc.j, n_full) + l2 * np.eye(pc.n_models)
+        h0_inv = pseudo_inverse(h0, None if l2 > 0 else projector)
+    parts = [
+        _bootstrap_batch(pc, min(BOOTSTRAP_BATCH, rounds - start), rng, ties, l2, projector,
+                         theta0, h0_inv, labels)
+        for start in range(0, rounds, BOOTSTRAP_BATCH)
+    ]  # fmt: skip
+    return (np.concatenate([theta for theta, _ in parts]),
+            np.concatenate([valid for _, valid in parts]))
+
+
+BOOTSTRAP_BATCH = 16
+"""Rounds resampled and refitted together: the temporaries (several arrays of rounds x
+pairs x 3) of sixteen rounds, not of all (at 200 models and 100 rounds, 128 MB)."""
+
+
+def _bootstrap_batch(
+    pc: PairCounts, rounds: int, rng: np.random.Generator, ties: str, l2: float,
+    projector: FloatArray | None, theta0: FloatArray | None, h0_inv: FloatArray | None,
+    labels: IntArray | None,
+) -> tuple[FloatArray, BoolArray]:
     w = bootstrap_counts(pc, rounds, rng)
     s, n = successes(w, ties)
     m = pc.n_models
@@ -142,14 +166,11 @@ def bt_bootstrap(
             src = np.concatenate([pc.i[fwd], pc.j[bwd]])
             dst = np.concatenate([pc.j[fwd], pc.i[bwd]])
             valid[r] = mle_obstruction(m, src, dst, labels) is None
-    if theta0 is None:
+    if theta0 is None or h0_inv is None:
         theta = fit_newton(pc.i, pc.j, s, n, m, l2=l2, projector=projector, strict=False)
         return theta, valid
     # Chord iterations from the full-data fit with its Hessian; rounds that do
     # not settle fall back to full damped Newton.
-    _, n_full = successes(pc.wsum, ties)
-    h0 = neg_hessian(theta0, pc.i, pc.j, n_full) + l2 * np.eye(m)
-    h0_inv = pseudo_inverse(h0, None if l2 > 0 else projector)
     theta, ok = fit_chord(pc.i, pc.j, s, n, theta0, h0_inv, l2=l2)
     redo = ~ok & valid
     if redo.any():

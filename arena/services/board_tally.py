@@ -5,10 +5,11 @@ outcome, the number of counted votes, the sum of their weights and of their squa
 weights (``ratings.PairCounts``). :class:`PairTally` holds these for one view over the
 store's rows ``[0, n)``: each poll folds in only the new rows. Weights are one except
 for live prompts repeated more than the dedup limit (arena.services.leaderboard.
-dedup_weights), whose weight changes with every repeat: their rows are kept aside and
-weighed afresh at each fit. The tally is rebuilt from all rows when the store's
-generation changes (flags changed after a vote, a reload) or the set of over-limit
-prompts does, so it always equals what a fit over every row would count.
+dedup_weights), whose weight changes with every repeat: their votes' cells are kept
+aside with their prompts and weighed afresh at each fit (one weight per prompt). The
+tally is rebuilt from all rows when the store's generation changes (flags changed after
+a vote, a reload) or the set of over-limit prompts does, so it always equals what a fit
+over every row would count.
 """
 
 from __future__ import annotations
@@ -30,7 +31,21 @@ class PairTally:
     n: int  # store rows folded in
     over: frozenset[int]  # prompt codes over the dedup limit when built
     table: np.ndarray  # (m, m, 3) counted votes by model code a, b and outcome, not `over`
-    over_rows: np.ndarray  # store rows of counted votes whose prompt is in `over`
+    over_table: np.ndarray  # the same for the counted votes whose prompt is in `over`
+    over_cells: np.ndarray  # those votes' cells of the tables (int64, see _cells)
+    over_prompt: np.ndarray  # and their prompts' places in sorted(over) (int32)
+
+    def regrid(self, m: int) -> None:
+        """Grow the tables to *m* models (new models since), keeping every count."""
+        size = self.table.shape[0]
+        if size >= m:
+            return
+        for name in ("table", "over_table"):
+            grown = np.zeros((m, m, 3))
+            grown[:size, :size] = getattr(self, name)
+            setattr(self, name, grown)
+        a, rest = np.divmod(self.over_cells, 3 * size)
+        self.over_cells = (a * m + rest // 3) * 3 + rest % 3
 
 
 def _cells(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, m: int) -> np.ndarray:
@@ -47,26 +62,29 @@ def tally(snap: Snapshot, mask_of: Callable[[slice], np.ndarray], previous: Pair
     generation = snap.version[0]
     if (previous is None or previous.generation != generation or previous.over != over
             or previous.n > snap.n):
-        previous = PairTally(generation, 0, over, np.zeros((m, m, 3)),
-                             np.empty(0, np.int64))
-    if previous.table.shape[0] < m:  # new models since: grow the table
-        grown = np.zeros((m, m, 3))
-        k = previous.table.shape[0]
-        grown[:k, :k] = previous.table
-        previous.table = grown
+        previous = PairTally(generation, 0, over, np.zeros((m, m, 3)), np.zeros((m, m, 3)),
+                             np.empty(0, np.int64), np.empty(0, np.int32))
+    previous.regrid(m)
     c = snap.cols
     size = previous.table.shape[0]
+    flat = size * size * 3
+    over_codes = np.array(sorted(over), np.int64)
     for lo in range(previous.n, snap.n, CHUNK_ROWS):  # a rebuild's temporaries stay small
         hi = min(lo + CHUNK_ROWS, snap.n)
         keep = np.flatnonzero(mask_of(slice(lo, hi)))
-        if over:
-            prompts = c["prompt"][lo:hi][keep]
-            aside = np.isin(prompts, np.fromiter(over, np.int64, len(over)))
-            previous.over_rows = np.concatenate([previous.over_rows, lo + keep[aside]])
-            keep = keep[~aside]
         cells = _cells(c["a"][lo:hi][keep], c["b"][lo:hi][keep], c["outcome"][lo:hi][keep],
                        size)
-        previous.table += np.bincount(cells, minlength=size * size * 3).reshape(size, size, 3)
+        if over:
+            prompts = c["prompt"][lo:hi][keep]
+            place = np.minimum(np.searchsorted(over_codes, prompts), over_codes.size - 1)
+            aside = over_codes[place] == prompts
+            previous.over_cells = np.concatenate([previous.over_cells, cells[aside]])
+            previous.over_prompt = np.concatenate([previous.over_prompt,
+                                                   place[aside].astype(np.int32)])
+            previous.over_table += np.bincount(cells[aside], minlength=flat).reshape(
+                size, size, 3)
+            cells = cells[~aside]
+        previous.table += np.bincount(cells, minlength=flat).reshape(size, size, 3)
         previous.n = hi
     return previous
 
@@ -74,21 +92,21 @@ def tally(snap: Snapshot, mask_of: Callable[[slice], np.ndarray], previous: Pair
 def pair_counts(snap: Snapshot, counted: PairTally, limit: float | None
                 ) -> tuple[PairCounts, tuple[str, ...], int] | None:
     """The tally as ``ratings.PairCounts`` over the models present, their names, and the
-    number of votes; ``None`` without votes."""
+    number of votes; ``None`` without votes. The votes of prompts over the limit are
+    weighed afresh (their counts move with every repeat): one weight per prompt, spread
+    over their votes by a gather from that small table."""
     size = counted.table.shape[0]
-    count = counted.table.copy()
-    wsum, w2sum = count, count
-    rows = counted.over_rows
-    if rows.size:
-        c = snap.cols
-        per_vote = snap.prompt_counts()[c["prompt"][rows]]
-        weight = np.where(per_vote > (limit or np.inf), (limit or 1.0) / per_vote, 1.0)
-        # (every row aside is over the limit: the tally is rebuilt when the set changes)
-        cells = _cells(c["a"][rows], c["b"][rows], c["outcome"][rows], size)
+    count = wsum = w2sum = counted.table
+    if counted.over_cells.size:
+        over_counts = snap.prompt_counts()[np.array(sorted(counted.over), np.int64)]
+        cap = np.inf if limit is None else limit  # (a tally is rebuilt when `over` changes)
+        per_prompt = np.where(over_counts > cap, cap / np.maximum(over_counts, 1), 1.0)
+        weight = per_prompt[counted.over_prompt]
         flat = size * size * 3
-        count = count + np.bincount(cells, minlength=flat).reshape(size, size, 3)
-        wsum = counted.table + np.bincount(cells, weight, flat).reshape(size, size, 3)
-        w2sum = counted.table + np.bincount(cells, weight * weight, flat).reshape(size, size, 3)
+        count = count + counted.over_table
+        wsum = wsum + np.bincount(counted.over_cells, weight, flat).reshape(size, size, 3)
+        w2sum = w2sum + np.bincount(counted.over_cells, weight * weight, flat).reshape(
+            size, size, 3)
     votes = int(round(count.sum()))
     if votes == 0:
         return None

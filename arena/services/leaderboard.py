@@ -118,8 +118,14 @@ class Board:
 
 
 def view_mask(snap: Snapshot, view: View, rows: slice | None = None) -> np.ndarray:
-    """Which stored votes ``view`` counts (of *rows*, default all)."""
-    c = snap.cols if rows is None else snap.cols.rows(rows)
+    """Which stored votes ``view`` counts (of *rows*, default all: built a chunk at a
+    time, as each flag unpacked and each rule makes a temporary as long as its rows)."""
+    if rows is None:
+        mask = np.empty(snap.n, dtype=bool)
+        for chunk in _chunks(snap.n):
+            mask[chunk] = view_mask(snap, view, chunk)
+        return mask
+    c = snap.cols.rows(rows)
     if view.judge is not None:  # the judge's verdicts, as counted votes of their own
         source = f"judge:{view.judge}"
         code = snap.sources.index(source) if source in snap.sources else -2
@@ -450,7 +456,7 @@ class LeaderboardCache:
                  ) -> tuple[PairCounts, tuple[str, ...], int] | None:
         """The view's pair counts brought up to *snap* (arena.services.board_tally)."""
         limit = dedup_limit(snap, self.dedup_threshold) if view.dedup_prompts else None
-        over = (frozenset(np.flatnonzero(snap.prompt_counts() > limit).tolist())
+        over = (frozenset(snap.prompt_counts().above(limit).tolist())
                 if limit is not None else frozenset())
         kept = tally(snap, lambda rows: view_mask(snap, view, rows),
                      self._tallies.pop(view, None), over)

@@ -43,7 +43,7 @@ from arena.services.board_segments import (
     store_segment,
 )
 from arena.services.counting import REASONS, reason_expressions
-from arena.services.prompt_book import PromptBook, prompt_ids
+from arena.services.prompt_book import CountTable, PromptBook, prompt_ids
 from ratings.data import DEFAULT_OUTCOME_MAP
 from ratings.style import style_features
 
@@ -54,6 +54,7 @@ NO_LANGUAGE = 3
 ID_MARGIN = 1000
 FLAG_MARGIN = 100
 BATCH = 20_000
+CHUNK = 1 << 20  # rows per step of a pass over every vote (small temporaries)
 MUTABLE = ("flagged", "suspicious")
 """The reasons that can change after a vote (the owner's and the audit's flags)."""
 _OUTCOME = {label: int(code) for label, code in DEFAULT_OUTCOME_MAP.items() if code is not None}
@@ -128,14 +129,14 @@ class Snapshot:
     sources: tuple[str, ...]
     style: np.ndarray  # (n, 4) STYLE_DTYPE style differences (ratings.style_features)
     last_vote_at: float | None
-    prompt_table: np.ndarray  # votes per prompt code, kept by the store
+    prompt_table: CountTable  # votes per prompt code, kept by the store
     prompt_hist: np.ndarray  # prompts per vote count (arena.services.prompt_book)
 
     @property
     def n(self) -> int:
         return int(self.cols["ids"].shape[0])
 
-    def prompt_counts(self) -> np.ndarray:
+    def prompt_counts(self) -> CountTable:
         """Votes per live prompt key (index: the ``prompt`` column's code)."""
         return self.prompt_table
 
@@ -190,6 +191,7 @@ class VoteStore:
         self._ids_sorted = True  # rows in id order (votes committed in order)
         self._order: np.ndarray | None = None  # else: rows by id (int32), for lookups
         self._recent: set[int] = set()  # every held id above max id - 2 * ID_MARGIN
+        self._bits_shared = False  # a snapshot handed out holds the "bits" column
 
     def sync(self) -> Snapshot:
         """Read votes and flag changes stored since the last call; return the snapshot."""
@@ -316,7 +318,8 @@ class VoteStore:
 
     def _refresh_all_flags(self, session: Session) -> None:
         """Both mutable reasons of every held vote, from the few votes that have them
-        (partial indexes: no pass over every vote)."""
+        (partial indexes: no pass over every vote) and the rows that hold either now:
+        its memory is that of the marked votes, not a column of every vote."""
         flagged = select(Vote.id).join(Battle, Battle.id == Vote.battle_id).where(
             or_(Battle.flagged, Battle.identity_leak))
         suspicious = select(Vote.id).where(Vote.suspicious)
@@ -325,23 +328,29 @@ class VoteStore:
         marked = {}
         for name, queries in (("flagged", (flagged,)), ("suspicious", (suspicious, voter))):
             ids = {i for q in queries for i in session.execute(q).scalars()}
-            marked[name] = np.zeros(self._n, dtype=bool)
-            marked[name][self._rows_of(np.fromiter(ids, np.int32, len(ids)))] = True
-        self._set_flags(slice(0, self._n), marked["flagged"], marked["suspicious"])
+            marked[name] = np.unique(self._rows_of(np.fromiter(ids, np.int32, len(ids))))
+        mutable = _BIT["flagged"] | _BIT["suspicious"]
+        bits = self._cols["bits"]
+        held = [lo + np.flatnonzero(bits[lo : min(lo + CHUNK, self._n)] & mutable)
+                for lo in range(0, self._n, CHUNK)]
+        rows = np.union1d(np.concatenate([np.empty(0, np.int64), *held]),
+                          np.union1d(marked["flagged"], marked["suspicious"]))
+        self._set_flags(rows, np.isin(rows, marked["flagged"]),
+                        np.isin(rows, marked["suspicious"]))
 
-    def _set_flags(self, rows: np.ndarray | slice, flagged: np.ndarray,
-                   suspicious: np.ndarray) -> None:
-        """Set both mutable reasons at *rows*; copies the column first (snapshots share
-        it) and changes the version only when a value changed."""
+    def _set_flags(self, rows: np.ndarray, flagged: np.ndarray, suspicious: np.ndarray) -> None:
+        """Set both mutable reasons at *rows*; copies the column first when a snapshot
+        shares it, and changes the version only when a value changed."""
         old = self._cols["bits"][rows]
         mutable = _BIT["flagged"] | _BIT["suspicious"]
         new = (old & ~mutable) | pack_flags({"flagged": flagged, "suspicious": suspicious},
                                             old.shape[0])
         if np.array_equal(old, new):
             return
-        column = self._cols["bits"].copy()
-        column[rows] = new
-        self._cols["bits"] = column
+        if self._bits_shared:
+            self._cols["bits"] = self._cols["bits"].copy()
+            self._bits_shared = False
+        self._cols["bits"][rows] = new
         self._generation += 1
         self._snapshot = None
 
@@ -560,11 +569,12 @@ class VoteStore:
         style[: self._n] = self._style[: self._n]
         self._style = style
         self._cap = cap
+        self._bits_shared = False
 
     def _make_snapshot(self) -> Snapshot:
         n = self._n
         cols = Columns({name: self._cols[name][:n] for name, _ in _COLUMNS})
-        return Snapshot(
+        snapshot = Snapshot(
             version=(self._generation, n),
             models=tuple(self._models),
             categories=tuple(self._categories),
@@ -575,6 +585,8 @@ class VoteStore:
             prompt_table=self._prompts.table(),
             prompt_hist=self._prompts.histogram(),
         )
+        self._bits_shared = True
+        return snapshot
 
 
 def _styles_from_text(session: Session, battle_ids: list[str]) -> dict[str, dict[str, Any]]:

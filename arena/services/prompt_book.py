@@ -3,17 +3,18 @@ deduplication (arena.services.leaderboard.dedup_weights), held in numpy.
 
 A live arena's prompts are mostly distinct: at ten million votes, a Python dict and list
 of the 64-character prompt keys took ~190 bytes a prompt (1.9 GB). Here a prompt is a
-64-bit id of its key, kept in sorted runs with its code (12 bytes), plus its vote count
-(4 bytes, and 4 in the copy a snapshot holds), and 4 bytes of a filter of the ids (at
-most 16 MB). Two keys
-share an id with probability about n^2 / 2^65 (3e-6 at ten million prompts); they would
-then be counted as one prompt.
+64-bit id of its key, kept in sorted runs with its code (12 bytes), and 4 bytes of a
+filter of the ids (at most 16 MB). Vote counts are kept only for the prompts asked more
+than once (16 bytes each, and again in the copy a snapshot holds), with a bit per prompt
+for "asked": most live prompts are asked once. Two keys share an id with probability
+about n^2 / 2^65 (3e-6 at ten million prompts); they would then be counted as one prompt.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,10 +46,12 @@ class PromptBook:
         self.limit = limit
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted ids, their codes)
         self._size = 0
-        self._counts = np.zeros(0, np.int32)
+        self._voted = np.zeros(0, np.uint8)  # a bit per code: at least one vote counted
+        self._multi_codes = np.zeros(0, np.int64)  # codes with two votes or more, sorted
+        self._multi_counts = np.zeros(0, np.int64)  # their vote counts
         self._hist = np.zeros(1, np.int64)  # prompts by their vote count (index 0 unused)
         self._top = 0  # the highest vote count
-        self._table: np.ndarray | None = None  # the last copies handed out, while unchanged
+        self._table: CountTable | None = None  # the last copies handed out, while unchanged
         self._hist_copy: np.ndarray | None = None
         self._filter_bits = 13
         self._filter = np.zeros(1 << (self._filter_bits - 3), np.uint8)
@@ -112,22 +115,28 @@ class PromptBook:
     def count(self, codes: np.ndarray) -> None:
         """One more vote for each of *codes* (-1: a vote without a live prompt)."""
         codes = np.asarray(codes)
-        codes = codes[codes >= 0]
-        if self._size > self._counts.size:
-            grown = np.zeros(self._size + max(self._size // 8, 1 << 16), np.int32)
-            grown[: self._counts.size] = self._counts
-            self._counts = grown
+        codes = codes[codes >= 0].astype(np.int64)
         if not codes.size:
             return
-        if 8 * codes.size > self._size:  # many (a segment, a first read): one pass
-            added = np.bincount(codes, minlength=self._size)
-            changed = np.flatnonzero(added)
-            more = added[changed]
-        else:
-            changed, more = np.unique(codes, return_counts=True)
-        old = self._counts[changed].astype(np.int64)
+        if self._size > 8 * self._voted.size:
+            grown = np.zeros((self._size + max(self._size // 8, 1 << 16)) // 8 + 1, np.uint8)
+            grown[: self._voted.size] = self._voted
+            self._voted = grown
+        changed, more = np.unique(codes, return_counts=True)
+        byte, bit = changed >> 3, np.left_shift(1, changed & 7).astype(np.uint8)
+        old = ((self._voted[byte] & bit) != 0).astype(np.int64)
+        np.bitwise_or.at(self._voted, byte, bit)
+        multi = self._multi_codes
+        pos = np.searchsorted(multi, changed)
+        found = pos < multi.size
+        found[found] = multi[pos[found]] == changed[found]
+        old[found] = self._multi_counts[pos[found]]
         new = old + more
-        self._counts[changed] = new
+        self._multi_counts[pos[found]] = new[found]
+        join = ~found & (new > 1)
+        if join.any():
+            self._multi_codes = np.insert(multi, pos[join], changed[join])
+            self._multi_counts = np.insert(self._multi_counts, pos[join], new[join])
         self._top = max(self._top, int(new.max()))
         if self._top >= self._hist.size:
             hist = np.zeros(2 * self._top + 1, np.int64)
@@ -148,13 +157,43 @@ class PromptBook:
             self._hist_copy = hist
         return self._hist_copy
 
-    def table(self) -> np.ndarray:
+    def table(self) -> CountTable:
         """Votes per code, a copy (a snapshot's, unchanged by later votes), shared by
         the snapshots taken while no vote with a live prompt arrived."""
         if self._table is None or self._table.size != self._size:
-            self._table = self._counts[: self._size].copy()
-            self._table.flags.writeable = False
+            self._table = CountTable(self._size, self._multi_codes.copy(),
+                                     self._multi_counts.copy())
         return self._table
+
+
+@dataclass(frozen=True)
+class CountTable:
+    """Votes per prompt code, read-only: every code below ``size`` has at least one; the
+    codes with more are listed (sorted) with their counts."""
+
+    size: int
+    codes: np.ndarray
+    counts: np.ndarray
+
+    def __getitem__(self, codes: np.ndarray | int) -> np.ndarray:
+        """The counts of *codes* (each in ``[0, size)``), as indexing an array would."""
+        codes = np.asarray(codes, np.int64)
+        if not self.codes.size:
+            return np.ones(codes.shape, np.int64)
+        pos = np.minimum(np.searchsorted(self.codes, codes), self.codes.size - 1)
+        return np.where(self.codes[pos] == codes, self.counts[pos], 1)
+
+    def above(self, limit: float) -> np.ndarray:
+        """The codes with more than *limit* votes, sorted."""
+        if limit < 1:
+            return np.arange(self.size)
+        return self.codes[self.counts > limit]
+
+    def dense(self) -> np.ndarray:
+        """Every code's count, as one array (``size`` long: for tests and small arenas)."""
+        out = np.ones(self.size, np.int64)
+        out[self.codes] = self.counts
+        return out
 
 
 def count_percentile(hist: np.ndarray, q: float) -> float:
@@ -185,4 +224,4 @@ def _merge(keys: np.ndarray, codes: np.ndarray, more_keys: np.ndarray, more_code
     return merged_keys, merged_codes
 
 
-__all__ = ["ID_DTYPE", "PromptBook", "count_percentile", "prompt_id", "prompt_ids"]
+__all__ = ["ID_DTYPE", "CountTable", "PromptBook", "count_percentile", "prompt_id", "prompt_ids"]

@@ -57,7 +57,7 @@ def test_the_percentile_of_the_counts_is_numpys_read_off_the_histogram() -> None
         codes = book.codes(rng.integers(0, size, 3 * size).astype(np.uint64))
         for start in range(0, codes.size, 997):  # in batches, some large, as votes arrive
             book.count(codes[start : start + 997])
-        counts = book.table()
+        counts = book.table().dense()
         hist = book.histogram()
         assert hist.size - 1 == counts.max()
         assert hist.tolist() == [0, *np.bincount(counts)[1:].tolist()]

@@ -9,7 +9,7 @@ from arena.context import Arena
 from arena.models import Battle
 from arena.services.flags import set_battle_flag
 from arena.services.leaderboard import LeaderboardCache, View, fit_view, view_battles
-from tests.leaderboard.factories import add_votes, random_specs
+from tests.leaderboard.factories import Spec, add_votes, random_specs
 
 VIEWS = (View(), View(anony_only=False), View(language="en"), View(category="coding"),
          View(dedup_prompts=False), View(include_flagged=True), View(turns="multi"))
@@ -59,3 +59,18 @@ def test_tallied_boards_equal_full_fits_as_votes_floods_and_flags_arrive(arena: 
             assert_same_as_full_fit(cache, view)
     assert cache._tallies[View()].over  # the flood prompt was weighed, not just counted
     assert cache.board(View()).total_votes > 0
+
+
+def test_a_new_model_joins_a_board_whose_flood_votes_are_weighed_aside(arena: Arena) -> None:
+    """The tally's tables grow with a model first seen after them; the flood prompt's
+    votes kept aside keep their pairs (cells re-laid for the larger table)."""
+    cache = LeaderboardCache(arena.engine, dedup_threshold=THRESHOLD)
+    add_votes(arena, random_specs(80, seed=11, prompt="flood"))
+    before = cache.board(View())
+    assert cache._tallies[View()].over and "echo" not in {r.model for r in before.rows}
+    newcomer = [Spec("echo", "alpha", "model_a", prompt="flood"),
+                Spec("bravo", "echo", "tie", prompt="flood"),
+                Spec("echo", "delta", "model_b", prompt="other")]
+    add_votes(arena, newcomer * 3)
+    assert_same_as_full_fit(cache, View())
+    assert "echo" in {r.model for r in cache.board(View()).rows}
