@@ -48,7 +48,8 @@ def test_answers_reuse_the_connection_after_done(fake_openai) -> None:
 
 def test_concurrent_answers_reuse_their_connections_next_time(fake_openai) -> None:
     fake, url = fake_openai
-    fake.scripts["m"] = Script(reply="a b c", token_delay=0.05)
+    # every answer of a round waits for the round's 40 requests: all 40 are open at once
+    fake.scripts["m"] = Script(reply="a b c", token_delay=0.05, together=40)
 
     async def run() -> None:
         client = EndpointClient()

@@ -40,6 +40,7 @@ class Script:
     usage: bool = True
     linger_after_done: float = 0.0  # keep the response open this long after [DONE]
     echo_key: bool = False  # with an error status: the body repeats the bearer key
+    together: int = 0  # hold each answer until this many requests (a round) have come
 
 
 @dataclass
@@ -47,6 +48,7 @@ class FakeOpenAI:
     scripts: dict[str, Script] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     _failed_once: set[str] = field(default_factory=set)
+    _arrived: dict[str, int] = field(default_factory=dict)
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/v1/chat/completions", self.completions,
@@ -71,9 +73,15 @@ class FakeOpenAI:
             return JSONResponse({"error": {"message": message}}, status_code=script.status)
         if not body.get("stream"):
             return JSONResponse(_completion(model, script.reply))
-        return StreamingResponse(self._events(model, script), media_type="text/event-stream")
+        arrived = self._arrived[model] = self._arrived.get(model, 0) + 1
+        round_end = -(-arrived // script.together) * script.together if script.together else 0
+        return StreamingResponse(self._events(model, script, round_end),
+                                 media_type="text/event-stream")
 
-    async def _events(self, model: str, script: Script) -> AsyncIterator[bytes]:
+    async def _events(self, model: str, script: Script, round_end: int = 0
+                      ) -> AsyncIterator[bytes]:
+        while self._arrived.get(model, 0) < round_end:  # the rest of the round is coming
+            await asyncio.sleep(0.005)
         if script.first_token_delay:
             await asyncio.sleep(script.first_token_delay)
         if script.malformed:
