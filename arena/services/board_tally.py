@@ -19,10 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arena.services.leaderboard_store import Snapshot
+from arena.services.leaderboard_store import CHUNK, Snapshot
 from ratings import PairCounts
-
-CHUNK_ROWS = 1 << 20
 
 
 @dataclass
@@ -88,8 +86,8 @@ def tally(snap: Snapshot, mask_of: Callable[[slice], np.ndarray], previous: Pair
     size = previous.table.shape[0]
     flat = size * size * 3
     place_of = _places(over)
-    for lo in range(previous.n, snap.n, CHUNK_ROWS):  # a rebuild's temporaries stay small
-        hi = min(lo + CHUNK_ROWS, snap.n)
+    for lo in range(previous.n, snap.n, CHUNK):  # a rebuild's temporaries stay small
+        hi = min(lo + CHUNK, snap.n)
         rows = slice(lo, hi)
         keep = np.flatnonzero(mask_of(rows))
         if place_of is not None:
