@@ -5,7 +5,14 @@ from __future__ import annotations
 import gradio as gr
 
 from arena.context import Arena
-from arena.ui import about_tab, battle_tab, leaderboard_tab, live_tab, side_by_side_tab
+from arena.ui import (
+    about_tab,
+    battle_tab,
+    leaderboard_tab,
+    live_tab,
+    session_costs,
+    side_by_side_tab,
+)
 from arena.ui.event_queue import configure_queue
 from arena.ui.i18n import I18N
 
@@ -30,4 +37,5 @@ def build_blocks(arena: Arena) -> gr.Blocks:
             with gr.Tab(I18N("tab_about"), id="about", elem_id="tab-about"):
                 about_tab.render()
     configure_queue(blocks, arena.settings.server)
+    session_costs.install(blocks)
     return blocks
