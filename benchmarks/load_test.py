@@ -19,7 +19,8 @@ PostgreSQL, run right before and right after the arena's capacity phase, the two
 rates averaged: this machine's speed drifts by tens of percent over minutes), driven
 by the same number of clients without delay; a bare Gradio app
 whose event inserts one row, against the arena's UI events (one process, SQLite,
---ui-ceiling-voters sessions, no delay, the same queue settings in both), with each
+--ui-ceiling-voters sessions, no delay, the same queue settings in both; --ui-rounds
+rounds that alternate which app goes first, both servers up throughout), with each
 server process's CPU time per event beside the rates (Linux; the machine's other load
 moves it less than it moves events/s).
 
@@ -33,6 +34,7 @@ Checks: every acknowledged (200) vote is stored, once; votes whose request died
     .venv/bin/python benchmarks/load_test.py [--voters 200] [--pairs 5] [--reading-pairs 3]
         [--read-delay 5] [--ui-voters 10] [--setups sqlite postgres postgres-kill]
     .venv/bin/python benchmarks/load_test.py --only-ui [--ui-ceiling-voters 20] [--pairs 5]
+        [--ui-rounds 4]
 
 --only-ui runs the UI comparison alone: the arena (after the UI warm-up of a full run,
 not its REST phases) and the bare Gradio app, as in a full run.
@@ -179,6 +181,31 @@ def ui_ceiling_run(url: str, pid: int, args: argparse.Namespace, **kwargs: Any) 
     if before is not None and after is not None:
         result.server_cpu = after - before
     return result
+
+
+def ui_rounds(arena: Callable[[], UiResult], bare: Callable[[], UiResult],
+              rounds: int) -> tuple[UiResult, UiResult]:
+    """The two apps' UI runs in alternating rounds (arena first, then bare first, ...),
+    both servers up throughout, so that the machine's drift weighs on both alike; each
+    app's events, wall time and CPU time summed over its rounds."""
+    totals = (UiResult(), UiResult())
+    for index in range(rounds):
+        runs = (arena, bare) if index % 2 == 0 else (bare, arena)
+        results = {run: run() for run in runs}
+        for total, run in zip(totals, (arena, bare), strict=True):
+            result = results[run]
+            total.events += result.events
+            total.wall += result.wall
+            if result.server_cpu is not None:
+                total.server_cpu = (total.server_cpu or 0.0) + result.server_cpu
+        print(f"   UI round {index + 1}: arena {ok_rate(results[arena]):.1f} events/s, bare "
+              f"Gradio {ok_rate(results[bare]):.1f} events/s "
+              f"({ok_rate(results[arena]) / ok_rate(results[bare]):.0%})")
+    return totals
+
+
+def ok_rate(result: UiResult) -> float:
+    return sum(1 for e in result.events if e.ok) / result.wall
 
 
 async def bare_requests(url: str, *, clients: int, per_client: int,
@@ -383,6 +410,8 @@ def main() -> int:
     parser.add_argument("--ui-voters", type=int, default=10,
                         help="of --voters, through the Gradio UI's events")
     parser.add_argument("--ui-ceiling-voters", type=int, default=20)
+    parser.add_argument("--ui-rounds", type=int, default=4,
+                        help="alternating rounds of the UI comparison, each app's summed")
     parser.add_argument("--deadline", type=float, default=240.0, help="seconds per phase")
     parser.add_argument("--setups", nargs="+", choices=SETUPS, default=list(SETUPS))
     parser.add_argument("--only-ui", action="store_true",
@@ -416,7 +445,15 @@ def main() -> int:
                     figures["sqlite"], votes = measure("sqlite, 1 process", served.url,
                                                        sqlite_url, args)
                     failures += check_votes("sqlite", votes)
-                arena_ui = ui_ceiling_run(served.url, served.process.pid, args)
+                with bare_server("gradio", f"sqlite:///{root / 'bare-ui.db'}") as (url, pid):
+                    asyncio.run(ui_voters(url, voters=2, pairs=2, read_delay=0,
+                                          deadline=args.deadline, start_elem="bare-insert",
+                                          vote_elem=None))  # its warm-up
+                    figures["ui"] = report_ui(*ui_rounds(
+                        lambda: ui_ceiling_run(served.url, served.process.pid, args),
+                        lambda: ui_ceiling_run(url, pid, args, start_elem="bare-insert",
+                                               vote_elem=None),
+                        args.ui_rounds))
             if not args.only_ui:
                 bare_url = f"sqlite:///{root / 'bare.db'}"
                 with bare_server("fastapi", bare_url) as (url, _):
@@ -425,10 +462,6 @@ def main() -> int:
                                                      deadline=args.deadline))
                 figures["bare-sqlite"] = report_bare(
                     "bare FastAPI+SQLModel, sqlite, 1 process", bare)
-            with bare_server("gradio", f"sqlite:///{root / 'bare-ui.db'}") as (url, pid):
-                bare_ui = ui_ceiling_run(url, pid, args, start_elem="bare-insert",
-                                         vote_elem=None)
-            figures["ui"] = report_ui(arena_ui, bare_ui)
         postgres_setups = [s for s in args.setups if s.startswith("postgres")]
         if postgres_setups:
             with fresh_postgres_database() as bare_db, \
@@ -494,9 +527,9 @@ def report_bare(name: str, done: list[Timed]) -> dict[str, float]:
 
 
 def report_ui(arena: UiResult, bare: UiResult) -> dict[str, float]:
-    arena_rate = sum(1 for e in arena.events if e.ok) / arena.wall
-    bare_rate = sum(1 for e in bare.events if e.ok) / bare.wall
-    print(f"\n== UI events, 1 process, sqlite, no read delay: arena {arena_rate:.1f} events/s "
+    arena_rate, bare_rate = ok_rate(arena), ok_rate(bare)
+    print(f"\n== UI events, 1 process, sqlite, no read delay, all rounds: arena "
+          f"{arena_rate:.1f} events/s "
           f"({latency_line('', [e.latency for e in arena.events if e.ok])}; errors "
           f"{sum(1 for e in arena.events if not e.ok)} of {len(arena.events)}); bare Gradio "
           f"insert {bare_rate:.1f} events/s "

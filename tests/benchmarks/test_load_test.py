@@ -39,11 +39,12 @@ def test_load_test_runs_and_every_acknowledged_vote_is_stored() -> None:
 def test_only_ui_compares_the_ui_events_with_the_bare_gradio_app() -> None:
     result = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "load_test.py"), "--only-ui",
-         "--ui-ceiling-voters", "2", "--pairs", "2"],
+         "--ui-ceiling-voters", "2", "--pairs", "2", "--ui-rounds", "2"],
         env=arena_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "UI round 1: arena" in result.stdout and "UI round 2: arena" in result.stdout
     line = next(line for line in result.stdout.splitlines() if "UI events, 1 process" in line)
-    # Every battle showed answers and every vote its reveal, in both apps.
-    assert line.count("errors 0 of 8") == 2, line
+    # Every battle showed answers and every vote its reveal, in both apps, in both rounds.
+    assert line.count("errors 0 of 16") == 2, line
     assert "UI events/s over bare Gradio events/s" in result.stdout
     assert "pairs/s" not in result.stdout  # no REST phase, no PostgreSQL
