@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from arena.context import Arena
-from arena.services.audit import run_audit
+from arena.services.audit import run_audit_apart
 from arena.services.errors import ServiceError
 from arena.services.flags import flag_voter, flagged_voters, set_battle_flag, unflag_voter
 
@@ -59,7 +59,7 @@ def build_voters_tab(arena: Arena) -> tuple[Callable[[], Any], list[Any]]:
         return handler
 
     def on_audit() -> tuple[str, Any]:
-        return run_audit(arena).summary(), voter_rows(arena)
+        return run_audit_apart(arena.settings).summary(), voter_rows(arena)
 
     audit.click(on_audit, None, [notice, table], concurrency_limit=1)
     refresh.click(lambda: voter_rows(arena), None, table)

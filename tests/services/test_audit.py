@@ -9,6 +9,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import insert
 from sqlmodel import func, select
 
@@ -171,3 +172,19 @@ def test_owner_commands(arena: Arena, tmp_path: Path) -> None:
         assert session.get(Battle, battle_id).flagged is False
         set_battle_flag(session, battle_id, True)
     assert arena_cli("battles", "flag", "no-such-battle")[0] == 1
+
+
+def test_a_serving_process_audits_in_a_child_process(arena: Arena, monkeypatch) -> None:
+    """The scheduled audit (and the owner page's) runs apart: same report and flags, and
+    the serving process never reads the votes itself."""
+    import arena.services.audit as audit_module
+
+    _, planted, _ = simulate(arena, seed=5)
+    monkeypatch.setattr(audit_module, "_read_votes", lambda *a, **k: pytest.fail(
+        "the audit read the votes in the serving process"))
+    report = audit_module.run_audit_apart(arena.settings)
+    flagged = {voter for voter, _ in report.flagged}
+    assert report.votes > 0 and len(flagged & planted) >= 0.9 * len(planted)
+    with arena.read_session() as session:
+        stored = {row.voter_id for row in session.exec(select(VoterFlag).where(VoterFlag.flagged))}
+    assert stored == flagged
