@@ -160,22 +160,31 @@ class BattleChunks:
         return len(self.models)
 
     def aggregate(self) -> PairCounts:
-        """:func:`aggregate` of every chunk, merged (importance weights, no reweighting)."""
-        parts = [aggregate(chunk) for chunk in self.chunks()]
-        if not parts:
+        """:func:`aggregate` of every chunk, merged as they come (importance weights, no
+        reweighting): the memory of two chunks' pair counts, not of every chunk's (at ten
+        million battles of 200 models in 38 chunks, the list of parts was ~100 MB)."""
+        merged: PairCounts | None = None
+        for chunk in self.chunks():
+            part = aggregate(chunk)
+            merged = part if merged is None else _merge_pair_counts(merged, part)
+        if merged is None:
             raise RatingsInputError("no battles to rate (empty data after filtering)")
-        m = self.n_models
-        keys = np.concatenate([p.i * m + p.j for p in parts])
-        merged, at = np.unique(keys, return_inverse=True)
+        return merged
 
-        def total(name: str) -> FloatArray:
-            values = np.concatenate([getattr(p, name) for p in parts])
-            out = np.zeros((merged.shape[0], 3))
-            np.add.at(out, at, values)
-            return out
 
-        return PairCounts(m, merged // m, merged % m, total("count"), total("wsum"),
-                          total("w2sum"))
+def _merge_pair_counts(first: PairCounts, second: PairCounts) -> PairCounts:
+    """The cells of both, summed (each cell's sum in the order first, second)."""
+    m = first.n_models
+    keys = np.concatenate([first.i * m + first.j, second.i * m + second.j])
+    merged, at = np.unique(keys, return_inverse=True)
+
+    def total(name: str) -> FloatArray:
+        out = np.zeros((merged.shape[0], 3))
+        np.add.at(out, at, np.concatenate([getattr(first, name), getattr(second, name)]))
+        return out
+
+    return PairCounts(m, merged // m, merged % m, total("count"), total("wsum"),
+                      total("w2sum"))
 
 
 def battles_from_arrays(

@@ -423,8 +423,14 @@ class VoteStore:
         """The held votes with ids in (low, high] as a segment, in id order, with code
         books of only the names they use."""
         ids = self._cols["ids"][: self._n]
-        rows = np.flatnonzero((ids > low) & (ids <= high))
-        rows = rows[np.argsort(ids[rows], kind="stable")]
+        if self._ids_sorted:  # no pass over every held id (three 10 MB masks at 10 M)
+            rows = np.arange(np.searchsorted(ids, low, side="right"),
+                             np.searchsorted(ids, high, side="right"))
+        else:
+            rows = np.concatenate([np.empty(0, np.int64)] + [
+                lo + np.flatnonzero((part > low) & (part <= high))
+                for lo in range(0, ids.size, CHUNK) for part in (ids[lo : lo + CHUNK],)])
+            rows = rows[np.argsort(ids[rows], kind="stable")]
         cols = {name: self._cols[name][rows] for name in _NAMES}
         books: dict[str, list[str]] = {}
         used = np.unique(np.concatenate([cols["a"], cols["b"]]))

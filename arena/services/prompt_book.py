@@ -20,6 +20,7 @@ import numpy as np
 
 ID_DTYPE = np.uint64
 FILTER_BITS = 27  # at most 16 MB of bits: at ten million prompts, one id in twenty is searched
+_CHUNK = 1 << 20
 
 
 def prompt_id(key: str) -> int:
@@ -108,8 +109,10 @@ class PromptBook:
         wanted = np.zeros(self._size, bool)
         wanted[codes] = True
         for keys, run_codes in self._runs:
-            hit = wanted[run_codes]  # a gather per id: no search for the many not wanted
-            out[np.searchsorted(codes, run_codes[hit])] = keys[hit]
+            for lo in range(0, run_codes.size, _CHUNK):  # temporaries of a chunk, not a run
+                part = run_codes[lo : lo + _CHUNK]
+                hit = wanted[part]  # a gather per id: no search for the many not wanted
+                out[np.searchsorted(codes, part[hit])] = keys[lo : lo + _CHUNK][hit]
         return out
 
     def count(self, codes: np.ndarray) -> None:

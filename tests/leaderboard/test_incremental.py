@@ -197,6 +197,31 @@ def test_a_process_starting_later_reads_segments_and_shows_the_same_board(
             (r.model, round(r.rating, 6)) for r in theirs.rows]
 
 
+def test_segments_of_a_store_that_held_votes_out_of_id_order(arena: Arena) -> None:
+    """A writer whose rows are no longer in id order (a vote committed after a higher id
+    was read) still stores segments of exactly their id ranges, in id order."""
+    writer = VoteStore(arena.engine, write_engine=arena.engine, segment_votes=30,
+                       settle_seconds=0.0)
+    add_votes(arena, random_specs(80, seed=6))
+    early_id, hidden = reorder_last_two(arena)
+    writer.sync()  # holds the later id; starts the first segment
+    with arena.session() as session:
+        session.add(Vote(id=early_id, **hidden))
+        session.commit()
+    for _ in range(50):
+        writer.sync()
+        if len(_chain(arena)) >= 2:
+            break
+        threading.Event().wait(0.1)
+    assert not writer._ids_sorted  # the case under test
+    segments = sorted(_segments(arena), key=lambda s: s.low_id)
+    assert len(segments) >= 2 and segments[0].low_id == 0
+    later = VoteStore(arena.engine)
+    snap = later.sync()
+    assert later._segment_end == segments[-1].high_id
+    assert canonical(snap) == recount(arena) == canonical(writer.sync())
+
+
 def test_two_writers_store_one_chain(arena: Arena) -> None:
     add_votes(arena, random_specs(120, seed=8))
     stores = [VoteStore(arena.engine, write_engine=arena.engine, segment_votes=40,

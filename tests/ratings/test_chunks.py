@@ -63,3 +63,34 @@ def test_chunks_refuse_what_needs_every_battle_at_once() -> None:
     for options in ({"reweight": True}, {"style_control": True, "ci": "bootstrap"}):
         with pytest.raises(ValueError, match="chunks"):
             compute_leaderboard(chunked, **options)
+
+
+def test_chunk_pair_counts_are_merged_as_they_come() -> None:
+    """The aggregate of 30 chunks equals the whole's, and no more than two chunks' pair
+    counts are alive at once (not a list of one per chunk)."""
+    import gc
+
+    from ratings import PairCounts, aggregate
+
+    whole = battles()
+    alive: list[int] = []
+    chunked = in_chunks(whole, 1_000)
+
+    def pair_counts_alive() -> int:
+        return sum(isinstance(o, PairCounts) for o in gc.get_objects())
+
+    gc.collect()
+    before = pair_counts_alive()  # those other tests left
+
+    def counting() -> object:
+        for chunk in chunked.chunks():
+            alive.append(pair_counts_alive() - before)
+            yield chunk
+
+    merged = BattleChunks(whole.models, counting, whole.feature_names,
+                          whole.indicator_features).aggregate()
+    expected = aggregate(whole)
+    assert len(alive) == 30 and max(alive) <= 2
+    assert np.array_equal(merged.i, expected.i) and np.array_equal(merged.j, expected.j)
+    for name in ("count", "wsum", "w2sum"):
+        assert np.allclose(getattr(merged, name), getattr(expected, name), rtol=0, atol=1e-9)
