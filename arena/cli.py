@@ -38,7 +38,7 @@ def serve(
 
     from arena.app import prepare, serving_app
     from arena.logs import configure_logging
-    from arena.process_memory import limit_malloc_arenas
+    from arena.process_memory import fix_mmap_threshold, limit_malloc_arenas
     from arena.services.live_turn import api_key
     from arena.web.http_limits import uvicorn_options
 
@@ -47,6 +47,7 @@ def serve(
     if server:
         settings = settings_or_exit(config, server=settings.server.model_dump() | server)
     limit_malloc_arenas(settings.server.malloc_arenas)  # before any thread starts
+    fix_mmap_threshold(settings.server.malloc_mmap_threshold_kb)
     running: list[Arena] = []  # the live settings once serving (a reload may add keys)
     configure_logging(level=settings.server.log_level, json_lines=settings.server.log_json,
                       secrets=lambda: [api_key(m) for m in

@@ -80,6 +80,12 @@ class ServerSettings(BaseModel):
         description="glibc malloc arenas of an `arena serve` process (0: glibc's default, "
                     "8 per core); fewer keep a big board's temporaries from piling up per "
                     "thread. MALLOC_ARENA_MAX in the environment wins.")
+    malloc_mmap_threshold_kb: int = Field(
+        default=1024, ge=0, le=32768,
+        description="glibc serves blocks of at least this many KiB by a mapping of their own, "
+                    "given back when freed (0: glibc's rule, which raises it after each free and "
+                    "so keeps a big board's freed temporaries). MALLOC_MMAP_THRESHOLD_ in the "
+                    "environment wins.")
     https: bool | Literal["auto"] = Field(
         default="auto",
         description="Cookies Secure: auto = when the request came over HTTPS, or "
