@@ -222,7 +222,6 @@ class AuditScheduler:
         self.arena = arena
         self.check_every = check_every
         self._stop = threading.Event()
-        self.last: AuditReport | None = None
 
     def start(self) -> AuditScheduler:
         if self.arena.settings.audit.interval_minutes > 0:
@@ -237,7 +236,7 @@ class AuditScheduler:
         while not self._stop.wait(self.check_every):
             try:
                 if claim_run(self.arena, interval):
-                    self.last = run_audit_apart(self.arena.settings)
-                    log.info("%s", self.last.summary())  # the child's own log goes nowhere
+                    report = run_audit_apart(self.arena.settings)
+                    log.info("%s", report.summary())  # the child's own log goes nowhere
             except Exception:
                 log.exception("scheduled voter audit failed; the next one will try again")

@@ -426,10 +426,12 @@ class VoteStore:
         if self._ids_sorted:  # no pass over every held id (three 10 MB masks at 10 M)
             rows = np.arange(np.searchsorted(ids, low, side="right"),
                              np.searchsorted(ids, high, side="right"))
-        else:
-            rows = np.concatenate([np.empty(0, np.int64)] + [
-                lo + np.flatnonzero((part > low) & (part <= high))
-                for lo in range(0, ids.size, CHUNK) for part in (ids[lo : lo + CHUNK],)])
+        else:  # a chunk at a time, then in id order
+            parts = [np.empty(0, np.int64)]
+            for lo in range(0, ids.size, CHUNK):
+                part = ids[lo : lo + CHUNK]
+                parts.append(lo + np.flatnonzero((part > low) & (part <= high)))
+            rows = np.concatenate(parts)
             rows = rows[np.argsort(ids[rows], kind="stable")]
         cols = {name: self._cols[name][rows] for name in _NAMES}
         books: dict[str, list[str]] = {}
